@@ -1,0 +1,1 @@
+"""varjax benchmarks: ratios against hand-written JAX (and PyTorch when installed), same run."""

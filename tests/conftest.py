@@ -1,0 +1,29 @@
+"""Shared fixtures: both execution modes, and a clean compile cache where counts matter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import varjax as vj
+
+
+@pytest.fixture(params=["lazy", "eager"])
+def mode(request):
+    """Run a test in the default lazy mode and in the debugging eager mode."""
+    prev = vj.config.eager
+    vj.config.eager = request.param == "eager"
+    yield request.param
+    vj.config.eager = prev
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def assert_close(actual, expected, rtol=1e-5, atol=1e-6, msg=""):
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64),
+        rtol=rtol, atol=atol, err_msg=msg,
+    )

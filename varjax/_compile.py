@@ -1,0 +1,74 @@
+"""The compile cache: one ``jax.jit`` program per signature, and its public statistics.
+
+A signature is the hashable program (instructions, which already carry input shapes and
+dtypes) plus what the call returns. Values never enter it, so a new learning rate or a new
+random draw reuses the compiled program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import jax
+
+_CACHE: dict = {}
+# Backward signatures whose output value was read after the backward skipped computing it:
+# the next backward with that signature returns the value too (see _backward.py).
+_WANTS_VALUE: set = set()
+
+
+@dataclass
+class CompileStats:
+    """Counts since start-up (or the last ``clear_caches()``).
+
+    Example:
+        >>> import varjax as vj
+        >>> s = vj.compile_stats()
+        >>> s.compiles >= 0 and s.cache_hits >= 0
+        True
+    """
+
+    compiles: int = 0
+    cache_hits: int = 0
+    cache_size: int = 0
+
+    @property
+    def misses(self) -> int:
+        return self.compiles
+
+
+_STATS = CompileStats()
+
+
+def cached(sig, build: Callable[[], Callable]) -> Callable:
+    fn = _CACHE.get(sig)
+    if fn is None:
+        fn = _CACHE[sig] = jax.jit(build())
+        _STATS.compiles += 1
+    else:
+        _STATS.cache_hits += 1
+    return fn
+
+
+def value_read(sig) -> None:
+    _WANTS_VALUE.add(sig)
+
+
+def wants_value(sig) -> bool:
+    return sig in _WANTS_VALUE
+
+
+def compile_stats() -> CompileStats:
+    """A snapshot of varjax's compile counters: ``compiles``, ``cache_hits``, ``cache_size``."""
+    return CompileStats(_STATS.compiles, _STATS.cache_hits, len(_CACHE))
+
+
+def clear_caches() -> None:
+    """Drop every compiled program and abstract-evaluation result, and reset the counters."""
+    from . import _graph
+
+    _CACHE.clear()
+    _WANTS_VALUE.clear()
+    _graph._AVALS.clear()
+    _STATS.compiles = _STATS.cache_hits = 0

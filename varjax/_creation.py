@@ -1,0 +1,148 @@
+"""Creation functions: ``tensor``, ``ones``, ``randn``, ... and the tutorial's ``FloatTensor``.
+
+Creation ops are recorded like any other op, so a created value is computed inside the program
+that first needs it; fill values and random keys are inputs, never baked-in constants.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from . import random as _rng
+from ._graph import default_float, default_int, leaf, record
+from ._ops import OPS
+from ._variable import Variable, _shape_arg, _wrap, as_array
+
+
+def _dtype(dtype, fallback) -> np.dtype:
+    return np.dtype(fallback if dtype is None else dtype)
+
+
+def _made(node, requires_grad: bool) -> Variable:
+    v = _wrap(node)
+    if requires_grad:
+        v.requires_grad = True  # checks the dtype and leafness with PyTorch's messages
+    return v
+
+
+def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Variable:
+    """A new leaf Variable holding a copy of ``data``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.tensor([1.0, 2.0], requires_grad=True)
+        tensor([1., 2.], requires_grad=True)
+    """
+    return _made(leaf(as_array(data, dtype)), requires_grad)
+
+
+def full(size, fill_value: float, dtype=None, requires_grad: bool = False) -> Variable:
+    """A Variable of shape ``size`` filled with ``fill_value`` (float32 for floats).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.full((2,), 3.5)
+        tensor([3.5000, 3.5000])
+    """
+    if dtype is None:
+        dtype = np.bool_ if isinstance(fill_value, bool) else (
+            default_int() if isinstance(fill_value, numbers.Integral) else default_float()
+        )
+    dt = np.dtype(dtype)
+    shape = _shape_arg((size,)) if not isinstance(size, numbers.Integral) else (int(size),)
+    node = record(OPS["full"], (fill_value,), (("dtype", dt), ("shape", shape)), sdtype=dt)
+    return _made(node, requires_grad)
+
+
+def ones(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+    """A Variable of ones: ``ones(2, 2)`` or ``ones((2, 2))``."""
+    return full(_shape_arg(size), 1, _dtype(dtype, default_float()), requires_grad)
+
+
+def zeros(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+    """A Variable of zeros: ``zeros(2, 2)`` or ``zeros((2, 2))``."""
+    return full(_shape_arg(size), 0, _dtype(dtype, default_float()), requires_grad)
+
+
+def ones_like(x: Variable, dtype=None, requires_grad: bool = False) -> Variable:
+    """Ones of ``x``'s shape and dtype."""
+    return full(tuple(x.shape), 1, _dtype(dtype, x.dtype), requires_grad)
+
+
+def zeros_like(x: Variable, dtype=None, requires_grad: bool = False) -> Variable:
+    """Zeros of ``x``'s shape and dtype."""
+    return full(tuple(x.shape), 0, _dtype(dtype, x.dtype), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype=None,
+           requires_grad: bool = False) -> Variable:
+    """Values from ``start`` up to (not including) ``end``: ``arange(5)``, ``arange(1, 4, 0.5)``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.arange(3)
+        tensor([0, 1, 2])
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dt = _dtype(dtype, default_int() if ints else default_float())
+    params = (("dtype", dt), ("start", start), ("step", step), ("stop", end))
+    return _made(record(OPS["arange"], (), params), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype=None,
+             requires_grad: bool = False) -> Variable:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    dt = _dtype(dtype, default_float())
+    node = record(OPS["linspace"], (float(start), float(end)), (("dtype", dt), ("steps", int(steps))),
+                  sdtype=dt)
+    return _made(node, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Variable:
+    """The ``n`` x ``m`` identity matrix (square by default)."""
+    dt = _dtype(dtype, default_float())
+    params = (("dtype", dt), ("m", int(n if m is None else m)), ("n", int(n)))
+    return _made(record(OPS["eye"], (), params), requires_grad)
+
+
+def _draw(op: str, size, dtype, requires_grad: bool) -> Variable:
+    dt = _dtype(dtype, default_float())
+    key, counter = _rng.next_draw()
+    node = record(OPS[op], (key, counter), (("dtype", dt), ("shape", _shape_arg(size))))
+    return _made(node, requires_grad)
+
+
+def randn(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+    """Standard normal samples of the given shape, from varjax's seeded state (``manual_seed``)."""
+    return _draw("normal", size, dtype, requires_grad)
+
+
+def rand(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+    """Uniform samples in [0, 1) of the given shape, from varjax's seeded state."""
+    return _draw("uniform", size, dtype, requires_grad)
+
+
+def _legacy(dtype, args) -> Variable:
+    # Tensor(2, 3) makes a (zero-filled) 2x3 tensor; Tensor([..]) or Tensor(array) holds data.
+    if args and all(isinstance(a, numbers.Integral) for a in args) or not args:
+        return zeros(*args, dtype=dtype) if args else tensor(np.zeros((0,)), dtype=dtype)
+    if len(args) == 1:
+        return tensor(args[0], dtype=dtype)
+    raise TypeError(f"expected sizes or one sequence of data, got {args!r}")
+
+
+def Tensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name
+    """The legacy constructor: ``Tensor([1.0, 2.0])`` holds data, ``Tensor(2, 3)`` has that shape."""
+    return _legacy(default_float(), args)
+
+
+def FloatTensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name
+    """``Tensor`` with dtype float32, as in the tutorial: ``FloatTensor([0.1, 1.0, 0.0001])``."""
+    return _legacy(np.float32, args)

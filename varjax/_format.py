@@ -1,0 +1,86 @@
+"""PyTorch-style printing of array values: ``tensor([[4.5000, 4.5000], ...])``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_PRECISION = 4
+_THRESHOLD = 1000
+_EDGE = 3
+_LINEWIDTH = 80
+
+
+class _Formatter:
+    """Chooses integer, fixed or scientific notation for all values at once, as PyTorch does."""
+
+    def __init__(self, flat: np.ndarray) -> None:
+        self.floating = flat.dtype.kind in "fc" or flat.dtype.name == "bfloat16"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        if not self.floating:
+            self.width = max([len(self._plain(v)) for v in flat] or [1])
+            return
+        vals = flat.astype(np.float64)
+        nz = np.abs(vals[np.isfinite(vals) & (vals != 0)])
+        if nz.size == 0:
+            self.width = max([len(self.format(v)) for v in vals] or [1])
+            return
+        lo, hi = nz.min(), nz.max()
+        self.int_mode = bool(np.all(nz == np.ceil(nz)))
+        wide = hi / lo > 1000.0 or hi > 1.0e8
+        self.sci_mode = wide if self.int_mode else (wide or lo < 1.0e-4)
+        self.width = max(len(self.format(v)) for v in vals)
+
+    @staticmethod
+    def _plain(v) -> str:
+        return str(bool(v)) if isinstance(v, np.bool_) else str(v)
+
+    def format(self, v) -> str:
+        if not self.floating:
+            s = self._plain(v)
+        elif self.sci_mode:
+            s = f"{float(v):.{_PRECISION}e}"
+        elif self.int_mode:
+            s = f"{float(v):.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
+        else:
+            s = f"{float(v):.{_PRECISION}f}"
+        return s.rjust(self.width)
+
+
+def _summarized(a: np.ndarray) -> np.ndarray:
+    # The values shown when an array is summarized: the first and last _EDGE along each dim.
+    for ax in range(a.ndim):
+        if a.shape[ax] > 2 * _EDGE:
+            a = np.concatenate(
+                [np.take(a, range(_EDGE), ax), np.take(a, range(a.shape[ax] - _EDGE, a.shape[ax]), ax)], ax
+            )
+    return a
+
+
+def _body(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str:
+    if a.ndim == 0:
+        return fmt.format(a[()])
+    n = a.shape[0]
+    cut = summarize and n > 2 * _EDGE
+    idx = list(range(_EDGE)) + [None] + list(range(n - _EDGE, n)) if cut else list(range(n))
+    if a.ndim == 1:
+        items = ["..." if i is None else fmt.format(a[i]) for i in idx]
+        per_line = max(1, (_LINEWIDTH - indent) // (fmt.width + 2))
+        lines = [", ".join(items[k : k + per_line]) for k in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    parts = ["..." if i is None else _body(a[i], fmt, indent + 1, summarize) for i in idx]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def format_tensor(a: np.ndarray, suffixes: list[str]) -> str:
+    prefix = "tensor("
+    summarize = a.size > _THRESHOLD
+    shown = _summarized(a) if summarize else a
+    if a.size == 0:
+        body = "[]"
+        if a.ndim > 1:
+            suffixes = [f"size={tuple(a.shape)}"] + suffixes
+    else:
+        body = _body(a, _Formatter(shown.reshape(-1)), len(prefix), summarize)
+    return prefix + ", ".join([body] + suffixes) + ")"

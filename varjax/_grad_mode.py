@@ -1,0 +1,96 @@
+"""Grad mode: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, thread-local as in PyTorch."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+
+class _State(threading.local):
+    enabled = True
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when newly recorded ops track gradients in this thread."""
+    return _state.enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn gradient tracking on or off, as a function call, context manager or decorator.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.ones(2, requires_grad=True)
+        >>> with vj.set_grad_enabled(False):
+        ...     (x * 2).requires_grad
+        False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _state.enabled
+        self.mode = bool(mode)
+        _state.enabled = self.mode  # like PyTorch, calling it as a function takes effect at once
+
+    def __enter__(self) -> None:
+        _state.enabled = self.mode
+
+    def __exit__(self, *exc) -> None:
+        _state.enabled = self.prev
+
+    def __call__(self, func):
+        # Used as a decorator the call above must not leak into the caller's mode.
+        _state.enabled = self.prev
+        return super().__call__(func)
+
+    def _recreate_cm(self):
+        cm = set_grad_enabled.__new__(set_grad_enabled)
+        cm.prev, cm.mode = _state.enabled, self.mode
+        return cm
+
+
+class _GradMode(contextlib.ContextDecorator):
+    mode: bool
+
+    def __enter__(self) -> None:
+        self.prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __exit__(self, *exc) -> None:
+        _state.enabled = self.prev
+
+    def _recreate_cm(self):
+        return type(self)()  # a fresh object per decorated call, so recursion and threads nest
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: ops inside record no history.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.ones(2, requires_grad=True)
+        >>> with vj.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator: track gradients even inside ``no_grad``.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.ones(2, requires_grad=True)
+        >>> with vj.no_grad():
+        ...     with vj.enable_grad():
+        ...         y = x * 2
+        >>> y.requires_grad
+        True
+    """
+
+    mode = True

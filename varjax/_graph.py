@@ -1,0 +1,345 @@
+"""Nodes, recording, and linearization of the pending graph into hashable programs.
+
+A ``Node`` is one recorded op application (or a leaf holding a concrete array). Recording
+computes the output shape and dtype from a cache of abstract evaluations and does no device
+work. When a value is needed, the pending subgraph is linearized into a ``Program``: a tuple
+of instructions, one per value slot, that is its own cache key (DESIGN principle 2):
+
+    ("in", shape, dtype)              an array fed as an argument
+    ("sc", kind, index, dtype)        a Python scalar, read from a packed argument
+    (op_name, params, input_slots)    an op applied to earlier slots
+
+Arrays and Python scalars are arguments of the compiled program, never constants in it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _compile
+from ._config import config
+from ._grad_mode import _state as _grad_state
+from ._ops import Op
+
+_FLOAT_KINDS = frozenset("fc")
+
+
+class Node:
+    """One value in the graph: a concrete array, or an op applied to other nodes.
+
+    ``var`` is a weak reference to the Variable bound to this node, so a node never keeps its
+    Variable alive (no reference cycles) and the engine can tell which values a user can still
+    read. ``seq`` orders nodes by creation, which is a topological order of the graph.
+    ``freed`` is set by a backward without ``retain_graph``.
+    """
+
+    __slots__ = (
+        "op", "params", "inputs", "aval", "sdtype", "value", "requires_grad", "is_leaf",
+        "diff", "var", "freed", "depth", "bwd_sig", "seq",
+    )
+
+    def __init__(self, op, params, inputs, aval, sdtype, value, requires_grad, is_leaf, depth=0):
+        self.op: Op | None = op
+        self.params: tuple = params
+        self.inputs: tuple = inputs
+        self.aval: tuple = aval  # (shape, dtype)
+        self.sdtype = sdtype  # dtype that Python-scalar inputs are cast to
+        self.value: jax.Array | None = value
+        self.requires_grad: bool = requires_grad
+        self.is_leaf: bool = is_leaf
+        # differentiated by backward (an op output that requires grad); fixed at creation
+        self.diff: bool = requires_grad and not is_leaf
+        self.var = None
+        self.freed = False
+        self.depth = depth  # length of the longest pending chain ending here
+        self.bwd_sig = None  # backward program that last skipped computing this value
+        self.seq = next(_SEQ)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval[0]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval[1]
+
+    def live(self) -> bool:
+        """True while a user-held Variable is still bound to this node."""
+        v = self.var() if self.var is not None else None
+        return v is not None and v._node is self
+
+
+_SEQ = itertools.count()
+
+
+def leaf(value: jax.Array, requires_grad: bool = False) -> Node:
+    aval = (value.shape, np.dtype(value.dtype))
+    return Node(None, (), (), aval, None, value, requires_grad, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# dtypes
+
+
+def default_float() -> np.dtype:
+    return np.dtype(jnp.float32)
+
+
+@lru_cache(maxsize=None)
+def default_int() -> np.dtype:
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.int64))
+
+
+@lru_cache(maxsize=None)
+def is_floating(dtype) -> bool:
+    return bool(jnp.issubdtype(dtype, jnp.inexact))
+
+
+@lru_cache(maxsize=4096)
+def _promote(dtypes: tuple) -> np.dtype:
+    return np.dtype(jnp.result_type(*dtypes))
+
+
+def scalar_dtype(base: np.dtype, scalars) -> np.dtype:
+    """The dtype PyTorch gives a Python scalar combined with tensors of dtype ``base``."""
+    if any(isinstance(s, float) for s in scalars):
+        return base if is_floating(base) else default_float()
+    if any(not isinstance(s, bool) for s in scalars):
+        return default_int() if base == np.bool_ else base
+    return base
+
+
+# ---------------------------------------------------------------------------------------------
+# recording
+
+_AVALS: dict = {}
+
+
+def _abstract_eval(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple[tuple, object]:
+    """Output (shape, dtype) of ``op`` and the dtype its scalar inputs take; cached by caller."""
+    if sdtype is None and any(type(x) is not Node for x in inputs):
+        dtypes = tuple(x.aval[1] for x in inputs if type(x) is Node)
+        base = dtypes[0] if len(dtypes) == 1 else _promote(dtypes)
+        sdtype = scalar_dtype(base, [x for x in inputs if type(x) is not Node])
+    avals = tuple(x.aval if type(x) is Node else ((), sdtype) for x in inputs)
+    structs = [jax.ShapeDtypeStruct(*a) for a in avals]
+    try:
+        out = jax.eval_shape(lambda *xs: op.fn(*xs, **dict(params)), *structs)
+    except Exception as e:  # JAX raises TypeError/ValueError; name the op and the shapes
+        raise RuntimeError(_shape_error(op, params, avals, e)) from None
+    return (tuple(out.shape), np.dtype(out.dtype)), sdtype
+
+
+_HINTS = {
+    "matmul": "the last dim of the first operand must equal the second-to-last dim of the second",
+    "reshape": "the new shape must have the same number of elements (one dim may be -1)",
+}
+
+
+def _shape_error(op: Op, params: tuple, avals: tuple, err: Exception) -> str:
+    shapes = " and ".join(str(tuple(a[0])) for a in avals) or "no inputs"
+    hint = _HINTS.get(op.name, "elementwise ops need shapes that broadcast (NumPy rules)")
+    extra = f" with {dict(params)}" if params else ""
+    msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return f"{op.name}: cannot apply to inputs of shapes {shapes}{extra}: {msg}. Remedy: {hint}."
+
+
+def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
+    """Record ``op`` applied to ``inputs`` (Nodes or Python scalars); no device work.
+
+    The abstract-evaluation cache is keyed by the inputs' avals, with a Python scalar standing
+    as its type (its dtype follows from the other inputs), so a hit costs one dict lookup.
+    """
+    key = [op.name, params, sdtype]
+    requires_grad = False
+    depth = 0
+    for x in inputs:
+        if type(x) is Node:
+            key.append(x.aval)
+            if x.requires_grad:
+                requires_grad = True
+            if x.value is None and x.depth >= depth:
+                depth = x.depth + 1
+        else:
+            key.append(type(x))
+    key = tuple(key)
+    hit = _AVALS.get(key)
+    if hit is None:
+        hit = _AVALS[key] = _abstract_eval(op, params, inputs, sdtype)
+    if requires_grad and (op.grad_name is None or not _grad_state.enabled):
+        requires_grad = False
+    node = Node(op, params, inputs, hit[0], hit[1], None, requires_grad, not requires_grad, depth)
+    if depth >= config.max_pending_depth or config.eager:
+        materialize([node])
+    return node
+
+
+# ---------------------------------------------------------------------------------------------
+# linearization
+
+
+_FLOAT_PACK = {}  # dtype -> True if Python scalars cast to it travel in the float pack
+
+
+def pending(root: Node, known: dict) -> list[Node]:
+    """Pending nodes reachable from ``root`` and not in ``known``, in creation order."""
+    seen = {id(root): root}
+    stack = [root]
+    while stack:
+        for x in stack.pop().inputs:
+            if type(x) is Node and x.value is None and id(x) not in seen and id(x) not in known:
+                seen[id(x)] = x
+                stack.append(x)
+    return sorted(seen.values(), key=_by_seq)
+
+
+def differentiated(root: Node) -> list[Node]:
+    """The nodes backward differentiates through from ``root``, in creation order."""
+    seen = {id(root): root}
+    stack = [root]
+    while stack:
+        for x in stack.pop().inputs:
+            if type(x) is Node and x.diff and id(x) not in seen:
+                seen[id(x)] = x
+                stack.append(x)
+    return sorted(seen.values(), key=_by_seq)
+
+
+_by_seq = operator.attrgetter("seq")
+
+
+class Builder:
+    """Linearizes nodes into a program, collecting its array and scalar arguments."""
+
+    def __init__(self) -> None:
+        self.instrs: list[tuple] = []
+        self.slot: dict[int, int] = {}
+        self.args: list[jax.Array] = []
+        self.fscal: list[float] = []
+        self.iscal: list[int] = []
+        self.emitted: list[tuple[Node, int]] = []  # pending nodes computed by the program
+
+    def array(self, value: jax.Array) -> int:
+        self.args.append(value)
+        self.instrs.append(("in", value.shape, np.dtype(value.dtype)))
+        return len(self.instrs) - 1
+
+    def emit(self, nodes: list[Node], slot_map: dict, diff: bool) -> None:
+        """Append the eqns of ``nodes`` (in order), recording each one's slot in ``slot_map``.
+
+        Every Node input must already have a slot in ``slot_map`` or ``self.slot``.
+        """
+        instrs, fscal, iscal, known = self.instrs, self.fscal, self.iscal, self.slot
+        for n in nodes:
+            slots = []
+            for x in n.inputs:
+                if type(x) is Node:
+                    s = slot_map.get(id(x))
+                    slots.append(known[id(x)] if s is None else s)
+                else:
+                    dt = n.sdtype
+                    f = _FLOAT_PACK.get(dt)
+                    if f is None:
+                        f = _FLOAT_PACK[dt] = is_floating(dt)
+                    if f:
+                        fscal.append(x)
+                        instrs.append(("sc", "f", len(fscal) - 1, dt))
+                    else:
+                        iscal.append(x)
+                        instrs.append(("sc", "i", len(iscal) - 1, dt))
+                    slots.append(len(instrs) - 1)
+            instrs.append((n.op.name, n.params, tuple(slots), True) if diff
+                          else (n.op.name, n.params, tuple(slots)))
+            slot_map[id(n)] = len(instrs) - 1
+
+    def value(self, root: Node) -> int:
+        """Slot holding ``root``'s value: an argument if concrete, else computed here."""
+        slot = self.slot
+        s = slot.get(id(root))
+        if s is not None:
+            return s
+        if root.value is not None:
+            s = slot[id(root)] = self.array(root.value)
+            return s
+        nodes = pending(root, slot)
+        for n in nodes:
+            for x in n.inputs:
+                if type(x) is Node and x.value is not None and id(x) not in slot:
+                    slot[id(x)] = self.array(x.value)  # concrete inputs are arguments
+        self.emit(nodes, slot, False)
+        self.emitted.extend((n, slot[id(n)]) for n in nodes)
+        return slot[id(root)]
+
+    def packs(self) -> tuple:
+        f = np.asarray(self.fscal, jax.dtypes.canonicalize_dtype(np.float64)) if self.fscal else None
+        i = np.asarray(self.iscal, default_int()) if self.iscal else None
+        return f, i
+
+    def store_slots(self, targets: list[Node]) -> tuple[list[Node], tuple[int, ...]]:
+        """The computed nodes whose values go back to the graph: targets and live nodes."""
+        keep = {id(t) for t in targets}
+        nodes, slots = [], []
+        for n, s in self.emitted:
+            if id(n) in keep or n.live():
+                nodes.append(n)
+                slots.append(s)
+        return nodes, tuple(slots)
+
+
+def run_instrs(instrs, args, fpack, ipack, vals: list, diff: bool) -> None:
+    """Replay ``instrs`` into ``vals``; with ``diff`` only the differentiated eqns, else the rest."""
+    from ._ops import OPS
+
+    ai = 0
+    for k, ins in enumerate(instrs):
+        tag = ins[0]
+        if tag == "in":
+            if not diff:
+                vals[k] = args[ai]
+            ai += 1
+        elif tag == "sc":
+            if not diff:
+                vals[k] = (fpack if ins[1] == "f" else ipack)[ins[2]].astype(ins[3])
+        elif (len(ins) == 4) == diff:
+            vals[k] = OPS[tag].fn(*[vals[r] for r in ins[2]], **dict(ins[1]))
+
+
+def _forward_program(instrs: tuple, outs: tuple):
+    def replay(args, fpack, ipack):
+        vals = [None] * len(instrs)
+        run_instrs(instrs, args, fpack, ipack, vals, diff=False)
+        return tuple(vals[s] for s in outs)
+
+    return replay
+
+
+def store(nodes: list[Node], values) -> None:
+    for n, v in zip(nodes, values):
+        n.value = v
+        n.depth = 0
+        if not n.diff:
+            n.inputs = ()  # a known value that backward never passes through needs nothing upstream
+
+
+def materialize(targets: list[Node]) -> None:
+    """Compute the pending ``targets`` (and live nodes on the way) as one compiled program."""
+    b = Builder()
+    for t in targets:
+        if t.value is None:
+            b.value(t)
+    if not b.emitted:
+        return
+    nodes, outs = b.store_slots(targets)
+    instrs = tuple(b.instrs)
+    fn = _compile.cached(("fwd", instrs, outs), lambda: _forward_program(instrs, outs))
+    store(nodes, fn(tuple(b.args), *b.packs()))
+    for n in nodes:
+        if n.bwd_sig is not None:  # the value a backward skipped was read after all
+            _compile.value_read(n.bwd_sig)
+            n.bwd_sig = None

@@ -1,0 +1,484 @@
+"""The Variable facade: PyTorch's tensor-with-autograd over a node of the lazy graph.
+
+A Variable holds a ``Node`` (a concrete ``jax.Array`` or a pending op) and its ``.grad``.
+No math lives here: every operator and method records an op from the table in ``_ops``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+import weakref
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _backward
+from ._format import format_tensor
+from ._graph import Node, default_float, default_int, is_floating, leaf, materialize, record
+from ._ops import OPS
+
+
+
+
+class Size(tuple):
+    """The shape of a Variable: a tuple that prints as ``varjax.Size([2, 2])``."""
+
+    def __repr__(self) -> str:
+        return f"varjax.Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
+def _bind(v: Variable, node: Node) -> Variable:
+    v._node = node
+    node.var = weakref.ref(v)
+    return v
+
+
+def _wrap(node: Node) -> Variable:
+    v = object.__new__(Variable)
+    v._grad = None
+    return _bind(v, node)
+
+
+def as_array(data: Any, dtype=None) -> jax.Array:
+    """A ``jax.Array`` from user data, with PyTorch's default dtypes for Python numbers."""
+    if isinstance(data, Variable):
+        arr = data._value()
+    elif isinstance(data, jax.Array):
+        arr = data
+    else:
+        if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+            probe = np.asarray(data)
+            if probe.dtype.kind == "f":
+                dtype = default_float()
+            elif probe.dtype.kind in "iu":
+                dtype = default_int()
+            elif probe.dtype.kind not in "b":
+                raise TypeError(
+                    f"cannot make a Variable from {type(data).__name__} data of dtype "
+                    f"{probe.dtype}; pass numbers, nested lists of numbers, or an array"
+                )
+            data = probe
+        arr = jnp.asarray(data)
+    return arr if dtype is None else arr.astype(dtype)
+
+
+def _node_of(x: Any) -> Node | int | float | bool:
+    """An op input: a Variable's node, a Python scalar as is, anything array-like as a leaf."""
+    if type(x) is Variable:
+        return x._node
+    if isinstance(x, (bool, int, float)):
+        return x
+    if isinstance(x, np.generic) and x.ndim == 0 and not isinstance(x, np.bool_):
+        return x.item()
+    if isinstance(x, Variable):
+        return x._node
+    if isinstance(x, (jax.Array, np.ndarray, list, tuple, np.bool_)):
+        return leaf(as_array(x))
+    raise TypeError(
+        f"unsupported operand of type {type(x).__name__}; use a Variable, an array or a number"
+    )
+
+
+def _apply(op_name: str, *args: Any, params: tuple = ()) -> Variable:
+    return _wrap(record(OPS[op_name], tuple(_node_of(a) for a in args), params))
+
+
+def _binary(op_name: str, a: Any, b: Any) -> Variable:
+    # The hot path of every operator, kept free of generators.
+    a = a._node if type(a) is Variable else _node_of(a)
+    b = b._node if type(b) is Variable else _node_of(b)
+    return _wrap(record(OPS[op_name], (a, b)))
+
+
+def _unary(op_name: str, a: Variable) -> Variable:
+    return _wrap(record(OPS[op_name], (a._node,)))
+
+
+def _dims(dim, ndim: int) -> tuple[int, ...] | None:
+    """Normalize ``dim`` (int, tuple or None) against ``ndim`` as PyTorch does."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    out = []
+    for d in dims:
+        if not isinstance(d, numbers.Integral):
+            raise TypeError(f"dim must be an int or a tuple of ints, got {d!r}")
+        if not lo <= d <= hi:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})"
+            )
+        if ndim:
+            out.append(int(d) % ndim)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {tuple(dims)} appears multiple times in the list of dims")
+    return tuple(out)
+
+
+def _shape_arg(shape: Sequence) -> tuple:
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class GradFn:
+    """The backward node that produced a Variable (its ``grad_fn``), as in PyTorch."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    def name(self) -> str:
+        return self._node.op.grad_name
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((_grad_fn_of(x), 0) for x in self._node.inputs)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GradFn) and other._node is self._node
+
+    def __hash__(self) -> int:
+        return id(self._node)
+
+
+class AccumulateGrad:
+    """The ``next_functions`` entry for a leaf that requires grad; ``.variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _grad_fn_of(x) -> GradFn | AccumulateGrad | None:
+    if type(x) is not Node or not x.requires_grad:
+        return None
+    if not x.is_leaf:
+        return GradFn(x)
+    v = x.var() if x.var is not None else None
+    return AccumulateGrad(v) if v is not None else None
+
+
+class Variable:
+    """A value with autograd: PyTorch's ``Variable`` / ``Tensor``, recorded lazily on JAX.
+
+    Args:
+        data: a Variable, ``jax.Array``, NumPy array, nested list or Python scalar.
+        requires_grad: track operations on it so ``backward()`` fills ``.grad``. Only
+            floating dtypes may require grad.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.Variable(vj.ones(2, 2), requires_grad=True)
+        >>> out = ((x + 2) * (x + 2) * 3).mean()
+        >>> out.backward()
+        >>> x.grad
+        tensor([[4.5000, 4.5000],
+                [4.5000, 4.5000]])
+    """
+
+    __slots__ = ("_node", "_grad", "__weakref__")
+    __array_priority__ = 100  # NumPy defers to our reflected operators
+
+    _node: Node
+    _grad: Variable | None
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        if isinstance(data, Variable):
+            src = data._node
+            node = (
+                leaf(src.value)
+                if src.value is not None
+                else Node(OPS["detach"], (), (src,), src.aval, None, None, False, True)
+            )
+        else:
+            node = leaf(as_array(data))
+        self._grad = None
+        _bind(self, node)
+        if requires_grad:
+            self.requires_grad = True
+
+    # -- internal -----------------------------------------------------------------------------
+
+    def _value(self) -> jax.Array:
+        node = self._node
+        if node.value is None:
+            materialize([node])
+        return node.value
+
+    def _rebind(self, node: Node) -> None:
+        _bind(self, node)
+
+    # -- autograd state -------------------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._node.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        node = self._node
+        if not node.is_leaf:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if flag and not is_floating(node.dtype):
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {node.dtype}; "
+                f"convert first, e.g. Variable(x.astype('float32'), requires_grad=True)"
+            )
+        node.requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Variable:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node.is_leaf
+
+    @property
+    def grad_fn(self) -> GradFn | None:
+        node = self._node
+        return None if node.is_leaf else GradFn(node)
+
+    @property
+    def grad(self) -> Variable | None:
+        if not self._node.is_leaf:
+            warnings.warn(
+                "The .grad attribute of a Variable that is not a leaf is being accessed. Its .grad "
+                "attribute won't be populated during backward(). Read the gradient of a leaf "
+                "instead, or call .detach() on the non-leaf to make a new leaf.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Variable | None) -> None:
+        if value is not None:
+            value = value if isinstance(value, Variable) else Variable(value)
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: {tuple(value.shape)} "
+                    f"for a Variable of shape {tuple(self.shape)}"
+                )
+        self._grad = value
+
+    @property
+    def data(self) -> Variable:
+        """The value without history: a Variable that does not require grad."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        node = self._node
+        new = Variable(value)._node
+        new.requires_grad = node.requires_grad
+        self._rebind(new)
+
+    def detach(self) -> Variable:
+        """A new Variable with the same value and no history."""
+        node = self._node
+        if node.value is not None:
+            return _wrap(leaf(node.value))
+        return _wrap(Node(OPS["detach"], (), (node,), node.aval, None, None, False, True))
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
+        """Accumulate the gradient of this Variable into ``.grad`` of the leaves it depends on.
+
+        Args:
+            gradient: d(something)/d(self), of self's shape; needed unless self has one element.
+            retain_graph: keep the graph so backward can run through it again.
+        """
+        g = None if gradient is None else _node_of(gradient)
+        if g is not None and type(g) is not Node:
+            g = leaf(as_array(g))
+        _backward.backward(self._node, g, bool(retain_graph))
+
+    # -- metadata -------------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._node.shape)
+
+    def size(self, dim: int | None = None) -> Size | int:
+        if dim is None:
+            return self.shape
+        (d,) = _dims(dim, self.ndim) or (0,)
+        return self._node.shape[d]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._node.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._node.shape)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return self.shape.numel()
+
+    @property
+    def device(self) -> jax.Device:
+        value = self._node.value
+        if value is not None and hasattr(value, "devices") and len(value.devices()) == 1:
+            return next(iter(value.devices()))
+        return jax.devices()[0]
+
+    # -- reading values (each runs the pending segment) -------------------------------------------
+
+    def item(self) -> bool | int | float:
+        n = self.numel()
+        if n != 1:
+            raise RuntimeError(
+                f"a Tensor with {n} elements cannot be converted to Scalar; "
+                f"index one element or reduce (e.g. .sum()) first"
+            )
+        return np.asarray(self._value()).reshape(()).item()
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return np.asarray(self._value())
+
+    def tolist(self) -> Any:
+        return np.asarray(self._value()).tolist()
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        a = np.asarray(self._value())
+        return a if dtype is None else a.astype(dtype)
+
+    def __jax_array__(self) -> jax.Array:
+        return self._value()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape "
+                f"{tuple(self.shape)}); use .any() or .all(), or compare a reduced value"
+            )
+        return bool(self.item())
+
+    def __len__(self) -> int:
+        if not self.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self._node.shape[0]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        node = self._node
+        suffixes = []
+        if node.dtype not in (default_float(), default_int(), np.dtype(bool)):
+            suffixes.append(f"dtype=varjax.{node.dtype.name}")
+        if node.requires_grad:
+            suffixes.append(f"grad_fn={self.grad_fn!r}" if not node.is_leaf else "requires_grad=True")
+        return format_tensor(np.asarray(self._value()), suffixes)
+
+    __str__ = __repr__
+
+    # -- operators --------------------------------------------------------------------------------
+
+    def __add__(self, other): return _binary("add", self, other)  # noqa: E704
+    def __radd__(self, other): return _binary("add", other, self)  # noqa: E704
+    def __sub__(self, other): return _binary("sub", self, other)  # noqa: E704
+    def __rsub__(self, other): return _binary("sub", other, self)  # noqa: E704
+    def __mul__(self, other): return _binary("mul", self, other)  # noqa: E704
+    def __rmul__(self, other): return _binary("mul", other, self)  # noqa: E704
+    def __truediv__(self, other): return _binary("div", self, other)  # noqa: E704
+    def __rtruediv__(self, other): return _binary("div", other, self)  # noqa: E704
+    def __pow__(self, other): return _binary("pow", self, other)  # noqa: E704
+    def __rpow__(self, other): return _binary("pow", other, self)  # noqa: E704
+    def __matmul__(self, other): return _binary("matmul", self, other)  # noqa: E704
+    def __rmatmul__(self, other): return _binary("matmul", other, self)  # noqa: E704
+    def __neg__(self): return _unary("neg", self)  # noqa: E704
+    def __pos__(self): return self  # noqa: E704
+    def __abs__(self): return _unary("abs", self)  # noqa: E704
+    def __lt__(self, other): return _binary("lt", self, other)  # noqa: E704
+    def __le__(self, other): return _binary("le", self, other)  # noqa: E704
+    def __gt__(self, other): return _binary("gt", self, other)  # noqa: E704
+    def __ge__(self, other): return _binary("ge", self, other)  # noqa: E704
+    def __eq__(self, other): return _binary("eq", self, other)  # noqa: E704
+    def __ne__(self, other): return _binary("ne", self, other)  # noqa: E704
+
+    add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+    neg = __neg__
+
+    def exp(self) -> Variable: return _unary("exp", self)  # noqa: E704
+    def log(self) -> Variable: return _unary("log", self)  # noqa: E704
+    def sin(self) -> Variable: return _unary("sin", self)  # noqa: E704
+    def cos(self) -> Variable: return _unary("cos", self)  # noqa: E704
+    def tanh(self) -> Variable: return _unary("tanh", self)  # noqa: E704
+    def relu(self) -> Variable: return _unary("relu", self)  # noqa: E704
+    def sigmoid(self) -> Variable: return _unary("sigmoid", self)  # noqa: E704
+    def sqrt(self) -> Variable: return _unary("sqrt", self)  # noqa: E704
+    def abs(self) -> Variable: return _unary("abs", self)  # noqa: E704
+
+    def sum(self, dim=None, keepdim: bool = False) -> Variable:
+        axis = _dims(dim, self.ndim)
+        return _apply("sum", self, params=(("axis", axis), ("keepdims", bool(keepdim))))
+
+    def mean(self, dim=None, keepdim: bool = False) -> Variable:
+        axis = _dims(dim, self.ndim)
+        return _apply("mean", self, params=(("axis", axis), ("keepdims", bool(keepdim))))
+
+    def norm(self, p: float | str = "fro", dim=None, keepdim: bool = False) -> Variable:
+        if p == "fro":
+            p = 2
+        if isinstance(p, str) or not isinstance(p, numbers.Real):
+            raise ValueError(f"norm: unsupported p={p!r}; use a number, inf, -inf or 'fro'")
+        axis = _dims(dim, self.ndim)
+        params = (("axis", axis), ("keepdims", bool(keepdim)), ("p", float(p)))
+        return _apply("norm", self, params=params)
+
+    def reshape(self, *shape: int) -> Variable:
+        return _apply("reshape", self, params=(("shape", _shape_arg(shape)),))
+
+    view = reshape
+
+    def transpose(self, dim0: int, dim1: int) -> Variable:
+        a, b = _dims((dim0, dim1), self.ndim) if dim0 != dim1 else (_dims(dim0, self.ndim) * 2)
+        return _apply("transpose", self, params=(("axis1", a), ("axis2", b)))
+
+    def t(self) -> Variable:
+        if self.ndim > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D; "
+                f"use transpose(dim0, dim1)"
+            )
+        return self.transpose(0, 1) if self.ndim == 2 else self.reshape(self._node.shape)

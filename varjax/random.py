@@ -1,0 +1,54 @@
+"""Seeded random state, threaded through compiled programs as an input.
+
+The state is a base key and a draw counter. A draw records ``fold_in(key, counter)`` inside the
+program, with the key and the counter as inputs: a new draw changes an input, not the
+program, so loops that draw fresh noise never recompile.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import jax
+import numpy as np
+
+from ._graph import Node, leaf
+
+_DEFAULT_SEED = 0
+
+
+class _KeyState(threading.local):
+    key: Node | None = None
+    seed: int = _DEFAULT_SEED
+    counter: int = 0
+
+
+_state = _KeyState()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed varjax's random draws (``randn``, ``rand``); the same seed gives the same draws.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.manual_seed(0); a = vj.randn(3)
+        >>> vj.manual_seed(0); b = vj.randn(3)
+        >>> bool((a == b).all()) if hasattr(a, "all") else a.tolist() == b.tolist()
+        True
+    """
+    seed = int(seed)
+    _state.seed, _state.key, _state.counter = seed, None, 0
+
+
+def initial_seed() -> int:
+    """The seed of the current random state."""
+    return _state.seed
+
+
+def next_draw() -> tuple[Node, int]:
+    """The key node and counter of a fresh draw."""
+    if _state.key is None:
+        # uint32 raw keys: the seed is taken modulo 2**32 in each half, as jax.random.PRNGKey does
+        _state.key = leaf(jax.random.PRNGKey(np.uint64(_state.seed % 2**64)))
+    _state.counter += 1
+    return _state.key, _state.counter
