@@ -6,7 +6,7 @@ import gc
 import platform
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def median_times(

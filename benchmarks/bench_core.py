@@ -106,7 +106,9 @@ def mlp_loss(params, x, onehot, ops):
         h = h @ w + b
         if i < len(params) - 1:
             h = ops["relu"](h)
-    lse = ops["log"](ops["exp"](h).sum(1, keepdims=True) if ops["jnp"] else ops["exp"](h).sum(1, keepdim=True))
+    lse = ops["log"](
+        ops["exp"](h).sum(1, keepdims=True) if ops["jnp"] else ops["exp"](h).sum(1, keepdim=True)
+    )
     return -(onehot * (h - lse)).sum(1).mean()
 
 
@@ -115,12 +117,18 @@ def make_mlp():
     params = []
     for a, b in zip(SIZES[:-1], SIZES[1:]):
         bound = 1 / np.sqrt(a)
-        params.append((rng.uniform(-bound, bound, (a, b)).astype(np.float32),
-                       rng.uniform(-bound, bound, (b,)).astype(np.float32)))
+        params.append(
+            (
+                rng.uniform(-bound, bound, (a, b)).astype(np.float32),
+                rng.uniform(-bound, bound, (b,)).astype(np.float32),
+            )
+        )
     x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
     onehot = np.eye(SIZES[-1], dtype=np.float32)[rng.integers(0, SIZES[-1], BATCH)]
 
-    vparams = [(vj.tensor(w, requires_grad=True), vj.tensor(b, requires_grad=True)) for w, b in params]
+    vparams = [
+        (vj.tensor(w, requires_grad=True), vj.tensor(b, requires_grad=True)) for w, b in params
+    ]
     vx, vy = vj.tensor(x), vj.tensor(onehot)
     vops = {"relu": vj.relu, "exp": vj.exp, "log": vj.log, "jnp": False}
 
@@ -140,8 +148,10 @@ def make_mlp():
 
     fns = {"varjax": run_varjax, "jax": run_jax}
     if torch is not None:
-        tparams = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))
-                   for w, b in params]
+        tparams = [
+            (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))
+            for w, b in params
+        ]
         tx, ty = torch.tensor(x), torch.tensor(onehot)
         tops = {"relu": torch.relu, "exp": torch.exp, "log": torch.log, "jnp": False}
 
@@ -164,8 +174,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     tut = {"varjax": tutorial_varjax, "jax": tutorial_jax}
     if torch is not None:
         tut["torch"] = tutorial_torch
-    workloads = [("tutorial 2x2", tut, 2000), ("elementwise chain", make_chain(), 200),
-                 ("MLP fwd+bwd", make_mlp(), 50)]
+    workloads = [
+        ("tutorial 2x2", tut, 2000),
+        ("elementwise chain", make_chain(), 200),
+        ("MLP fwd+bwd", make_mlp(), 50),
+    ]
     rows = []
     for name, fns, number in workloads:
         n = max(3, int(number * scale))
@@ -188,7 +201,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
             row["torch us"] = f"{times['torch'] * 1e6:.1f}"
             row["torch/varjax"] = f"{times['torch'] / times['varjax']:.2f}"
         rows.append(row)
-    print(f"machine: {machine()}" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print(
+        f"machine: {machine()}"
+        + (f", torch {torch.__version__}" if torch else ", torch not installed")
+    )
     cols = ["workload", "varjax us", "jax us", "varjax/jax", "bar", "ok", "recompiles"]
     if torch is not None:
         cols += ["torch us", "torch/varjax"]

@@ -24,6 +24,9 @@ def rng():
 
 def assert_close(actual, expected, rtol=1e-5, atol=1e-6, msg=""):
     np.testing.assert_allclose(
-        np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64),
-        rtol=rtol, atol=atol, err_msg=msg,
+        np.asarray(actual, dtype=np.float64),
+        np.asarray(expected, dtype=np.float64),
+        rtol=rtol,
+        atol=atol,
+        err_msg=msg,
     )

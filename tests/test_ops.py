@@ -4,8 +4,8 @@ finite-difference check in a random direction, at several shapes (broadcasting, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -35,8 +35,12 @@ DIFF_CASES = [
     Case("mul", lambda a, b: a * b, jnp.multiply, BINARY_SHAPES),
     Case("div", lambda a, b: a / b, jnp.divide, BINARY_SHAPES, "away"),
     Case("pow", lambda a, b: a**b, jnp.power, BINARY_SHAPES, "pos"),
-    Case("matmul", lambda a, b: a @ b, jnp.matmul,
-         [((3, 4), (4, 2)), ((4,), (4, 2)), ((3, 4), (4,)), ((2, 3, 4), (4, 5)), ((0, 4), (4, 2))]),
+    Case(
+        "matmul",
+        lambda a, b: a @ b,
+        jnp.matmul,
+        [((3, 4), (4, 2)), ((4,), (4, 2)), ((3, 4), (4,)), ((2, 3, 4), (4, 5)), ((0, 4), (4, 2))],
+    ),
     Case("neg", lambda a: -a, jnp.negative, UNARY_SHAPES),
     Case("exp", lambda a: a.exp(), jnp.exp, UNARY_SHAPES),
     Case("log", lambda a: a.log(), jnp.log, UNARY_SHAPES, "pos"),
@@ -48,25 +52,47 @@ DIFF_CASES = [
     Case("sqrt", lambda a: a.sqrt(), jnp.sqrt, UNARY_SHAPES, "pos"),
     Case("abs", lambda a: abs(a), jnp.abs, UNARY_SHAPES, "away"),
     Case("sum", lambda a: a.sum(), jnp.sum, UNARY_SHAPES),
-    Case("sum", lambda a: a.sum(dim=1, keepdim=True), lambda a: jnp.sum(a, 1, keepdims=True),
-         [((2, 3),), ((0, 3),), ((2, 3, 4),)]),
-    Case("sum", lambda a: a.sum(dim=(0, -1)), lambda a: jnp.sum(a, (0, a.ndim - 1)),
-         [((2, 3),), ((2, 3, 4),)]),
+    Case(
+        "sum",
+        lambda a: a.sum(dim=1, keepdim=True),
+        lambda a: jnp.sum(a, 1, keepdims=True),
+        [((2, 3),), ((0, 3),), ((2, 3, 4),)],
+    ),
+    Case(
+        "sum",
+        lambda a: a.sum(dim=(0, -1)),
+        lambda a: jnp.sum(a, (0, a.ndim - 1)),
+        [((2, 3),), ((2, 3, 4),)],
+    ),
     Case("mean", lambda a: a.mean(), jnp.mean, [((),), ((5,),), ((2, 3),)]),
     Case("mean", lambda a: a.mean(-1), lambda a: jnp.mean(a, -1), [((2, 3),), ((0, 3),)]),
-    Case("norm", lambda a: a.norm(), lambda a: jnp.linalg.norm(a.reshape(-1)),
-         [((5,),), ((2, 3),)]),
-    Case("norm", lambda a: a.norm(dim=1, keepdim=True),
-         lambda a: jnp.linalg.norm(a, axis=1, keepdims=True), [((2, 3),)]),
-    Case("norm", lambda a: a.norm(p=1, dim=0), lambda a: jnp.linalg.norm(a, ord=1, axis=0),
-         [((2, 3),)], "away"),
-    Case("norm", lambda a: a.norm(p=3), lambda a: jnp.sum(jnp.abs(a) ** 3) ** (1 / 3),
-         [((4,),)], "away"),
+    Case(
+        "norm", lambda a: a.norm(), lambda a: jnp.linalg.norm(a.reshape(-1)), [((5,),), ((2, 3),)]
+    ),
+    Case(
+        "norm",
+        lambda a: a.norm(dim=1, keepdim=True),
+        lambda a: jnp.linalg.norm(a, axis=1, keepdims=True),
+        [((2, 3),)],
+    ),
+    Case(
+        "norm",
+        lambda a: a.norm(p=1, dim=0),
+        lambda a: jnp.linalg.norm(a, ord=1, axis=0),
+        [((2, 3),)],
+        "away",
+    ),
+    Case(
+        "norm",
+        lambda a: a.norm(p=3),
+        lambda a: jnp.sum(jnp.abs(a) ** 3) ** (1 / 3),
+        [((4,),)],
+        "away",
+    ),
     Case("reshape", lambda a: a.reshape(3, -1), lambda a: a.reshape(3, -1), [((2, 3),), ((6,),)]),
     Case("reshape", lambda a: a.view(-1), lambda a: a.reshape(-1), [((2, 3),), ((0, 3),)]),
     Case("transpose", lambda a: a.t(), lambda a: a.T, [((2, 3),)]),
-    Case("transpose", lambda a: a.transpose(0, 2), lambda a: jnp.swapaxes(a, 0, 2),
-         [((2, 3, 4),)]),
+    Case("transpose", lambda a: a.transpose(0, 2), lambda a: jnp.swapaxes(a, 0, 2), [((2, 3, 4),)]),
 ]
 
 # Python scalars on either side (the reflected operators) are inputs of the program too.

@@ -74,7 +74,9 @@ def test_conversions(mode):
 
 def test_conversion_errors():
     x = vj.ones(3)
-    with pytest.raises(RuntimeError, match="a Tensor with 3 elements cannot be converted to Scalar"):
+    with pytest.raises(
+        RuntimeError, match="a Tensor with 3 elements cannot be converted to Scalar"
+    ):
         x.item()
     with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value"):
         bool(x)
@@ -196,7 +198,9 @@ def test_backward_of_a_leaf_itself():
 def test_backward_errors_leave_state_unchanged():
     x = vj.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
-    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(
+        RuntimeError, match="grad can be implicitly created only for scalar outputs"
+    ):
         y.backward()
     with pytest.raises(RuntimeError, match="Mismatch in shape"):
         y.backward(vj.ones(3))
@@ -248,7 +252,9 @@ def test_unknown_dim_raises_index_error():
 
 def test_shape_errors_name_the_op_and_shapes():
     a, b = vj.ones(2, 3), vj.ones(4)
-    with pytest.raises(RuntimeError, match=r"add: cannot apply to inputs of shapes \(2, 3\) and \(4,\)"):
+    with pytest.raises(
+        RuntimeError, match=r"add: cannot apply to inputs of shapes \(2, 3\) and \(4,\)"
+    ):
         a + b
     with pytest.raises(RuntimeError, match=r"matmul.*\(2, 3\) and \(2, 3\).*last dim"):
         a @ a

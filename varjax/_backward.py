@@ -120,8 +120,13 @@ def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
     old_slots = tuple(None if v._grad is None else b.value(v._grad._node) for v in variables)
     store_nodes, store_slots = b.store_slots([])
     base = (
-        "bwd", tuple(b.instrs), out_slot, tuple(s for _, s in leaves.values()), old_slots,
-        cot_slot, store_slots,
+        "bwd",
+        tuple(b.instrs),
+        out_slot,
+        tuple(s for _, s in leaves.values()),
+        old_slots,
+        cot_slot,
+        store_slots,
     )
     want = out.value is None and _compile.wants_value(base)
     fn = _compile.cached(

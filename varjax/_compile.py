@@ -7,8 +7,8 @@ random draw reuses the compiled program.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jax
 

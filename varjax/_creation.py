@@ -48,8 +48,10 @@ def full(size, fill_value: float, dtype=None, requires_grad: bool = False) -> Va
         tensor([3.5000, 3.5000])
     """
     if dtype is None:
-        dtype = np.bool_ if isinstance(fill_value, bool) else (
-            default_int() if isinstance(fill_value, numbers.Integral) else default_float()
+        dtype = (
+            np.bool_
+            if isinstance(fill_value, bool)
+            else (default_int() if isinstance(fill_value, numbers.Integral) else default_float())
         )
     dt = np.dtype(dtype)
     shape = _shape_arg((size,)) if not isinstance(size, numbers.Integral) else (int(size),)
@@ -77,8 +79,9 @@ def zeros_like(x: Variable, dtype=None, requires_grad: bool = False) -> Variable
     return full(tuple(x.shape), 0, _dtype(dtype, x.dtype), requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype=None,
-           requires_grad: bool = False) -> Variable:
+def arange(
+    start: float, end: float | None = None, step: float = 1, dtype=None, requires_grad: bool = False
+) -> Variable:
     """Values from ``start`` up to (not including) ``end``: ``arange(5)``, ``arange(1, 4, 0.5)``.
 
     Example:
@@ -96,12 +99,17 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype=None,
     return _made(record(OPS["arange"], (), params), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype=None,
-             requires_grad: bool = False) -> Variable:
+def linspace(
+    start: float, end: float, steps: int, dtype=None, requires_grad: bool = False
+) -> Variable:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     dt = _dtype(dtype, default_float())
-    node = record(OPS["linspace"], (float(start), float(end)), (("dtype", dt), ("steps", int(steps))),
-                  sdtype=dt)
+    node = record(
+        OPS["linspace"],
+        (float(start), float(end)),
+        (("dtype", dt), ("steps", int(steps))),
+        sdtype=dt,
+    )
     return _made(node, requires_grad)
 
 
@@ -139,7 +147,7 @@ def _legacy(dtype, args) -> Variable:
 
 
 def Tensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name
-    """The legacy constructor: ``Tensor([1.0, 2.0])`` holds data, ``Tensor(2, 3)`` has that shape."""
+    """Legacy constructor: ``Tensor([1.0, 2.0])`` holds data, ``Tensor(2, 3)`` has that shape."""
     return _legacy(default_float(), args)
 
 

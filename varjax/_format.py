@@ -53,7 +53,11 @@ def _summarized(a: np.ndarray) -> np.ndarray:
     for ax in range(a.ndim):
         if a.shape[ax] > 2 * _EDGE:
             a = np.concatenate(
-                [np.take(a, range(_EDGE), ax), np.take(a, range(a.shape[ax] - _EDGE, a.shape[ax]), ax)], ax
+                [
+                    np.take(a, range(_EDGE), ax),
+                    np.take(a, range(a.shape[ax] - _EDGE, a.shape[ax]), ax),
+                ],
+                ax,
             )
     return a
 

@@ -18,7 +18,7 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
+class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - PyTorch name
     """Turn gradient tracking on or off, as a function call, context manager or decorator.
 
     Example:
@@ -65,7 +65,7 @@ class _GradMode(contextlib.ContextDecorator):
         return type(self)()  # a fresh object per decorated call, so recursion and threads nest
 
 
-class no_grad(_GradMode):
+class no_grad(_GradMode):  # noqa: N801 - PyTorch name
     """Context manager and decorator: ops inside record no history.
 
     Example:
@@ -80,7 +80,7 @@ class no_grad(_GradMode):
     mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_GradMode):  # noqa: N801 - PyTorch name
     """Context manager and decorator: track gradients even inside ``no_grad``.
 
     Example:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import jax
 import jax.numpy as jnp
@@ -40,8 +40,20 @@ class Node:
     """
 
     __slots__ = (
-        "op", "params", "inputs", "aval", "sdtype", "value", "requires_grad", "is_leaf",
-        "diff", "var", "freed", "depth", "bwd_sig", "seq",
+        "op",
+        "params",
+        "inputs",
+        "aval",
+        "sdtype",
+        "value",
+        "requires_grad",
+        "is_leaf",
+        "diff",
+        "var",
+        "freed",
+        "depth",
+        "bwd_sig",
+        "seq",
     )
 
     def __init__(self, op, params, inputs, aval, sdtype, value, requires_grad, is_leaf, depth=0):
@@ -91,12 +103,12 @@ def default_float() -> np.dtype:
     return np.dtype(jnp.float32)
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_int() -> np.dtype:
     return np.dtype(jax.dtypes.canonicalize_dtype(np.int64))
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_floating(dtype) -> bool:
     return bool(jnp.issubdtype(dtype, jnp.inexact))
 
@@ -254,8 +266,11 @@ class Builder:
                         iscal.append(x)
                         instrs.append(("sc", "i", len(iscal) - 1, dt))
                     slots.append(len(instrs) - 1)
-            instrs.append((n.op.name, n.params, tuple(slots), True) if diff
-                          else (n.op.name, n.params, tuple(slots)))
+            instrs.append(
+                (n.op.name, n.params, tuple(slots), True)
+                if diff
+                else (n.op.name, n.params, tuple(slots))
+            )
             slot_map[id(n)] = len(instrs) - 1
 
     def value(self, root: Node) -> int:
@@ -277,7 +292,11 @@ class Builder:
         return slot[id(root)]
 
     def packs(self) -> tuple:
-        f = np.asarray(self.fscal, jax.dtypes.canonicalize_dtype(np.float64)) if self.fscal else None
+        f = (
+            np.asarray(self.fscal, jax.dtypes.canonicalize_dtype(np.float64))
+            if self.fscal
+            else None
+        )
         i = np.asarray(self.iscal, default_int()) if self.iscal else None
         return f, i
 
@@ -293,7 +312,7 @@ class Builder:
 
 
 def run_instrs(instrs, args, fpack, ipack, vals: list, diff: bool) -> None:
-    """Replay ``instrs`` into ``vals``; with ``diff`` only the differentiated eqns, else the rest."""
+    """Replay ``instrs`` into ``vals``: with ``diff`` only the differentiated eqns, else others."""
     from ._ops import OPS
 
     ai = 0

@@ -10,8 +10,8 @@ Adding an op is one line here plus its row in ``tests/test_ops.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jax
 import jax.numpy as jnp

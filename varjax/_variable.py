@@ -9,7 +9,8 @@ from __future__ import annotations
 import numbers
 import warnings
 import weakref
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -19,8 +20,6 @@ from . import _backward
 from ._format import format_tensor
 from ._graph import Node, default_float, default_int, is_floating, leaf, materialize, record
 from ._ops import OPS
-
-
 
 
 class Size(tuple):
@@ -364,7 +363,8 @@ class Variable:
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
             )
         return np.asarray(self._value())
 
@@ -406,48 +406,108 @@ class Variable:
         if node.dtype not in (default_float(), default_int(), np.dtype(bool)):
             suffixes.append(f"dtype=varjax.{node.dtype.name}")
         if node.requires_grad:
-            suffixes.append(f"grad_fn={self.grad_fn!r}" if not node.is_leaf else "requires_grad=True")
+            suffixes.append(
+                f"grad_fn={self.grad_fn!r}" if not node.is_leaf else "requires_grad=True"
+            )
         return format_tensor(np.asarray(self._value()), suffixes)
 
     __str__ = __repr__
 
     # -- operators --------------------------------------------------------------------------------
 
-    def __add__(self, other): return _binary("add", self, other)  # noqa: E704
-    def __radd__(self, other): return _binary("add", other, self)  # noqa: E704
-    def __sub__(self, other): return _binary("sub", self, other)  # noqa: E704
-    def __rsub__(self, other): return _binary("sub", other, self)  # noqa: E704
-    def __mul__(self, other): return _binary("mul", self, other)  # noqa: E704
-    def __rmul__(self, other): return _binary("mul", other, self)  # noqa: E704
-    def __truediv__(self, other): return _binary("div", self, other)  # noqa: E704
-    def __rtruediv__(self, other): return _binary("div", other, self)  # noqa: E704
-    def __pow__(self, other): return _binary("pow", self, other)  # noqa: E704
-    def __rpow__(self, other): return _binary("pow", other, self)  # noqa: E704
-    def __matmul__(self, other): return _binary("matmul", self, other)  # noqa: E704
-    def __rmatmul__(self, other): return _binary("matmul", other, self)  # noqa: E704
-    def __neg__(self): return _unary("neg", self)  # noqa: E704
-    def __pos__(self): return self  # noqa: E704
-    def __abs__(self): return _unary("abs", self)  # noqa: E704
-    def __lt__(self, other): return _binary("lt", self, other)  # noqa: E704
-    def __le__(self, other): return _binary("le", self, other)  # noqa: E704
-    def __gt__(self, other): return _binary("gt", self, other)  # noqa: E704
-    def __ge__(self, other): return _binary("ge", self, other)  # noqa: E704
-    def __eq__(self, other): return _binary("eq", self, other)  # noqa: E704
-    def __ne__(self, other): return _binary("ne", self, other)  # noqa: E704
+    def __add__(self, other):
+        return _binary("add", self, other)  # noqa: E704
+
+    def __radd__(self, other):
+        return _binary("add", other, self)  # noqa: E704
+
+    def __sub__(self, other):
+        return _binary("sub", self, other)  # noqa: E704
+
+    def __rsub__(self, other):
+        return _binary("sub", other, self)  # noqa: E704
+
+    def __mul__(self, other):
+        return _binary("mul", self, other)  # noqa: E704
+
+    def __rmul__(self, other):
+        return _binary("mul", other, self)  # noqa: E704
+
+    def __truediv__(self, other):
+        return _binary("div", self, other)  # noqa: E704
+
+    def __rtruediv__(self, other):
+        return _binary("div", other, self)  # noqa: E704
+
+    def __pow__(self, other):
+        return _binary("pow", self, other)  # noqa: E704
+
+    def __rpow__(self, other):
+        return _binary("pow", other, self)  # noqa: E704
+
+    def __matmul__(self, other):
+        return _binary("matmul", self, other)  # noqa: E704
+
+    def __rmatmul__(self, other):
+        return _binary("matmul", other, self)  # noqa: E704
+
+    def __neg__(self):
+        return _unary("neg", self)  # noqa: E704
+
+    def __pos__(self):
+        return self  # noqa: E704
+
+    def __abs__(self):
+        return _unary("abs", self)  # noqa: E704
+
+    def __lt__(self, other):
+        return _binary("lt", self, other)  # noqa: E704
+
+    def __le__(self, other):
+        return _binary("le", self, other)  # noqa: E704
+
+    def __gt__(self, other):
+        return _binary("gt", self, other)  # noqa: E704
+
+    def __ge__(self, other):
+        return _binary("ge", self, other)  # noqa: E704
+
+    def __eq__(self, other):
+        return _binary("eq", self, other)  # noqa: E704
+
+    def __ne__(self, other):
+        return _binary("ne", self, other)  # noqa: E704
 
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
     neg = __neg__
 
-    def exp(self) -> Variable: return _unary("exp", self)  # noqa: E704
-    def log(self) -> Variable: return _unary("log", self)  # noqa: E704
-    def sin(self) -> Variable: return _unary("sin", self)  # noqa: E704
-    def cos(self) -> Variable: return _unary("cos", self)  # noqa: E704
-    def tanh(self) -> Variable: return _unary("tanh", self)  # noqa: E704
-    def relu(self) -> Variable: return _unary("relu", self)  # noqa: E704
-    def sigmoid(self) -> Variable: return _unary("sigmoid", self)  # noqa: E704
-    def sqrt(self) -> Variable: return _unary("sqrt", self)  # noqa: E704
-    def abs(self) -> Variable: return _unary("abs", self)  # noqa: E704
+    def exp(self) -> Variable:
+        return _unary("exp", self)  # noqa: E704
+
+    def log(self) -> Variable:
+        return _unary("log", self)  # noqa: E704
+
+    def sin(self) -> Variable:
+        return _unary("sin", self)  # noqa: E704
+
+    def cos(self) -> Variable:
+        return _unary("cos", self)  # noqa: E704
+
+    def tanh(self) -> Variable:
+        return _unary("tanh", self)  # noqa: E704
+
+    def relu(self) -> Variable:
+        return _unary("relu", self)  # noqa: E704
+
+    def sigmoid(self) -> Variable:
+        return _unary("sigmoid", self)  # noqa: E704
+
+    def sqrt(self) -> Variable:
+        return _unary("sqrt", self)  # noqa: E704
+
+    def abs(self) -> Variable:
+        return _unary("abs", self)  # noqa: E704
 
     def sum(self, dim=None, keepdim: bool = False) -> Variable:
         axis = _dims(dim, self.ndim)
