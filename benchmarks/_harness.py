@@ -10,24 +10,25 @@ from collections.abc import Callable
 
 
 def median_times(
-    fns: dict[str, Callable[[], object]], *, number: int, repeat: int = 9, warmup: int = 3
+    fns: dict[str, Callable[[], object]], *, number: int, repeat: int = 21, warmup: int = 3
 ) -> dict[str, float]:
-    """Median seconds per call of each function: ``repeat`` rounds of ``number`` calls each.
+    """Median over ``repeat`` rounds of the mean seconds per call in a block of ``number`` calls.
 
-    The rounds are interleaved (a, b, c, a, b, c, ...) so that drift in the machine's speed
-    affects every contender alike and the ratios stay meaningful on a busy machine.
+    Rounds are interleaved (a, b, c, a, b, c, ...) so that drift in the machine's speed
+    affects every contender alike; within a block, calls run back to back as in a real loop.
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     runs: dict[str, list[float]] = {k: [] for k in fns}
     gc.collect()
+    clock = time.perf_counter
     for _ in range(repeat):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(number):
                 fn()
-            runs[k].append((time.perf_counter() - t0) / number)
+            runs[k].append((clock() - t0) / number)
     return {k: statistics.median(v) for k, v in runs.items()}
 
 

@@ -9,6 +9,8 @@ which includes which inputs are differentiated and which already hold a gradient
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -51,18 +53,16 @@ def _linearize(out: Node, b: Builder):
     if not out.diff:
         return boundary(out), leaves, []
     region = differentiated(out)
+    if any(n.freed for n in region):
+        raise RuntimeError(FREED)
     dslot: dict[int, int] = {}
-    for n in region:
-        if n.freed:
-            raise RuntimeError(FREED)
-        for x in n.inputs:
-            if type(x) is Node and not x.diff and id(x) not in dslot:
-                dslot[id(x)] = boundary(x)
-    b.emit(region, dslot, True)
+    b.emit(region, dslot, True, lambda x: dslot.setdefault(id(x), boundary(x)))
     return dslot[id(out)], leaves, region
 
 
-def _program(instrs, out_slot, leaf_slots, old_slots, cot_slot, shape, dtype, store_slots, want):
+def _program(instrs, out_slot, leaf_slots, old_slots, cot_slot, out_aval, store_slots, want):
+    shape, dtype = out_aval
+
     def run(args, fpack, ipack):
         vals = [None] * len(instrs)
         run_instrs(instrs, args, fpack, ipack, vals, diff=False)
@@ -86,7 +86,7 @@ def _program(instrs, out_slot, leaf_slots, old_slots, cot_slot, shape, dtype, st
 def check_gradient(out: Node, gradient: Node | None) -> None:
     """PyTorch's rules for the ``gradient`` argument, raised before anything changes."""
     if gradient is None:
-        if int(np.prod(out.shape)) != 1:
+        if math.prod(out.shape) != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs: backward() needs a "
                 f"gradient argument for an output of shape {tuple(out.shape)}; pass "
@@ -119,20 +119,15 @@ def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
     variables = [n.var() for n in nodes]
     old_slots = tuple(None if v._grad is None else b.value(v._grad._node) for v in variables)
     store_nodes, store_slots = b.store_slots([])
-    base = (
-        "bwd",
-        tuple(b.instrs),
-        out_slot,
-        tuple(s for _, s in leaves.values()),
-        old_slots,
-        cot_slot,
-        store_slots,
+    instrs, leaf_slots = tuple(b.instrs), tuple(s for _, s in leaves.values())
+    base = _compile.Signature(
+        ("bwd", instrs, out_slot, leaf_slots, old_slots, cot_slot, store_slots)
     )
     want = out.value is None and _compile.wants_value(base)
     fn = _compile.cached(
-        base + (want,),
+        (base, want),
         lambda: _program(
-            base[1], out_slot, base[3], old_slots, cot_slot, out.shape, out.dtype, store_slots, want
+            instrs, out_slot, leaf_slots, old_slots, cot_slot, out.aval, store_slots, want
         ),
     )
     grads, stored, value = fn(tuple(b.args), *b.packs())
@@ -140,11 +135,12 @@ def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
     from ._variable import _wrap
 
     store(store_nodes, stored)
-    for v, g in zip(variables, grads):
+    for n, v, g in zip(nodes, variables, grads):
+        g = leaf(g, aval=n.aval)
         if v._grad is None:
-            v._grad = _wrap(leaf(g))
+            v._grad = _wrap(g)
         else:  # accumulate into the same Variable, as PyTorch does in place
-            v._grad._rebind(leaf(g))
+            v._grad._rebind(g)
     if want:
         store([out], [value])
     elif out.value is None:
@@ -158,5 +154,5 @@ def _free(region: list[Node], out: Node) -> None:
     # recipes stay, so a live Variable downstream can still compute its own value.
     for n in region:
         n.freed = True
-        if n is not out and n.value is not None and not n.live():
+        if n.value is not None and n is not out and not n.live():
             n.value = None

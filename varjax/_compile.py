@@ -12,6 +12,23 @@ from dataclasses import dataclass
 
 import jax
 
+
+class Signature:
+    """A program's cache key, hashed once (a program tuple takes microseconds to hash)."""
+
+    __slots__ = ("key", "_hash")
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+        self._hash = hash(key)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Signature) and self._hash == other._hash and self.key == other.key
+
+
 _CACHE: dict = {}
 # Backward signatures whose output value was read after the backward skipped computing it:
 # the next backward with that signature returns the value too (see _backward.py).

@@ -5,9 +5,12 @@ computes the output shape and dtype from a cache of abstract evaluations and doe
 work. When a value is needed, the pending subgraph is linearized into a ``Program``: a tuple
 of instructions, one per value slot, that is its own cache key (DESIGN principle 2):
 
-    ("in", shape, dtype)              an array fed as an argument
-    ("sc", kind, index, dtype)        a Python scalar, read from a packed argument
-    (op_name, params, input_slots)    an op applied to earlier slots
+    ("in", shape, dtype)                          an array fed as an argument
+    (op_name, params, refs, sdtype, diff)         an op applied to earlier slots
+
+A ref ``r >= 0`` is a slot; ``r < 0`` is a Python scalar: ``k = -1 - r`` reads element
+``k >> 1`` of the float (``k`` even) or integer (``k`` odd) pack, cast to ``sdtype``. ``diff``
+marks the eqns that backward differentiates.
 
 Arrays and Python scalars are arguments of the compiled program, never constants in it.
 """
@@ -25,7 +28,7 @@ import numpy as np
 from . import _compile
 from ._config import config
 from ._grad_mode import _state as _grad_state
-from ._ops import Op
+from ._ops import OPS, Op
 
 _FLOAT_KINDS = frozenset("fc")
 
@@ -90,8 +93,10 @@ class Node:
 _SEQ = itertools.count()
 
 
-def leaf(value: jax.Array, requires_grad: bool = False) -> Node:
-    aval = (value.shape, np.dtype(value.dtype))
+def leaf(value: jax.Array, requires_grad: bool = False, aval: tuple | None = None) -> Node:
+    """A concrete node; pass ``aval`` when known (reading a jax.Array's metadata is slow)."""
+    if aval is None:
+        aval = (tuple(value.shape), np.dtype(value.dtype))
     return Node(None, (), (), aval, None, value, requires_grad, True)
 
 
@@ -237,40 +242,36 @@ class Builder:
         self.iscal: list[int] = []
         self.emitted: list[tuple[Node, int]] = []  # pending nodes computed by the program
 
-    def array(self, value: jax.Array) -> int:
-        self.args.append(value)
-        self.instrs.append(("in", value.shape, np.dtype(value.dtype)))
-        return len(self.instrs) - 1
+    def array(self, node: Node) -> int:
+        """Slot of a concrete node's value, fed to the program as an argument."""
+        self.args.append(node.value)
+        self.instrs.append(("in",) + node.aval)
+        s = self.slot[id(node)] = len(self.instrs) - 1
+        return s
 
-    def emit(self, nodes: list[Node], slot_map: dict, diff: bool) -> None:
+    def emit(self, nodes: list[Node], slot_map: dict, diff: bool, outside) -> None:
         """Append the eqns of ``nodes`` (in order), recording each one's slot in ``slot_map``.
 
-        Every Node input must already have a slot in ``slot_map`` or ``self.slot``.
+        A Node input not yet in ``slot_map`` gets its slot from ``outside(node)``.
         """
-        instrs, fscal, iscal, known = self.instrs, self.fscal, self.iscal, self.slot
+        instrs, fscal, iscal = self.instrs, self.fscal, self.iscal
         for n in nodes:
-            slots = []
+            refs = []
             for x in n.inputs:
                 if type(x) is Node:
                     s = slot_map.get(id(x))
-                    slots.append(known[id(x)] if s is None else s)
+                    refs.append(outside(x) if s is None else s)
                 else:
-                    dt = n.sdtype
-                    f = _FLOAT_PACK.get(dt)
+                    f = _FLOAT_PACK.get(n.sdtype)
                     if f is None:
-                        f = _FLOAT_PACK[dt] = is_floating(dt)
+                        f = _FLOAT_PACK[n.sdtype] = is_floating(n.sdtype)
                     if f:
                         fscal.append(x)
-                        instrs.append(("sc", "f", len(fscal) - 1, dt))
+                        refs.append(-2 * len(fscal) + 1)
                     else:
                         iscal.append(x)
-                        instrs.append(("sc", "i", len(iscal) - 1, dt))
-                    slots.append(len(instrs) - 1)
-            instrs.append(
-                (n.op.name, n.params, tuple(slots), True)
-                if diff
-                else (n.op.name, n.params, tuple(slots))
-            )
+                        refs.append(-2 * len(iscal))
+            instrs.append((n.op.name, n.params, tuple(refs), n.sdtype, diff))
             slot_map[id(n)] = len(instrs) - 1
 
     def value(self, root: Node) -> int:
@@ -280,14 +281,9 @@ class Builder:
         if s is not None:
             return s
         if root.value is not None:
-            s = slot[id(root)] = self.array(root.value)
-            return s
+            return self.array(root)
         nodes = pending(root, slot)
-        for n in nodes:
-            for x in n.inputs:
-                if type(x) is Node and x.value is not None and id(x) not in slot:
-                    slot[id(x)] = self.array(x.value)  # concrete inputs are arguments
-        self.emit(nodes, slot, False)
+        self.emit(nodes, slot, False, self.array)  # inputs outside are concrete: arguments
         self.emitted.extend((n, slot[id(n)]) for n in nodes)
         return slot[id(root)]
 
@@ -313,20 +309,20 @@ class Builder:
 
 def run_instrs(instrs, args, fpack, ipack, vals: list, diff: bool) -> None:
     """Replay ``instrs`` into ``vals``: with ``diff`` only the differentiated eqns, else others."""
-    from ._ops import OPS
-
     ai = 0
     for k, ins in enumerate(instrs):
-        tag = ins[0]
-        if tag == "in":
+        if ins[0] == "in":
             if not diff:
                 vals[k] = args[ai]
             ai += 1
-        elif tag == "sc":
-            if not diff:
-                vals[k] = (fpack if ins[1] == "f" else ipack)[ins[2]].astype(ins[3])
-        elif (len(ins) == 4) == diff:
-            vals[k] = OPS[tag].fn(*[vals[r] for r in ins[2]], **dict(ins[1]))
+        elif ins[4] == diff:
+            name, params, refs, sdtype, _ = ins
+            xs = [vals[r] if r >= 0 else _scalar(-1 - r, fpack, ipack, sdtype) for r in refs]
+            vals[k] = OPS[name].fn(*xs, **dict(params))
+
+
+def _scalar(k: int, fpack, ipack, dtype):
+    return (ipack if k & 1 else fpack)[k >> 1].astype(dtype)
 
 
 def _forward_program(instrs: tuple, outs: tuple):
@@ -356,7 +352,8 @@ def materialize(targets: list[Node]) -> None:
         return
     nodes, outs = b.store_slots(targets)
     instrs = tuple(b.instrs)
-    fn = _compile.cached(("fwd", instrs, outs), lambda: _forward_program(instrs, outs))
+    sig = _compile.Signature(("fwd", instrs, outs))
+    fn = _compile.cached(sig, lambda: _forward_program(instrs, outs))
     store(nodes, fn(tuple(b.args), *b.packs()))
     for n in nodes:
         if n.bwd_sig is not None:  # the value a backward skipped was read after all

@@ -27,10 +27,6 @@ class Op:
         return f"Op({self.name})"
 
 
-def _relu(x):
-    return jnp.maximum(x, jnp.zeros((), x.dtype))
-
-
 def _norm(x, *, p, axis, keepdims):
     # PyTorch's p-norm. The 2-norm takes the gradient 0 at x == 0, as PyTorch does, where
     # a plain sqrt(sum(x*x)) would give NaN.
@@ -81,7 +77,7 @@ _TABLE = (
     Op("sin", jnp.sin, "SinBackward0"),
     Op("cos", jnp.cos, "CosBackward0"),
     Op("tanh", jnp.tanh, "TanhBackward0"),
-    Op("relu", _relu, "ReluBackward0"),
+    Op("relu", jax.nn.relu, "ReluBackward0"),  # gradient 0 at 0, as in PyTorch
     Op("sigmoid", jax.nn.sigmoid, "SigmoidBackward0"),
     Op("sqrt", jnp.sqrt, "SqrtBackward0"),
     Op("abs", jnp.abs, "AbsBackward0"),

@@ -88,15 +88,32 @@ def _apply(op_name: str, *args: Any, params: tuple = ()) -> Variable:
     return _wrap(record(OPS[op_name], tuple(_node_of(a) for a in args), params))
 
 
-def _binary(op_name: str, a: Any, b: Any) -> Variable:
-    # The hot path of every operator, kept free of generators.
-    a = a._node if type(a) is Variable else _node_of(a)
-    b = b._node if type(b) is Variable else _node_of(b)
-    return _wrap(record(OPS[op_name], (a, b)))
+def _binary(op_name: str, reflected: bool = False):
+    """The method for a binary operator: records ``op_name`` on (self, other) or (other, self).
+
+    This is the hot path of every operator, so the op is looked up once, here.
+    """
+    op = OPS[op_name]
+
+    def method(self, other):
+        o = other._node if type(other) is Variable else _node_of(other)
+        return _wrap(record(op, (o, self._node) if reflected else (self._node, o)))
+
+    method.__name__ = f"__r{op_name}__" if reflected else op_name
+    method.__doc__ = f"Records ``{op_name}`` ({'other, self' if reflected else 'self, other'})."
+    return method
 
 
-def _unary(op_name: str, a: Variable) -> Variable:
-    return _wrap(record(OPS[op_name], (a._node,)))
+def _unary(op_name: str):
+    """The method for an elementwise function of self, e.g. ``x.exp()``."""
+    op = OPS[op_name]
+
+    def method(self) -> Variable:
+        return _wrap(record(op, (self._node,)))
+
+    method.__name__ = op_name
+    method.__doc__ = f"Elementwise ``{op_name}`` of this Variable, differentiable."
+    return method
 
 
 def _dims(dim, ndim: int) -> tuple[int, ...] | None:
@@ -415,99 +432,24 @@ class Variable:
 
     # -- operators --------------------------------------------------------------------------------
 
-    def __add__(self, other):
-        return _binary("add", self, other)  # noqa: E704
+    __add__, __radd__ = _binary("add"), _binary("add", reflected=True)
+    __sub__, __rsub__ = _binary("sub"), _binary("sub", reflected=True)
+    __mul__, __rmul__ = _binary("mul"), _binary("mul", reflected=True)
+    __truediv__, __rtruediv__ = _binary("div"), _binary("div", reflected=True)
+    __pow__, __rpow__ = _binary("pow"), _binary("pow", reflected=True)
+    __matmul__, __rmatmul__ = _binary("matmul"), _binary("matmul", reflected=True)
+    __lt__, __le__, __gt__ = _binary("lt"), _binary("le"), _binary("gt")
+    __ge__, __eq__, __ne__ = _binary("ge"), _binary("eq"), _binary("ne")
+    __neg__, __abs__ = _unary("neg"), _unary("abs")
 
-    def __radd__(self, other):
-        return _binary("add", other, self)  # noqa: E704
-
-    def __sub__(self, other):
-        return _binary("sub", self, other)  # noqa: E704
-
-    def __rsub__(self, other):
-        return _binary("sub", other, self)  # noqa: E704
-
-    def __mul__(self, other):
-        return _binary("mul", self, other)  # noqa: E704
-
-    def __rmul__(self, other):
-        return _binary("mul", other, self)  # noqa: E704
-
-    def __truediv__(self, other):
-        return _binary("div", self, other)  # noqa: E704
-
-    def __rtruediv__(self, other):
-        return _binary("div", other, self)  # noqa: E704
-
-    def __pow__(self, other):
-        return _binary("pow", self, other)  # noqa: E704
-
-    def __rpow__(self, other):
-        return _binary("pow", other, self)  # noqa: E704
-
-    def __matmul__(self, other):
-        return _binary("matmul", self, other)  # noqa: E704
-
-    def __rmatmul__(self, other):
-        return _binary("matmul", other, self)  # noqa: E704
-
-    def __neg__(self):
-        return _unary("neg", self)  # noqa: E704
-
-    def __pos__(self):
-        return self  # noqa: E704
-
-    def __abs__(self):
-        return _unary("abs", self)  # noqa: E704
-
-    def __lt__(self, other):
-        return _binary("lt", self, other)  # noqa: E704
-
-    def __le__(self, other):
-        return _binary("le", self, other)  # noqa: E704
-
-    def __gt__(self, other):
-        return _binary("gt", self, other)  # noqa: E704
-
-    def __ge__(self, other):
-        return _binary("ge", self, other)  # noqa: E704
-
-    def __eq__(self, other):
-        return _binary("eq", self, other)  # noqa: E704
-
-    def __ne__(self, other):
-        return _binary("ne", self, other)  # noqa: E704
+    def __pos__(self) -> Variable:
+        return self
 
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
-    neg = __neg__
-
-    def exp(self) -> Variable:
-        return _unary("exp", self)  # noqa: E704
-
-    def log(self) -> Variable:
-        return _unary("log", self)  # noqa: E704
-
-    def sin(self) -> Variable:
-        return _unary("sin", self)  # noqa: E704
-
-    def cos(self) -> Variable:
-        return _unary("cos", self)  # noqa: E704
-
-    def tanh(self) -> Variable:
-        return _unary("tanh", self)  # noqa: E704
-
-    def relu(self) -> Variable:
-        return _unary("relu", self)  # noqa: E704
-
-    def sigmoid(self) -> Variable:
-        return _unary("sigmoid", self)  # noqa: E704
-
-    def sqrt(self) -> Variable:
-        return _unary("sqrt", self)  # noqa: E704
-
-    def abs(self) -> Variable:
-        return _unary("abs", self)  # noqa: E704
+    neg, abs = __neg__, __abs__
+    exp, log, sin, cos = _unary("exp"), _unary("log"), _unary("sin"), _unary("cos")
+    tanh, relu, sigmoid, sqrt = _unary("tanh"), _unary("relu"), _unary("sigmoid"), _unary("sqrt")
 
     def sum(self, dim=None, keepdim: bool = False) -> Variable:
         axis = _dims(dim, self.ndim)
