@@ -167,9 +167,9 @@ def make_mlp():
 
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions (for smoke runs)")
+    ap.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
     args = ap.parse_args(argv)
-    scale = 0.1 if args.quick else 1.0
+    scale, repeat = (0.1, 3) if args.quick else (1.0, 21)
 
     tut = {"varjax": tutorial_varjax, "jax": tutorial_jax}
     if torch is not None:
@@ -187,9 +187,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         before = vj.compile_stats().compiles
         # varjax and JAX are interleaved; PyTorch runs in a phase of its own, because its
         # OpenMP threads keep spinning after each call and would slow whatever runs next.
-        times = median_times({k: fns[k] for k in ("varjax", "jax")}, number=n)
+        times = median_times({k: fns[k] for k in ("varjax", "jax")}, number=n, repeat=repeat)
         if "torch" in fns:
-            times.update(median_times({"torch": fns["torch"]}, number=n))
+            times.update(median_times({"torch": fns["torch"]}, number=n, repeat=repeat))
         recompiles = vj.compile_stats().compiles - before
         ratio = times["varjax"] / times["jax"]
         row = {

@@ -27,3 +27,12 @@ def test_tutorial_example_prints_the_gradients():
     assert abs(grads[1] - 2**k) < 1e-3 and k >= 1
     for g, v in zip(grads, (0.1, 1.0, 0.0001)):
         assert abs(g - 2**k * v) <= 1e-4 * 2**k
+
+
+def test_core_benchmark_runs_without_recompiles():
+    """The benchmark script works; repeated iterations compile nothing (no timing asserted)."""
+    from benchmarks import bench_core
+
+    rows = bench_core.main(["--quick"])
+    assert [r["workload"] for r in rows] == ["tutorial 2x2", "elementwise chain", "MLP fwd+bwd"]
+    assert all(r["recompiles"] == 0 for r in rows)
