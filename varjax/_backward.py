@@ -42,12 +42,13 @@ def _sum_to(g: jax.Array, shape: tuple) -> jax.Array:
 
 def _linearize(out: Node, b: Builder):
     """Emit the differentiated region ending at ``out``; return (out slot, leaves, region)."""
-    leaves: dict[int, tuple[Node, int]] = {}
+    leaves: dict[int, tuple[Node, int, object]] = {}  # leaf node -> (node, slot, Variable)
 
     def boundary(x: Node) -> int:
         s = b.value(x)
-        if _leaf_var(x) is not None:
-            leaves.setdefault(id(x), (x, s))
+        v = _leaf_var(x)
+        if v is not None:
+            leaves.setdefault(id(x), (x, s, v))
         return s
 
     if not out.diff:
@@ -115,11 +116,10 @@ def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
     b = Builder()
     out_slot, leaves, region = _linearize(out, b)  # raises on a freed graph, before any change
     cot_slot = None if gradient is None else b.value(gradient)
-    nodes = [n for n, _ in leaves.values()]
-    variables = [n.var() for n in nodes]
+    nodes, leaf_slots, variables = zip(*leaves.values()) if leaves else ((), (), ())
     old_slots = tuple(None if v._grad is None else b.value(v._grad._node) for v in variables)
     store_nodes, store_slots = b.store_slots([])
-    instrs, leaf_slots = tuple(b.instrs), tuple(s for _, s in leaves.values())
+    instrs = tuple(b.instrs)
     base = _compile.Signature(
         ("bwd", instrs, out_slot, leaf_slots, old_slots, cot_slot, store_slots)
     )

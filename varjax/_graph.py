@@ -30,8 +30,6 @@ from ._config import config
 from ._grad_mode import _state as _grad_state
 from ._ops import OPS, Op
 
-_FLOAT_KINDS = frozenset("fc")
-
 
 class Node:
     """One value in the graph: a concrete array, or an op applied to other nodes.

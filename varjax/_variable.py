@@ -96,7 +96,13 @@ def _binary(op_name: str, reflected: bool = False):
     op = OPS[op_name]
 
     def method(self, other):
-        o = other._node if type(other) is Variable else _node_of(other)
+        if type(other) is Variable:
+            o = other._node
+        else:
+            try:
+                o = _node_of(other)
+            except TypeError:
+                return NotImplemented  # let Python try the other operand, then raise TypeError
         return _wrap(record(op, (o, self._node) if reflected else (self._node, o)))
 
     method.__name__ = f"__r{op_name}__" if reflected else op_name
@@ -185,6 +191,13 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+def _detached(node: Node) -> Node:
+    """A new leaf with ``node``'s value (shared, or computed when needed) and no history."""
+    if node.value is not None:
+        return leaf(node.value, aval=node.aval)
+    return record(OPS["detach"], (node,))
+
+
 def _grad_fn_of(x) -> GradFn | AccumulateGrad | None:
     if type(x) is not Node or not x.requires_grad:
         return None
@@ -219,15 +232,7 @@ class Variable:
     _grad: Variable | None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        if isinstance(data, Variable):
-            src = data._node
-            node = (
-                leaf(src.value)
-                if src.value is not None
-                else Node(OPS["detach"], (), (src,), src.aval, None, None, False, True)
-            )
-        else:
-            node = leaf(as_array(data))
+        node = _detached(data._node) if isinstance(data, Variable) else leaf(as_array(data))
         self._grad = None
         _bind(self, node)
         if requires_grad:
@@ -316,10 +321,7 @@ class Variable:
 
     def detach(self) -> Variable:
         """A new Variable with the same value and no history."""
-        node = self._node
-        if node.value is not None:
-            return _wrap(leaf(node.value))
-        return _wrap(Node(OPS["detach"], (), (node,), node.aval, None, None, False, True))
+        return _wrap(_detached(self._node))
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
         """Accumulate the gradient of this Variable into ``.grad`` of the leaves it depends on.
