@@ -24,6 +24,9 @@ class Case:
     jnp_fn: Callable  # the independent oracle, on jax arrays
     shapes: list  # one tuple of input shapes per tested configuration
     domain: str = "any"  # "pos": positive inputs; "away": |x| >= 0.3 (kinks, poles)
+    fd: bool = True  # False for piecewise-constant ops, where differences jump
+    covers: tuple = ()  # further table ops this row exercises on the way
+    tol: float = 1e-5
 
 
 UNARY_SHAPES = [((),), ((5,),), ((2, 3),), ((0, 3),)]
@@ -108,7 +111,314 @@ SCALAR_CASES = [
     Case("pow", lambda a: 2.0**a, lambda a: 2.0**a, UNARY_SHAPES),
 ]
 
-ALL_CASES = DIFF_CASES + SCALAR_CASES
+IDX = np.array([2, 0, 1, 2])
+MASK = np.array([[True, False, True, False], [False, False, False, True], [True] * 4])
+GIDX = np.array([[0, 2], [1, 1]])
+F = vj.nn.functional
+W_CONV = np.random.default_rng(7).standard_normal((4, 3, 3, 3)).astype(np.float32)
+
+
+def _gelu_tanh(a):
+    return jax.nn.gelu(a, approximate=True)
+
+
+def _scatter_oracle(x, src):
+    i0 = np.broadcast_to(np.arange(2)[:, None], GIDX.shape)
+    return x.at[i0, GIDX].set(src[:2, :2])
+
+
+def _scatter_add_oracle(x, src):
+    i0 = np.broadcast_to(np.arange(2)[:, None], GIDX.shape)
+    return x.at[i0, GIDX].add(src[:2, :2])
+
+
+def _setitem_vj(a, b):
+    y = a * 1
+    y[0, 1:] = b
+    return y
+
+
+def _conv(a, w):
+    return jax.lax.conv_general_dilated(
+        a, w, (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NCHW", "OIHW", "NCHW")
+    )
+
+
+def _maxpool(a):
+    return jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+
+def _avgpool(a):
+    return jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, 1, 2, 2), (1, 1, 2, 2), "VALID") / 4
+
+
+LIBRARY_CASES = [
+    Case("expm1", lambda a: a.expm1(), jnp.expm1, UNARY_SHAPES),
+    Case("log1p", lambda a: a.log1p(), jnp.log1p, UNARY_SHAPES, "pos"),
+    Case("log2", lambda a: a.log2(), jnp.log2, UNARY_SHAPES, "pos"),
+    Case("tan", lambda a: a.tan(), jnp.tan, UNARY_SHAPES),
+    Case("gelu", lambda a: a.gelu(), lambda a: jax.nn.gelu(a, approximate=False), UNARY_SHAPES),
+    Case("gelu", lambda a: F.gelu(a, approximate="tanh"), _gelu_tanh, [((5,),)]),
+    Case("silu", lambda a: a.silu(), jax.nn.silu, UNARY_SHAPES),
+    Case("softplus", lambda a: a.softplus(), jax.nn.softplus, UNARY_SHAPES),
+    Case(
+        "softplus",
+        lambda a: vj.nn.functional.softplus(a, beta=2.0, threshold=1.0),
+        lambda a: jnp.where(2 * a > 1, a, jnp.logaddexp(2 * a, 0) / 2),
+        [((6,),)],
+        "away",
+    ),
+    Case("rsqrt", lambda a: a.rsqrt(), lambda a: 1 / jnp.sqrt(a), UNARY_SHAPES, "pos"),
+    Case("erf", lambda a: a.erf(), jax.scipy.special.erf, UNARY_SHAPES),
+    Case("reciprocal", lambda a: a.reciprocal(), lambda a: 1 / a, UNARY_SHAPES, "away"),
+    Case("sign", lambda a: a.sign(), jnp.sign, UNARY_SHAPES, "away", fd=False),
+    Case("floor", lambda a: a.floor(), jnp.floor, UNARY_SHAPES, fd=False),
+    Case("ceil", lambda a: a.ceil(), jnp.ceil, UNARY_SHAPES, fd=False),
+    Case("round", lambda a: a.round(), jnp.round, UNARY_SHAPES, fd=False),
+    Case("trunc", lambda a: a.trunc(), jnp.trunc, UNARY_SHAPES, fd=False),
+    Case(
+        "div",
+        lambda a, b: a.div(b, rounding_mode="floor"),
+        lambda a, b: jnp.floor(a / b),
+        [((2, 3), (3,))],
+        "away",
+        fd=False,
+    ),
+    Case("maximum", lambda a, b: vj.maximum(a, b), jnp.maximum, BINARY_SHAPES),
+    Case("minimum", lambda a, b: vj.minimum(a, b), jnp.minimum, BINARY_SHAPES),
+    Case("maximum", lambda a, b: vj.max(a, b), jnp.maximum, [((2, 3), (3,))]),
+    Case(
+        "clamp",
+        lambda a: a.clamp(-0.5, 0.7),
+        lambda a: jnp.clip(a, -0.5, 0.7),
+        UNARY_SHAPES,
+        "away",
+        fd=False,
+    ),  # random points may sit within eps of a bound
+    Case(
+        "clamp", lambda a, lo: a.clamp(min=lo), lambda a, lo: jnp.maximum(a, lo), [((2, 3), (3,))]
+    ),
+    Case(
+        "where",
+        lambda a, b: vj.where(a > 0, a, b),
+        lambda a, b: jnp.where(a > 0, a, b),
+        BINARY_SHAPES,
+        "away",
+    ),
+    Case(
+        "lerp",
+        lambda a, b, w: a.lerp(b, w),
+        lambda a, b, w: a + w * (b - a),
+        [((2, 3), (2, 3), (3,)), ((4,), (4,), ())],
+    ),
+    Case("lerp", lambda a, b: a.lerp(b, 0.25), lambda a, b: a + 0.25 * (b - a), [((3,), (3,))]),
+    Case("prod", lambda a: a.prod(), jnp.prod, [((5,),), ((2, 3),)]),
+    Case(
+        "prod",
+        lambda a: a.prod(1, keepdim=True),
+        lambda a: jnp.prod(a, 1, keepdims=True),
+        [((2, 3),)],
+    ),
+    Case("amax", lambda a: a.amax(1), lambda a: jnp.max(a, 1), [((2, 3),), ((2, 3, 4),)]),
+    Case("amin", lambda a: a.amin((0, 1)), lambda a: jnp.min(a, (0, 1)), [((2, 3),)]),
+    Case("amax", lambda a: a.max(), jnp.max, [((5,),), ((2, 3),)]),
+    Case("amin", lambda a: a.min(), jnp.min, [((5,),)]),
+    Case(
+        "gather",
+        lambda a: a.max(1, keepdim=True).values,
+        lambda a: jnp.max(a, 1, keepdims=True),
+        [((2, 3),)],
+        covers=("argmax",),
+    ),
+    Case(
+        "squeeze",
+        lambda a: a.min(0).values,
+        lambda a: jnp.min(a, 0),
+        [((3, 4),)],
+        covers=("argmin", "gather"),
+    ),
+    Case("var", lambda a: a.var(), lambda a: jnp.var(a, ddof=1), [((5,),), ((2, 3),)]),
+    Case(
+        "var",
+        lambda a: a.var(1, unbiased=False, keepdim=True),
+        lambda a: jnp.var(a, 1, keepdims=True),
+        [((2, 3),)],
+    ),
+    Case("std", lambda a: a.std(0), lambda a: jnp.std(a, 0, ddof=1), [((4, 3),)]),
+    Case("std", lambda a: a.std(correction=0), jnp.std, [((6,),)]),
+    Case(
+        "logsumexp",
+        lambda a: a.logsumexp(1),
+        lambda a: jax.scipy.special.logsumexp(a, 1),
+        [((2, 3),), ((0, 3),)],
+    ),
+    Case("cumsum", lambda a: a.cumsum(0), lambda a: jnp.cumsum(a, 0), [((5,),), ((2, 3),)]),
+    Case("cumprod", lambda a: a.cumprod(1), lambda a: jnp.cumprod(a, 1), [((2, 4),)]),
+    Case("softmax", lambda a: a.softmax(-1), lambda a: jax.nn.softmax(a, -1), [((2, 5),)]),
+    Case(
+        "log_softmax",
+        lambda a: F.log_softmax(a, 0),
+        lambda a: jax.nn.log_softmax(a, 0),
+        [((4, 3),)],
+    ),
+    Case("reshape", lambda a: a.flatten(), lambda a: a.reshape(-1), [((2, 3, 4),)]),
+    Case("reshape", lambda a: a.flatten(1), lambda a: a.reshape(2, -1), [((2, 3, 4),)]),
+    Case("squeeze", lambda a: a.squeeze(), jnp.squeeze, [((1, 3, 1),)]),
+    Case("unsqueeze", lambda a: a.unsqueeze(-1), lambda a: a[..., None], [((2, 3),)]),
+    Case(
+        "expand",
+        lambda a: a.expand(2, -1, 3),
+        lambda a: jnp.broadcast_to(a, (2, 4, 3)),
+        [((4, 1),)],
+    ),
+    Case(
+        "expand",
+        lambda a: a.expand_as(vj.zeros(2, 3)),
+        lambda a: jnp.broadcast_to(a, (2, 3)),
+        [((3,),)],
+    ),
+    Case("repeat", lambda a: a.repeat(2, 3), lambda a: jnp.tile(a, (2, 3)), [((2, 3),), ((3,),)]),
+    Case(
+        "permute",
+        lambda a: a.permute(2, 0, 1),
+        lambda a: jnp.transpose(a, (2, 0, 1)),
+        [((2, 3, 4),)],
+    ),
+    Case("permute", lambda a: a.T, lambda a: a.T, [((2, 3, 4),)]),
+    Case(
+        "cat",
+        lambda a, b: vj.cat([a, b], 1),
+        lambda a, b: jnp.concatenate([a, b], 1),
+        [((2, 3), (2, 1))],
+    ),
+    Case(
+        "stack",
+        lambda a, b: vj.stack([a, b], -1),
+        lambda a, b: jnp.stack([a, b], -1),
+        [((2, 3), (2, 3))],
+    ),
+    Case("flip", lambda a: a.flip(0), lambda a: jnp.flip(a, 0), [((3, 2),)]),
+    Case("roll", lambda a: a.roll(1, 1), lambda a: jnp.roll(a, 1, 1), [((2, 3),)]),
+    Case("roll", lambda a: a.roll(2), lambda a: jnp.roll(a, 2), [((2, 3),)]),
+    Case("pad", lambda a: F.pad(a, (1, 2)), lambda a: jnp.pad(a, ((0, 0), (1, 2))), [((2, 3),)]),
+    Case(
+        "pad",
+        lambda a: F.pad(a, (0, 0, 1, 0), value=2.0),
+        lambda a: jnp.pad(a, ((1, 0), (0, 0)), constant_values=2.0),
+        [((2, 3),)],
+    ),
+    Case(
+        "astype", lambda a: a.half(), lambda a: a.astype(jnp.float16), [((5,),)], tol=2e-3, fd=False
+    ),  # float16 forward values are too coarse for differences
+    Case("getitem", lambda a: a[1], lambda a: a[1], [((3, 4),)]),
+    Case("getitem", lambda a: a[:, 1:3], lambda a: a[:, 1:3], [((3, 4),)]),
+    Case("getitem", lambda a: a[-1, ::2, None], lambda a: a[-1, ::2, None], [((3, 4),)]),
+    Case("getitem", lambda a: a[..., 0], lambda a: a[..., 0], [((2, 3, 4),)]),
+    Case("getitem", lambda a: a[[2, 0, 2]], lambda a: a[np.array([2, 0, 2])], [((3, 4),)]),
+    Case(
+        "getitem",
+        lambda a: a[vj.tensor([0, 1]), vj.tensor([3, 0])],
+        lambda a: a[np.array([0, 1]), np.array([3, 0])],
+        [((3, 4),)],
+    ),
+    Case("getitem", lambda a: a[vj.tensor(MASK)], lambda a: a[MASK], [((3, 4),)]),
+    Case("getitem", lambda a: a[MASK[0]], lambda a: a[MASK[0]], [((4, 2),)]),
+    Case("setitem", _setitem_vj, lambda a, b: (a * 1).at[0, 1:].set(b), [((2, 3), (2,))]),
+    Case(
+        "index_select",
+        lambda a: a.index_select(0, vj.tensor(IDX)),
+        lambda a: jnp.take(a, IDX, 0),
+        [((3, 2),)],
+    ),
+    Case(
+        "gather",
+        lambda a: a.gather(1, vj.tensor(GIDX)),
+        lambda a: jnp.take_along_axis(a, GIDX, 1),
+        [((2, 3),)],
+    ),
+    Case(
+        "scatter",
+        lambda a, s: a.scatter(1, vj.tensor(GIDX), s),
+        _scatter_oracle,
+        [((2, 3), (3, 3))],
+    ),
+    Case(
+        "scatter_add",
+        lambda a, s: a.scatter_add(1, vj.tensor(GIDX), s),
+        _scatter_add_oracle,
+        [((2, 3), (2, 2))],
+    ),
+    Case(
+        "where",
+        lambda a: a.masked_fill(a > 0.5, -1.0),
+        lambda a: jnp.where(a > 0.5, -1.0, a),
+        [((2, 3),)],
+        "away",
+    ),
+    Case("matmul", lambda a, b: vj.mm(a, b), jnp.matmul, [((2, 3), (3, 4))]),
+    Case("matmul", lambda a, b: vj.bmm(a, b), jnp.matmul, [((2, 2, 3), (2, 3, 4))]),
+    Case("matmul", lambda a, b: vj.dot(a, b), jnp.dot, [((3,), (3,))]),
+    Case("outer", lambda a, b: vj.outer(a, b), jnp.outer, [((3,), (2,))]),
+    Case(
+        "einsum",
+        lambda a, b: vj.einsum("ij,kj->ik", a, b),
+        lambda a, b: jnp.einsum("ij,kj->ik", a, b),
+        [((2, 3), (4, 3))],
+    ),
+    Case(
+        "linalg_norm",
+        lambda a: vj.linalg.norm(a),
+        lambda a: jnp.linalg.norm(a.reshape(-1)),
+        [((5,),), ((2, 3),)],
+    ),
+    Case(
+        "linalg_norm",
+        lambda a: vj.linalg.norm(a, ord="fro"),
+        lambda a: jnp.linalg.norm(a),
+        [((2, 3),)],
+    ),
+    Case(
+        "linalg_norm",
+        lambda a: vj.linalg.norm(a, 1, dim=1),
+        lambda a: jnp.linalg.norm(a, 1, axis=1),
+        [((2, 3),)],
+        "away",
+    ),
+    Case(
+        "linalg_inv",
+        lambda a: vj.linalg.inv(a + 3 * vj.eye(3)),
+        lambda a: jnp.linalg.inv(a + 3 * jnp.eye(3)),
+        [((3, 3),)],
+        tol=1e-4,
+    ),
+    Case(
+        "linalg_solve",
+        lambda a, b: vj.linalg.solve(a + 3 * vj.eye(3), b),
+        lambda a, b: jnp.linalg.solve(a + 3 * jnp.eye(3), b),
+        [((3, 3), (3, 2))],
+        tol=1e-4,
+    ),
+    Case(
+        "conv2d",
+        lambda a: F.conv2d(a, vj.tensor(W_CONV), padding=1),
+        lambda a: _conv(a, W_CONV),
+        [((2, 3, 5, 5),)],
+        tol=1e-4,
+    ),
+    Case(
+        "conv2d",
+        lambda a, w: F.conv2d(a, w, stride=2),
+        lambda a, w: jax.lax.conv_general_dilated(
+            a, w, (2, 2), "VALID", dimension_numbers=("NCHW", "OIHW", "NCHW")
+        ),
+        [((1, 2, 5, 5), (3, 2, 3, 3))],
+        tol=1e-4,
+    ),
+    Case("max_pool2d", lambda a: F.max_pool2d(a, 2), _maxpool, [((2, 3, 4, 4),)]),
+    Case("avg_pool2d", lambda a: F.avg_pool2d(a, 2), _avgpool, [((2, 3, 4, 4),)]),
+]
+
+ALL_CASES = DIFF_CASES + SCALAR_CASES + LIBRARY_CASES
 
 
 def _draw(rng, shape, domain):
@@ -122,6 +432,8 @@ def _draw(rng, shape, domain):
 
 def _params(nonempty: bool = False):
     for case in ALL_CASES:
+        if nonempty and not case.fd:
+            continue
         for shapes in case.shapes:
             if nonempty and any(0 in s for s in shapes):
                 continue  # no direction to probe in an empty input; the value test covers it
@@ -139,13 +451,13 @@ def test_value_and_gradient(case: Case, shapes, rng, mode):
     out = case.vj_fn(*vs)
     assert tuple(out.shape) == expected.shape and out.dtype == expected.dtype
     assert out.grad_fn is not None and out.grad_fn.name() == OPS[case.op].grad_name
-    assert_close(out.detach().numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert_close(out.detach().numpy(), expected, rtol=case.tol, atol=case.tol)
 
     out.backward(vj.tensor(cot))
     oracle = jax.grad(lambda *a: jnp.sum(case.jnp_fn(*a) * cot), argnums=tuple(range(len(xs))))
     for v, g in zip(vs, oracle(*map(jnp.asarray, xs))):
         assert v.grad is not None and v.grad.shape == v.shape
-        assert_close(v.grad.numpy(), g, rtol=1e-4, atol=1e-5)
+        assert_close(v.grad.numpy(), g, rtol=max(1e-4, case.tol), atol=max(1e-5, case.tol))
 
 
 @pytest.mark.parametrize("case,shapes", list(_params(nonempty=True)))
@@ -169,7 +481,8 @@ def test_finite_differences(case: Case, shapes, rng):
 
 
 def test_every_differentiable_op_has_a_row():
-    covered = {c.op for c in ALL_CASES}
+    covered = {c.op for c in ALL_CASES} | {op for c in ALL_CASES for op in c.covers}
+    covered |= {"dropout"}  # random: its own test below checks values and gradient
     differentiable = {name for name, op in OPS.items() if op.grad_name is not None}
     assert differentiable <= covered, differentiable - covered
 
@@ -231,3 +544,19 @@ def test_detach_keeps_value_and_drops_history(mode):
     y = (x * 3).detach()
     assert not y.requires_grad and y.grad_fn is None and y.is_leaf
     np.testing.assert_array_equal(y.numpy(), [3.0, 6.0])
+
+
+def test_dropout_masks_scale_and_gradient(mode):
+    vj.manual_seed(3)
+    x = vj.tensor(np.full((200, 50), 2.0, np.float32), requires_grad=True)
+    y = vj.nn.functional.dropout(x, p=0.25)
+    out = y.numpy() if not y.requires_grad else y.detach().numpy()
+    kept = out != 0
+    assert abs(kept.mean() - 0.75) < 0.02  # Bernoulli(0.75) keep mask
+    np.testing.assert_allclose(out[kept], 2.0 / 0.75, rtol=1e-6)  # survivors scaled by 1/(1-p)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), kept / 0.75, rtol=1e-6)  # d(sum)/dx = mask/(1-p)
+    vj.manual_seed(3)
+    again = vj.nn.functional.dropout(x.detach(), p=0.25).numpy()
+    np.testing.assert_array_equal(again, out)  # the same seed gives the same mask
+    assert vj.nn.functional.dropout(x, 0.25, training=False) is x

@@ -15,7 +15,13 @@ from __future__ import annotations
 import jax.numpy as _jnp
 import numpy as _np
 
-from . import autograd, random
+from . import (
+    _inplace,  # noqa: F401 - attaches the in-place methods to Variable
+    autograd,
+    linalg,
+    nn,
+    random,
+)
 from ._compile import CompileStats, clear_caches, compile_stats
 from ._config import config
 from ._creation import (
@@ -33,39 +39,109 @@ from ._creation import (
     zeros,
     zeros_like,
 )
+from ._functions import (
+    abs,
+    add,
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    bmm,
+    cat,
+    ceil,
+    chunk,
+    clamp,
+    clip,
+    concat,
+    concatenate,
+    cos,
+    cumprod,
+    cumsum,
+    div,
+    dot,
+    einsum,
+    erf,
+    exp,
+    expm1,
+    flatten,
+    flip,
+    floor,
+    gather,
+    index_select,
+    lerp,
+    log,
+    log1p,
+    log2,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logsumexp,
+    masked_fill,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mm,
+    mul,
+    neg,
+    negative,
+    norm,
+    outer,
+    permute,
+    pow,
+    prod,
+    reciprocal,
+    relu,
+    reshape,
+    roll,
+    round,
+    rsqrt,
+    scatter,
+    scatter_add,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    swapaxes,
+    t,
+    tan,
+    tanh,
+    transpose,
+    trunc,
+    unsqueeze,
+    var,
+    where,
+)
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._lift import op
 from ._variable import Size, Variable
 from .random import initial_seed, manual_seed
 
 __version__ = "0.1.0"
 
-float16 = _np.dtype(_jnp.float16)
+float16 = half = _np.dtype(_jnp.float16)
 bfloat16 = _np.dtype(_jnp.bfloat16)
-float32 = _np.dtype(_jnp.float32)
-float64 = _np.dtype(_jnp.float64)
-int32 = _np.dtype(_jnp.int32)
-int64 = _np.dtype(_jnp.int64)
-bool = _np.dtype(_np.bool_)  # noqa: A001 - PyTorch's name for the dtype
+float32 = float = _np.dtype(_jnp.float32)  # noqa: A001 - PyTorch's dtype names
+float64 = double = _np.dtype(_jnp.float64)
+int32 = int = _np.dtype(_jnp.int32)  # noqa: A001
+int64 = long = _np.dtype(_jnp.int64)
+bool = _np.dtype(_np.bool_)  # noqa: A001
+detach = Variable.detach
+true_divide = divide = div
+multiply, subtract = mul, sub
 
-
-def _method(name: str):
-    def fn(x, *args, **kwargs):
-        x = x if isinstance(x, Variable) else Variable(x)
-        return getattr(x, name)(*args, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"``varjax.{name}(x, ...)`` is ``x.{name}(...)``."
-    return fn
-
-
-add, sub, mul, div, pow, matmul = (
-    _method(n) for n in ("add", "sub", "mul", "div", "pow", "matmul")
-)
-neg, exp, log, sin, cos, tanh = (_method(n) for n in ("neg", "exp", "log", "sin", "cos", "tanh"))
-relu, sigmoid, sqrt, abs = (_method(n) for n in ("relu", "sigmoid", "sqrt", "abs"))
-lt, le, gt, ge, eq, ne = (_method(n) for n in ("lt", "le", "gt", "ge", "eq", "ne"))
-sum, mean, norm = (_method(n) for n in ("sum", "mean", "norm"))
-reshape, transpose, t, detach = (_method(n) for n in ("reshape", "transpose", "t", "detach"))
 
 __all__ = [
     "CompileStats",
@@ -75,60 +151,127 @@ __all__ = [
     "Variable",
     "abs",
     "add",
+    "all",
+    "amax",
+    "amin",
+    "any",
     "arange",
+    "argmax",
+    "argmin",
     "autograd",
     "bfloat16",
+    "bmm",
     "bool",
+    "cat",
+    "ceil",
+    "chunk",
+    "clamp",
     "clear_caches",
+    "clip",
     "compile_stats",
+    "concat",
+    "concatenate",
     "config",
     "cos",
+    "cumprod",
+    "cumsum",
     "detach",
     "div",
+    "divide",
+    "dot",
+    "double",
+    "einsum",
     "enable_grad",
-    "eq",
+    "erf",
     "exp",
+    "expm1",
     "eye",
+    "flatten",
+    "flip",
+    "float",
     "float16",
     "float32",
     "float64",
+    "floor",
     "full",
-    "ge",
-    "gt",
+    "gather",
+    "half",
+    "index_select",
     "initial_seed",
+    "int",
     "int32",
     "int64",
     "is_grad_enabled",
-    "le",
+    "lerp",
+    "linalg",
     "linspace",
     "log",
-    "lt",
+    "log1p",
+    "log2",
+    "log_softmax",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logsumexp",
+    "long",
     "manual_seed",
+    "masked_fill",
     "matmul",
+    "max",
+    "maximum",
     "mean",
+    "min",
+    "minimum",
+    "mm",
     "mul",
-    "ne",
+    "multiply",
     "neg",
+    "negative",
+    "nn",
     "no_grad",
     "norm",
     "ones",
     "ones_like",
+    "op",
+    "outer",
+    "permute",
     "pow",
+    "prod",
     "rand",
     "randn",
     "random",
+    "reciprocal",
     "relu",
     "reshape",
+    "roll",
+    "round",
+    "rsqrt",
+    "scatter",
+    "scatter_add",
     "set_grad_enabled",
     "sigmoid",
+    "sign",
     "sin",
+    "softmax",
+    "split",
     "sqrt",
+    "squeeze",
+    "stack",
+    "std",
     "sub",
+    "subtract",
     "sum",
+    "swapaxes",
     "t",
+    "tan",
     "tanh",
     "tensor",
     "transpose",
+    "true_divide",
+    "trunc",
+    "unsqueeze",
+    "var",
+    "where",
     "zeros",
     "zeros_like",
 ]

@@ -154,12 +154,21 @@ def _abstract_eval(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple[tuple,
 _HINTS = {
     "matmul": "the last dim of the first operand must equal the second-to-last dim of the second",
     "reshape": "the new shape must have the same number of elements (one dim may be -1)",
+    "cat": "all inputs need the same number of dims and equal sizes except along dim",
+    "stack": "all inputs need the same shape",
 }
+_BROADCAST = "elementwise ops need shapes that broadcast (NumPy rules)"
+_ELEMENTWISE = frozenset(
+    "add sub mul div pow maximum minimum where lerp lt le gt ge eq ne logical_and logical_or "
+    "clamp".split()
+)
 
 
 def _shape_error(op: Op, params: tuple, avals: tuple, err: Exception) -> str:
     shapes = " and ".join(str(tuple(a[0])) for a in avals) or "no inputs"
-    hint = _HINTS.get(op.name, "elementwise ops need shapes that broadcast (NumPy rules)")
+    hint = _HINTS.get(op.name) or (
+        _BROADCAST if op.name in _ELEMENTWISE else "check the input shapes, dtypes and arguments"
+    )
     extra = f" with {dict(params)}" if params else ""
     msg = str(err).splitlines()[0] if str(err) else type(err).__name__
     return f"{op.name}: cannot apply to inputs of shapes {shapes}{extra}: {msg}. Remedy: {hint}."

@@ -71,6 +71,8 @@ def _node_of(x: Any) -> Node | int | float | bool:
     """An op input: a Variable's node, a Python scalar as is, anything array-like as a leaf."""
     if type(x) is Variable:
         return x._node
+    if type(x) is Node:
+        return x
     if isinstance(x, (bool, int, float)):
         return x
     if isinstance(x, np.generic) and x.ndim == 0 and not isinstance(x, np.bool_):
@@ -225,7 +227,9 @@ class Variable:
                 [4.5000, 4.5000]])
     """
 
-    __slots__ = ("_node", "_grad", "__weakref__")
+    # _vc (version counter cell) and _alias (Variables sharing storage) are set only by
+    # in-place ops and aliases (_inplace.py); most Variables never touch them.
+    __slots__ = ("_node", "_grad", "_vc", "_alias", "__weakref__")
     __array_priority__ = 100  # NumPy defers to our reflected operators
 
     _node: Node
@@ -447,42 +451,6 @@ class Variable:
     def __pos__(self) -> Variable:
         return self
 
-    add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
-    neg, abs = __neg__, __abs__
-    exp, log, sin, cos = _unary("exp"), _unary("log"), _unary("sin"), _unary("cos")
-    tanh, relu, sigmoid, sqrt = _unary("tanh"), _unary("relu"), _unary("sigmoid"), _unary("sqrt")
-
-    def sum(self, dim=None, keepdim: bool = False) -> Variable:
-        axis = _dims(dim, self.ndim)
-        return _apply("sum", self, params=(("axis", axis), ("keepdims", bool(keepdim))))
-
-    def mean(self, dim=None, keepdim: bool = False) -> Variable:
-        axis = _dims(dim, self.ndim)
-        return _apply("mean", self, params=(("axis", axis), ("keepdims", bool(keepdim))))
-
-    def norm(self, p: float | str = "fro", dim=None, keepdim: bool = False) -> Variable:
-        if p == "fro":
-            p = 2
-        if isinstance(p, str) or not isinstance(p, numbers.Real):
-            raise ValueError(f"norm: unsupported p={p!r}; use a number, inf, -inf or 'fro'")
-        axis = _dims(dim, self.ndim)
-        params = (("axis", axis), ("keepdims", bool(keepdim)), ("p", float(p)))
-        return _apply("norm", self, params=params)
-
-    def reshape(self, *shape: int) -> Variable:
-        return _apply("reshape", self, params=(("shape", _shape_arg(shape)),))
-
-    view = reshape
-
-    def transpose(self, dim0: int, dim1: int) -> Variable:
-        a, b = _dims((dim0, dim1), self.ndim) if dim0 != dim1 else (_dims(dim0, self.ndim) * 2)
-        return _apply("transpose", self, params=(("axis1", a), ("axis2", b)))
-
-    def t(self) -> Variable:
-        if self.ndim > 2:
-            raise RuntimeError(
-                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D; "
-                f"use transpose(dim0, dim1)"
-            )
-        return self.transpose(0, 1) if self.ndim == 2 else self.reshape(self._node.shape)
+    # Every other tensor method (exp, sum, reshape, ...) is a function of varjax._functions,
+    # attached to this class there, so that x.exp() and varjax.exp(x) share one definition.

@@ -1,0 +1,160 @@
+"""In-place ops: ``add_``, ``+=``, ``x[i] = v``, ... as rebinding in a functional graph.
+
+An in-place op records the out-of-place op and rebinds the Variable to the new node. Nodes
+recorded earlier keep referring to the old node, so no value an op saved is ever
+overwritten: where PyTorch refuses with "modified by an inplace operation", varjax computes
+the gradient of what the program means.
+
+PyTorch's rules that protect users are kept: an in-place op on a leaf that requires grad
+raises outside ``no_grad``; the result keeps the Variable's shape and dtype; ``_version``
+counts modifications. ``x.data`` and ``x.detach()`` share storage with ``x`` as in PyTorch: an
+in-place op on either changes the other's value (``detach()`` also shares the version
+counter, ``.data`` does not). Other view-like results (slices, ``reshape``, ``t()``) are
+copies in varjax, so an in-place op on them changes only them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from . import _functions as F  # noqa: N812 - the torch.nn.functional habit
+from ._creation import full
+from ._grad_mode import enable_grad, is_grad_enabled
+from ._graph import Node, is_floating, record
+from ._ops import OPS
+from ._variable import Variable, _bind, _detached, _wrap
+
+
+def _version_cell(v: Variable) -> list:
+    cell = getattr(v, "_vc", None)
+    if cell is None:
+        cell = v._vc = [0]
+    return cell
+
+
+def version(v: Variable) -> int:
+    """How many in-place modifications ``v``'s storage has seen (PyTorch's ``_version``)."""
+    cell = getattr(v, "_vc", None)
+    return 0 if cell is None else cell[0]
+
+
+def alias(base: Variable, shares_version: bool) -> Variable:
+    """A Variable without history sharing ``base``'s storage (``.data`` / ``.detach()``)."""
+    out = _wrap(_detached(base._node))
+    group = getattr(base, "_alias", None)
+    if group is None:
+        group = base._alias = [weakref.ref(base)]
+    group[:] = [r for r in group if r() is not None]  # forget aliases that died
+    group.append(weakref.ref(out))
+    out._alias = group
+    out._vc = _version_cell(base) if shares_version else [0]
+    return out
+
+
+def _follow(v: Variable, value: Node) -> Node:
+    """A node for ``v`` holding ``value`` while keeping ``v``'s autograd identity."""
+    old = v._node
+    if old.diff:
+        # A modification autograd cannot see (under no_grad, or through an alias): the value
+        # changes, the gradient path stays that of ``old``, as in PyTorch.
+        delta = record(OPS["sub"], (_detached(value), _detached(old)))
+        with enable_grad():
+            return record(OPS["add"], (old, delta))
+    node = _detached(value)
+    node.requires_grad = old.requires_grad
+    return node
+
+
+def _check(v: Variable, name: str) -> None:
+    if v.is_leaf and v.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"a leaf Variable that requires grad is being used in an in-place operation "
+            f"({name}); wrap the update in `with varjax.no_grad():` (as optimizers do) or use "
+            f"the out-of-place op"
+        )
+
+
+def apply(v: Variable, result: Variable, name: str) -> Variable:
+    """Rebind ``v`` to ``result`` (the out-of-place value of an in-place op); return ``v``."""
+    if tuple(result.shape) != tuple(v.shape):
+        raise RuntimeError(
+            f"{name}: output with shape {list(v.shape)} doesn't match the broadcast shape "
+            f"{list(result.shape)}"
+        )
+    if result.dtype != v.dtype:
+        if (
+            is_floating(result.dtype)
+            and not is_floating(v.dtype)
+            or (v.dtype == np.bool_ and result.dtype != np.bool_)
+        ):
+            raise RuntimeError(
+                f"{name}: result type {result.dtype} can't be cast to the desired output type "
+                f"{v.dtype}; convert the Variable first, e.g. x = x.float()"
+            )
+        result = F.to(result, v.dtype)
+    new = result._node
+    if not new.diff and v._node.diff:
+        new = _follow(v, new)  # under no_grad: the history stays, the value changes
+    elif not new.diff:
+        new.requires_grad = v.requires_grad  # a leaf stays a leaf (e.g. optimizer updates)
+    _bind(v, new)
+    _version_cell(v)[0] += 1
+    for ref in getattr(v, "_alias", None) or ():
+        other = ref()
+        if other is not None and other is not v:
+            _bind(other, _follow(other, new))
+    return v
+
+
+def _method(name: str, fn):
+    def method(self: Variable, *args: Any, **kwargs: Any) -> Variable:
+        _check(self, name)
+        return apply(self, fn(self, *args, **kwargs), name)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}``: rebinds this Variable to the result; returns it."
+    return method
+
+
+def _fill(x: Variable, value: Any) -> Variable:
+    if isinstance(value, Variable):
+        if value.ndim:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions."
+            )
+        return F.expand(F.to(value, x.dtype), *x.shape)
+    return full(tuple(x.shape), value, dtype=x.dtype)
+
+
+def _copy(x: Variable, src: Any) -> Variable:
+    return F.expand(F.to(F._var(src), x.dtype), *x.shape)
+
+
+def _setitem(x: Variable, key: Any, value: Any) -> Variable:
+    template, arrays = F._index_template(x, key)
+    return F._apply("setitem", x, value, *arrays, params=(("template", template),))
+
+
+Variable.add_ = _method("add_", F.add)
+Variable.sub_ = _method("sub_", F.sub)
+Variable.mul_ = _method("mul_", F.mul)
+Variable.div_ = _method("div_", F.div)
+Variable.clamp_ = _method("clamp_", F.clamp)
+Variable.fill_ = _method("fill_", _fill)
+Variable.zero_ = _method("zero_", lambda x: _fill(x, 0))
+Variable.copy_ = _method("copy_", _copy)
+Variable.__iadd__ = _method("__iadd__", F.add)
+Variable.__isub__ = _method("__isub__", F.sub)
+Variable.__imul__ = _method("__imul__", F.mul)
+Variable.__itruediv__ = _method("__itruediv__", F.div)
+Variable.__setitem__ = _method("__setitem__", _setitem)
+Variable._version = property(version)
+Variable.detach = lambda self: alias(self, True)
+Variable.detach.__doc__ = "A Variable without history sharing this one's storage and version."
+Variable.data = property(
+    lambda self: alias(self, False), Variable.data.fset, doc=Variable.data.__doc__
+)

@@ -1,0 +1,53 @@
+"""``varjax.linalg``: PyTorch's ``torch.linalg`` functions used most, on the op table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._functions import _dims, _var
+from ._variable import Variable, _apply
+
+__all__ = ["inv", "norm", "solve"]
+
+
+def norm(input: Any, ord: Any = None, dim: Any = None, keepdim: bool = False) -> Variable:
+    """Vector or matrix norm, as ``torch.linalg.norm``: with ``dim=None`` a 1-D input has its
+    vector 2-norm and a 2-D input its Frobenius norm; other inputs need ``dim`` or ``ord=None``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.linalg.norm(vj.tensor([3.0, 4.0])).item()
+        5.0
+    """
+    x = _var(input)
+    axis = _dims(dim, x.ndim)
+    if axis is None and ord is not None and x.ndim not in (1, 2):
+        raise RuntimeError(
+            f"linalg.norm: input must be 1-D or 2-D when dim is None and ord is given, got "
+            f"{x.ndim}-D; pass dim"
+        )
+    if axis is None and ord is None:
+        x, axis = x.reshape(-1), None  # the 2-norm of all elements
+    if axis is not None and len(axis) == 1:
+        axis = axis[0]
+    params = (("axis", axis), ("keepdims", bool(keepdim)), ("ord", ord))
+    return _apply("linalg_norm", x, params=params)
+
+
+def inv(A: Any) -> Variable:  # noqa: N803 - PyTorch's argument name
+    """Inverse of a square matrix (or a batch of them)."""
+    a = _var(A)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(
+            f"linalg.inv: A must be batches of square matrices, but they are "
+            f"{a.shape[-2] if a.ndim >= 2 else a.ndim} by {a.shape[-1] if a.ndim else 0} matrices"
+        )
+    return _apply("linalg_inv", a)
+
+
+def solve(A: Any, B: Any) -> Variable:  # noqa: N803 - PyTorch's names
+    """The solution X of ``A @ X = B`` for square ``A``."""
+    a, b = _var(A), _var(B)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"linalg.solve: A must be batches of square matrices, got {a.shape}")
+    return _apply("linalg_solve", a, b)

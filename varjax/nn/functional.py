@@ -1,0 +1,296 @@
+"""``varjax.nn.functional``: PyTorch's functional neural-network API on the op table.
+
+Losses and layers are composed from table ops, so their gradients come from ``jax.vjp`` of
+the replay like everything else; convolution, pooling, dropout and the softmaxes are table
+ops of their own.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+from .._functions import (
+    _check_bounds,
+    _index_values,
+    _var,
+    dropout,
+    gelu,
+    log_softmax,
+    relu,
+    silu,
+    softmax,
+    softplus,
+)
+from .._graph import is_floating
+from .._variable import Variable, _apply
+
+__all__ = [
+    "avg_pool2d", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
+    "cross_entropy", "dropout", "embedding", "gelu", "l1_loss", "layer_norm", "linear",
+    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "silu",
+    "softmax", "softplus",
+]  # fmt: skip
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Variable, reduction: str) -> Variable:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction; use one of {_REDUCTIONS}")
+
+
+def _same_shape(name: str, a: Variable, b: Variable) -> None:
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(
+            f"{name}: Using a target size ({tuple(b.shape)}) that is different to the input "
+            f"size ({tuple(a.shape)}); pass a target of the input's shape"
+        )
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
+    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features)."""
+    out = _var(input) @ _var(weight).t()
+    return out if bias is None else out + bias
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Variable:
+    """Mean squared error."""
+    x, y = _var(input), _var(target)
+    _same_shape("mse_loss", x, y)
+    return _reduce((x - y) ** 2, reduction)
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Variable:
+    """Mean absolute error."""
+    x, y = _var(input), _var(target)
+    _same_shape("l1_loss", x, y)
+    return _reduce((x - y).abs(), reduction)
+
+
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean"):
+    """BCE of probabilities; like PyTorch, each log is clamped at -100 so 0 and 1 stay finite."""
+    p, y = _var(input), _var(target)
+    _same_shape("binary_cross_entropy", p, y)
+    loss = -(y * p.log().clamp(min=-100) + (1 - y) * (1 - p).log().clamp(min=-100))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
+) -> Variable:
+    """BCE of logits, computed stably: max(x, 0) - x*y + log(1 + exp(-|x|))."""
+    x, y = _var(input), _var(target)
+    _same_shape("binary_cross_entropy_with_logits", x, y)
+    log_sig_neg = (-x.abs()).exp().log1p() + x.relu()  # -log(sigmoid(-x)) = softplus(x)
+    if pos_weight is None:
+        loss = log_sig_neg - x * y
+    else:  # pos_weight scales the positive term: -pw*y*log(sig(x)) - (1-y)*log(1-sig(x))
+        loss = (1 - y) * x + (1 + (pos_weight - 1) * y) * (log_sig_neg - x)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def _class_weights(target: Variable, weight: Any, n_classes: int, ignore_index: int):
+    """(target with ignored entries set to 0, per-entry weight: weight[target], 0 if ignored)."""
+    t = _index_values(target)
+    _check_bounds(t[t != ignore_index], n_classes, 1, allow_negative=False)
+    keep = target != ignore_index
+    safe = _apply("where", keep, target, 0)
+    if weight is None:
+        return safe, keep.float()
+    w = _var(weight).index_select(0, safe.reshape(-1)).reshape(*safe.shape)
+    return safe, w * keep.float()
+
+
+def nll_loss(
+    input: Any, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
+) -> Variable:
+    """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``
+    of shape (N, C) or (N, C, d1, ...); the mean is weighted by ``weight[target]``."""
+    logp, target = _var(input), _var(target)
+    if is_floating(target.dtype):
+        raise RuntimeError(
+            f"nll_loss expects class indices of an integer dtype, got {target.dtype}; use "
+            f"cross_entropy for class probabilities"
+        )
+    if logp.ndim < 1 or tuple(target.shape) != tuple(logp.shape[:1] + logp.shape[2:]):
+        raise ValueError(
+            f"nll_loss: expected target of shape {tuple(logp.shape[:1] + logp.shape[2:])} for "
+            f"input of shape {tuple(logp.shape)}, got {tuple(target.shape)}"
+        )
+    n_classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
+    safe, w = _class_weights(target, weight, n_classes, ignore_index)
+    picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
+    loss = -picked * w
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction)
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Variable:
+    """Cross-entropy of logits ``input`` (N, C, ...) against class indices or probabilities.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> logits = vj.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
+        >>> round(F.cross_entropy(logits, vj.tensor([0])).item(), 4)
+        0.2395
+    """
+    x, target = _var(input), _var(target)
+    logp = log_softmax(x, 1 if x.ndim > 1 else 0)
+    n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    if is_floating(target.dtype):  # class probabilities, of the input's shape
+        _same_shape("cross_entropy", x, target)
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        w = 1.0 if weight is None else _var(weight).reshape(n_classes, *([1] * (x.ndim - 2)))
+        return _reduce(-(logp * target * w).sum(1 if x.ndim > 1 else 0), reduction)
+    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    # smoothing mixes in the uniform distribution: eps/C * sum_c -w_c logp_c per entry, with
+    # the mean taken over the same weights as the nll term (PyTorch's formula)
+    _, w_target = _class_weights(target, weight, n_classes, ignore_index)
+    keep = (target != ignore_index).float()
+    w = 1.0 if weight is None else _var(weight).reshape(n_classes, *([1] * (x.ndim - 2)))
+    smooth = -(logp * w).sum(1) * keep / n_classes
+    smooth = smooth.sum() / w_target.sum() if reduction == "mean" else _reduce(smooth, reduction)
+    return loss * (1 - label_smoothing) + smooth * label_smoothing
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
+    """Class indices -> one-hot rows of length ``num_classes`` (inferred as max + 1 if -1)."""
+    t = _var(tensor)
+    if is_floating(t.dtype):
+        raise RuntimeError("one_hot is only applicable to index tensor of an integer dtype")
+    values = _index_values(t)
+    if num_classes == -1:
+        num_classes = int(values.max()) + 1 if values.size else 0
+    _check_bounds(values, num_classes, t.ndim, allow_negative=False)
+    return _apply("one_hot", t, params=(("num_classes", int(num_classes)),))
+
+
+def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Variable:
+    """Constant padding; ``pad`` lists (left, right) pairs from the last dim backwards."""
+    x = _var(input)
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported yet; use 'constant'")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: padding length {len(pad)} must be even and at most 2 * {x.ndim}")
+    return _apply("pad", x, float(value), params=(("pad", tuple(int(p) for p in pad)),))
+
+
+def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variable:
+    """Rows of ``weight`` picked by the integer ``input`` (any shape).
+
+    ``padding_idx`` rows receive no gradient, as in PyTorch."""
+    idx, w = _var(input), _var(weight)
+    _check_bounds(_index_values(idx), w.shape[0], 0, allow_negative=False)
+    rows = w.index_select(0, idx.reshape(-1)).reshape(*idx.shape, w.shape[1])
+    if padding_idx is None:
+        return rows
+    keep = (idx != padding_idx).unsqueeze(-1)
+    return _apply("where", keep, rows, rows.detach())
+
+
+def layer_norm(
+    input: Any, normalized_shape: Sequence[int] | int, weight: Any = None, bias: Any = None,
+    eps: float = 1e-5,
+) -> Variable:  # fmt: skip
+    """Normalize over the last ``len(normalized_shape)`` dims, then scale and shift."""
+    x = _var(input)
+    shape = (
+        (normalized_shape,)
+        if isinstance(normalized_shape, numbers.Integral)
+        else tuple(normalized_shape)
+    )
+    if tuple(x.shape[x.ndim - len(shape) :]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+            f"{', '.join(map(str, shape))}], but got input of size {list(x.shape)}"
+        )
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    mu = x.mean(dims, keepdim=True)
+    out = (x - mu) * (x.var(dims, keepdim=True, correction=0) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def _pair(v: Any, name: str) -> tuple[int, int]:
+    if isinstance(v, numbers.Integral):
+        return (int(v), int(v))
+    v = tuple(int(a) for a in v)
+    if len(v) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v}")
+    return v
+
+
+def conv2d(
+    input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+    dilation: Any = 1, groups: int = 1,
+) -> Variable:  # fmt: skip
+    """2-D convolution (cross-correlation) of (N, C, H, W) by weight (O, C/groups, kH, kW)."""
+    x, w = _var(input), _var(weight)
+    if x.ndim != 4 or w.ndim != 4:
+        raise RuntimeError(
+            f"conv2d expects a 4-D input (N, C, H, W) and 4-D weight, got {x.ndim}-D and "
+            f"{w.ndim}-D; add a batch dim with unsqueeze(0)"
+        )
+    if x.shape[1] != w.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(w.shape)}, expected input"
+            f"{list(x.shape)} to have {w.shape[1] * groups} channels, but got {x.shape[1]} "
+            f"channels instead"
+        )
+    if isinstance(padding, str):
+        pad = padding.upper()
+        if pad not in ("SAME", "VALID"):
+            raise ValueError(f"padding must be 'same', 'valid' or ints, got {padding!r}")
+    else:
+        pad = tuple((p, p) for p in _pair(padding, "padding"))
+    params = (
+        ("dilation", _pair(dilation, "dilation")), ("groups", int(groups)), ("padding", pad),
+        ("stride", _pair(stride, "stride")),
+    )  # fmt: skip
+    out = _apply("conv2d", x, w, params=params)
+    return out if bias is None else out + _var(bias).reshape(1, -1, 1, 1)
+
+
+def _pool(kind: str, input, kernel_size, stride, padding, ceil_mode) -> Variable:
+    x = _var(input)
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{kind}_pool2d expects a 3-D or 4-D input, got {x.ndim}-D")
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None or stride == () else _pair(stride, "stride")
+    p = _pair(padding, "padding")
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise RuntimeError(
+            f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k}"
+        )
+    params = (("ceil_mode", bool(ceil_mode)), ("kernel", k), ("padding", p), ("stride", s))
+    return _apply(f"{kind}_pool2d", x, params=params)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False) -> Variable:
+    """Max over (kH, kW) windows of a (N, C, H, W) or (C, H, W) input."""
+    return _pool("max", input, kernel_size, stride, padding, ceil_mode)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False) -> Variable:
+    """Mean over (kH, kW) windows (padding counts as zeros, PyTorch's default)."""
+    return _pool("avg", input, kernel_size, stride, padding, ceil_mode)
