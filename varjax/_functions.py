@@ -434,9 +434,9 @@ def permute(input: Variable, *dims: int) -> Variable:
     axes = _dims(_shape_arg(dims), x.ndim)
     if len(axes) != x.ndim:
         raise RuntimeError(
-            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
-            f"length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not "
-            f"equal to len(dims) = {len(axes)}"
+            f"permute(): number of dimensions in the tensor input does not match the length of "
+            f"the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to "
+            f"len(dims) = {len(axes)}"
         )
     return _apply("permute", x, params=(("axes", axes),))
 

@@ -148,6 +148,11 @@ def _abstract_eval(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple[tuple,
         out = jax.eval_shape(lambda *xs: op.fn(*xs, **dict(params)), *structs)
     except Exception as e:  # JAX raises TypeError/ValueError; name the op and the shapes
         raise RuntimeError(_shape_error(op, params, avals, e)) from None
+    if not isinstance(out, jax.ShapeDtypeStruct):
+        raise TypeError(
+            f"{op.name}: an op must return one array, got {type(out).__name__}; lift each "
+            f"output with its own varjax.op"
+        )
     return (tuple(out.shape), np.dtype(out.dtype)), sdtype
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _functions as F  # noqa: N812 - the torch.nn.functional habit
+from . import _functions as F
 from ._creation import full
 from ._grad_mode import enable_grad, is_grad_enabled
 from ._graph import Node, is_floating, record

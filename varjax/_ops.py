@@ -28,6 +28,7 @@ class Op:
     fn: Callable[..., jax.Array]
     grad_name: str | None
     note: str = ""
+    torch: str = ""  # the PyTorch API it implements, when not just torch.<name> / Tensor.<name>
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -182,7 +183,7 @@ def _pool(x, *, kind, kernel, stride, padding, ceil_mode):
         return lax.reduce_window(x, init, lax.max, window, strides, pads)
     total = lax.reduce_window(x, 0.0 if floating else 0, lax.add, window, strides, pads)
     # count_include_pad=True (PyTorch's default): padding counts, the ceil_mode overhang doesn't
-    ones = jnp.pad(jnp.ones(x.shape[-2:], x.dtype), [(p, p) for p in padding])
+    ones = jnp.ones([n + 2 * p for n, p in zip(x.shape[-2:], padding)], x.dtype)
     count = lax.reduce_window(
         ones, 0.0 if floating else 0, lax.add, kernel, stride,
         [(0, e - p) for (p, e) in pads[-2:]],
@@ -215,16 +216,16 @@ _ZERO_GRAD = "gradient is zero everywhere, as in PyTorch"
 
 _TABLE = (
     # arithmetic (Python scalars may stand in either position)
-    Op("add", jnp.add, "AddBackward0"),
-    Op("sub", jnp.subtract, "SubBackward0"),
-    Op("mul", jnp.multiply, "MulBackward0"),
-    Op("div", _div, "DivBackward0"),
-    Op("pow", jnp.power, "PowBackward0"),
-    Op("neg", jnp.negative, "NegBackward0"),
-    Op("maximum", jnp.maximum, "MaximumBackward0"),
-    Op("minimum", jnp.minimum, "MinimumBackward0"),
-    Op("clamp", _clamp, "ClampBackward1"),
-    Op("where", jnp.where, "WhereBackward0"),
+    Op("add", jnp.add, "AddBackward0", torch="torch.add, +, +=, add_"),
+    Op("sub", jnp.subtract, "SubBackward0", torch="torch.sub, -, -=, sub_"),
+    Op("mul", jnp.multiply, "MulBackward0", torch="torch.mul, *, *=, mul_"),
+    Op("div", _div, "DivBackward0", torch="torch.div, true_divide, /, /=, div_"),
+    Op("pow", jnp.power, "PowBackward0", torch="torch.pow, **"),
+    Op("neg", jnp.negative, "NegBackward0", torch="torch.neg, unary -"),
+    Op("maximum", jnp.maximum, "MaximumBackward0", torch="torch.maximum, torch.max(a, b)"),
+    Op("minimum", jnp.minimum, "MinimumBackward0", torch="torch.minimum, torch.min(a, b)"),
+    Op("clamp", _clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_"),
+    Op("where", jnp.where, "WhereBackward0", torch="torch.where, masked_fill"),
     Op("lerp", _lerp, "LerpBackward0"),
     Op("reciprocal", jnp.reciprocal, "ReciprocalBackward0"),
     # elementwise functions
@@ -238,10 +239,12 @@ _TABLE = (
     Op("tan", jnp.tan, "TanBackward0"),
     Op("tanh", jnp.tanh, "TanhBackward0"),
     Op("sigmoid", jax.nn.sigmoid, "SigmoidBackward0"),
-    Op("relu", jax.nn.relu, "ReluBackward0"),
-    Op("gelu", jax.nn.gelu, "GeluBackward0"),  # param approximate: PyTorch's default is exact
-    Op("silu", jax.nn.silu, "SiluBackward0"),
-    Op("softplus", _softplus, "SoftplusBackward0"),
+    Op("relu", jax.nn.relu, "ReluBackward0", torch="torch.relu, F.relu"),
+    Op(
+        "gelu", jax.nn.gelu, "GeluBackward0", torch="F.gelu"
+    ),  # param approximate: PyTorch's default is exact
+    Op("silu", jax.nn.silu, "SiluBackward0", torch="F.silu"),
+    Op("softplus", _softplus, "SoftplusBackward0", torch="F.softplus"),
     Op("sqrt", jnp.sqrt, "SqrtBackward0"),
     Op("rsqrt", lax.rsqrt, "RsqrtBackward0"),
     Op("abs", jnp.abs, "AbsBackward0"),
@@ -252,12 +255,12 @@ _TABLE = (
     Op("round", jnp.round, "RoundBackward0", _ZERO_GRAD + "; halves round to even"),
     Op("trunc", jnp.trunc, "TruncBackward0", _ZERO_GRAD),
     # comparisons and logic: boolean results, never differentiable
-    Op("lt", jnp.less, None),
-    Op("le", jnp.less_equal, None),
-    Op("gt", jnp.greater, None),
-    Op("ge", jnp.greater_equal, None),
-    Op("eq", jnp.equal, None),
-    Op("ne", jnp.not_equal, None),
+    Op("lt", jnp.less, None, torch="<"),
+    Op("le", jnp.less_equal, None, torch="<="),
+    Op("gt", jnp.greater, None, torch=">"),
+    Op("ge", jnp.greater_equal, None, torch=">="),
+    Op("eq", jnp.equal, None, torch="=="),
+    Op("ne", jnp.not_equal, None, torch="!="),
     Op("logical_not", jnp.logical_not, None),
     Op("logical_and", jnp.logical_and, None),
     Op("logical_or", jnp.logical_or, None),
@@ -267,65 +270,125 @@ _TABLE = (
     Op("sum", jnp.sum, "SumBackward0"),
     Op("mean", jnp.mean, "MeanBackward0"),
     Op("prod", jnp.prod, "ProdBackward0"),
-    Op("amax", jnp.max, "AmaxBackward0", "ties share the gradient evenly, as in PyTorch"),
-    Op("amin", jnp.min, "AminBackward0", "ties share the gradient evenly, as in PyTorch"),
-    Op("argmax", jnp.argmax, None),
-    Op("argmin", jnp.argmin, None),
+    Op(
+        "amax",
+        jnp.max,
+        "AmaxBackward0",
+        "ties share the gradient evenly, as in PyTorch",
+        torch="torch.amax, max() without dim",
+    ),
+    Op(
+        "amin",
+        jnp.min,
+        "AminBackward0",
+        "ties share the gradient evenly, as in PyTorch",
+        torch="torch.amin, min() without dim",
+    ),
+    Op("argmax", jnp.argmax, None, torch="torch.argmax, indices of max(dim)"),
+    Op("argmin", jnp.argmin, None, torch="torch.argmin, indices of min(dim)"),
     Op("var", _var, "VarBackward0"),
     Op("std", _std, "StdBackward0"),
     Op("norm", _norm, "NormBackward0"),
     Op("logsumexp", jsp.logsumexp, "LogsumexpBackward0"),
     Op("cumsum", jnp.cumsum, "CumsumBackward0"),
     Op("cumprod", jnp.cumprod, "CumprodBackward0"),
-    Op("softmax", jax.nn.softmax, "SoftmaxBackward0"),
-    Op("log_softmax", jax.nn.log_softmax, "LogSoftmaxBackward0"),
+    Op("softmax", jax.nn.softmax, "SoftmaxBackward0", torch="torch.softmax, F.softmax"),
+    Op(
+        "log_softmax",
+        jax.nn.log_softmax,
+        "LogSoftmaxBackward0",
+        torch="F.log_softmax, F.cross_entropy",
+    ),
     # shape
     Op(
         "reshape",
         jnp.reshape,
         "ViewBackward0",
         "a copy, never a view: in-place ops on it stay local",
+        torch="reshape, view, flatten",
     ),
-    Op("transpose", jnp.swapaxes, "TransposeBackward0"),
-    Op("permute", jnp.transpose, "PermuteBackward0"),
+    Op("transpose", jnp.swapaxes, "TransposeBackward0", torch="transpose, swapaxes, t"),
+    Op("permute", jnp.transpose, "PermuteBackward0", torch="permute, T"),
     Op("squeeze", jnp.squeeze, "SqueezeBackward0"),
     Op("unsqueeze", jnp.expand_dims, "UnsqueezeBackward0"),
-    Op("expand", jnp.broadcast_to, "ExpandBackward0"),
+    Op("expand", jnp.broadcast_to, "ExpandBackward0", torch="expand, expand_as"),
     Op("repeat", jnp.tile, "RepeatBackward0"),
-    Op("cat", lambda *xs, axis: jnp.concatenate(xs, axis), "CatBackward0"),
+    Op(
+        "cat",
+        lambda *xs, axis: jnp.concatenate(xs, axis),
+        "CatBackward0",
+        torch="torch.cat, concat",
+    ),
     Op("stack", lambda *xs, axis: jnp.stack(xs, axis), "StackBackward0"),
     Op("flip", jnp.flip, "FlipBackward0"),
     Op("roll", jnp.roll, "RollBackward0"),
-    Op("pad", _pad, "ConstantPadNdBackward0"),
-    Op("astype", lambda x, *, dtype: x.astype(dtype), "ToCopyBackward0"),
+    Op("pad", _pad, "ConstantPadNdBackward0", torch="F.pad (constant mode)"),
+    Op(
+        "astype",
+        lambda x, *, dtype: x.astype(dtype),
+        "ToCopyBackward0",
+        torch="to, float, double, half, bfloat16, long, int, bool",
+    ),
     # indexing
-    Op("getitem", _getitem, "IndexBackward0", "results are copies, not views of the input"),
-    Op("setitem", _setitem, "IndexPutBackward0"),
-    Op("index_select", lambda x, i, *, axis: jnp.take(x, i, axis), "IndexSelectBackward0"),
-    Op("gather", lambda x, i, *, axis: jnp.take_along_axis(x, i, axis), "GatherBackward0"),
+    Op(
+        "getitem",
+        _getitem,
+        "IndexBackward0",
+        "results are copies, not views of the input",
+        torch="x[...] (ints, slices, None, ..., integer arrays, boolean masks), split, chunk",
+    ),
+    Op("setitem", _setitem, "IndexPutBackward0", torch="x[...] = v"),
+    Op(
+        "index_select",
+        lambda x, i, *, axis: jnp.take(x, i, axis),
+        "IndexSelectBackward0",
+        torch="torch.index_select, F.embedding",
+    ),
+    Op(
+        "gather",
+        lambda x, i, *, axis: jnp.take_along_axis(x, i, axis),
+        "GatherBackward0",
+        torch="torch.gather, values of max/min(dim)",
+    ),
     Op("scatter", _scatter, "ScatterBackward0"),
     Op("scatter_add", _scatter_add, "ScatterAddBackward0"),
     # linear algebra
-    Op("matmul", jnp.matmul, "MmBackward0"),
+    Op("matmul", jnp.matmul, "MmBackward0", torch="torch.matmul, @, mm, bmm, dot, F.linear"),
     Op("outer", jnp.outer, "OuterBackward0"),
     Op("einsum", lambda *xs, eq: jnp.einsum(eq, *xs), "EinsumBackward0"),
-    Op("linalg_norm", jnp.linalg.norm, "LinalgVectorNormBackward0"),
-    Op("linalg_inv", jnp.linalg.inv, "LinalgInvExBackward0"),
-    Op("linalg_solve", jnp.linalg.solve, "LinalgSolveExBackward0"),
+    Op("linalg_norm", jnp.linalg.norm, "LinalgVectorNormBackward0", torch="torch.linalg.norm"),
+    Op("linalg_inv", jnp.linalg.inv, "LinalgInvExBackward0", torch="torch.linalg.inv"),
+    Op("linalg_solve", jnp.linalg.solve, "LinalgSolveExBackward0", torch="torch.linalg.solve"),
     # neural-network primitives
-    Op("conv2d", _conv2d, "ConvolutionBackward0"),
-    Op("max_pool2d", partial(_pool, kind="max"), "MaxPool2DWithIndicesBackward0"),
-    Op("avg_pool2d", partial(_pool, kind="avg"), "AvgPool2DBackward0"),
-    Op("dropout", _dropout, "NativeDropoutBackward0", "masks come from varjax's seeded keys"),
-    Op("one_hot", lambda x, *, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype), None),
+    Op("conv2d", _conv2d, "ConvolutionBackward0", torch="F.conv2d"),
+    Op(
+        "max_pool2d",
+        partial(_pool, kind="max"),
+        "MaxPool2DWithIndicesBackward0",
+        torch="F.max_pool2d",
+    ),
+    Op("avg_pool2d", partial(_pool, kind="avg"), "AvgPool2DBackward0", torch="F.avg_pool2d"),
+    Op(
+        "dropout",
+        _dropout,
+        "NativeDropoutBackward0",
+        "masks come from varjax's seeded keys",
+        torch="F.dropout",
+    ),
+    Op(
+        "one_hot",
+        lambda x, *, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype),
+        None,
+        torch="F.one_hot",
+    ),
     # values without history
-    Op("detach", lax.stop_gradient, None),
-    Op("full", _full, None),
+    Op("detach", lax.stop_gradient, None, torch="detach, .data, Variable(v)"),
+    Op("full", _full, None, torch="full, ones, zeros, ones_like, zeros_like"),
     Op("arange", lambda *, start, stop, step, dtype: jnp.arange(start, stop, step, dtype), None),
     Op("linspace", _linspace, None),
     Op("eye", lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype), None),
-    Op("normal", _normal, None),
-    Op("uniform", _uniform, None),
+    Op("normal", _normal, None, torch="randn"),
+    Op("uniform", _uniform, None, torch="rand"),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}

@@ -1,0 +1,49 @@
+"""Render ``docs/ops.md``, the op reference, from the op table.
+
+    python -m varjax._opdoc > docs/ops.md
+
+``tests/test_docs.py`` checks that the committed page matches the table.
+"""
+
+from __future__ import annotations
+
+from ._ops import OPS
+
+_HEADER = """# varjax op reference
+
+Generated from the op table (`varjax/_ops.py`) by `python -m varjax._opdoc > docs/ops.md`;
+do not edit by hand. Every op is one row of the table: a JAX function with static params,
+recorded lazily and differentiated by `jax.vjp` of the replay. "grad_fn" is the name
+`x.grad_fn.name()` shows (as PyTorch names it); "-" marks ops whose outputs never require
+grad. Composite functions (`cross_entropy`, `nll_loss`, `mse_loss`, `l1_loss`,
+`binary_cross_entropy(_with_logits)`, `linear`, `layer_norm`, `embedding`, `max(dim)`,
+`split`, `chunk`, `flatten`, ...) are built from these ops in `varjax/_functions.py`,
+`varjax/nn/functional.py` and `varjax/linalg.py`. Any JAX function becomes an op of its own
+with `varjax.op`.
+
+Differences from PyTorch that hold everywhere: results of view-like ops (slicing, `reshape`,
+`view`, `t`, `permute`, ...) are copies, so an in-place op on such a result changes only it
+(`.data` and `detach()` do share storage, as in PyTorch); integer results use JAX's default
+integer (`int32` unless x64 mode is on); `float64` needs JAX's x64 mode.
+
+| op | PyTorch API | grad_fn | difference from PyTorch |
+|---|---|---|---|
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|") or ""
+
+
+def render() -> str:
+    rows = []
+    for name, op in OPS.items():
+        if name.startswith("op:"):
+            continue  # functions lifted with varjax.op at run time
+        api = op.torch or f"torch.{name}, Tensor.{name}"
+        rows.append(f"| `{name}` | {_cell(api)} | {op.grad_name or '-'} | {_cell(op.note)} |")
+    return _HEADER + "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
