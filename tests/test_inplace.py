@@ -178,3 +178,53 @@ def test_optimizer_style_loop_recompiles_nothing():
     # plain gradient descent on a quadratic: w_k - t = (1 - 0.2)^k (w_0 - t)
     expected = target + 0.8**30 * (np.linspace(-1, 1, 4) - target)
     assert_close(w.detach().numpy(), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_views_share_storage_both_ways(mode):
+    x = vj.zeros(2, 3)
+    x[0].fill_(1.0)  # a basic-index view writes into its base
+    x.view(-1)[4:].add_(5)  # a view of a view
+    x.t()[0].mul_(10)
+    x.unsqueeze(0).squeeze(0)[1, 0] = 7.0
+    np.testing.assert_array_equal(x.numpy(), [[10, 1, 1], [7, 5, 5]])
+    assert x._version == 4
+    row = x[1]
+    x.mul_(2)  # a base change shows in its views
+    np.testing.assert_array_equal(row.numpy(), [14, 10, 10])
+    assert row._version == x._version == 5  # views share the base's version counter
+    parts = x.split(1, 1)
+    parts[2].zero_()
+    np.testing.assert_array_equal(x[:, 2].numpy(), [0, 0])
+    picked = x[[0]]  # integer-array indexing copies, as in PyTorch
+    picked.fill_(-1)
+    assert x[0, 0].item() == 20
+
+
+def test_inplace_on_views_differentiates_through_the_write_back():
+    w = vj.tensor(np.arange(6, dtype=np.float32).reshape(2, 3) + 1, requires_grad=True)
+    y = w * 1
+    y[0].mul_(3)  # y = w with row 0 tripled
+    y.t()[2].add_(w[:, 0])  # column 2 += column 0 of w
+    (y * y).sum().backward()
+
+    def f(w):
+        y = w.at[0].multiply(3)
+        y = y.at[:, 2].add(w[:, 0])
+        return jnp.sum(y * y)
+
+    assert_close(w.grad.numpy(), jax.grad(f)(np.arange(6, dtype=np.float32).reshape(2, 3) + 1))
+
+
+def test_view_rules():
+    w = vj.ones(2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        w[0].zero_()
+    with vj.no_grad():
+        w[0].zero_()  # allowed, as for optimizers; w stays a leaf that requires grad
+    assert w.is_leaf and w.requires_grad and w.detach().tolist() == [[0, 0], [1, 1]]
+    e = vj.ones(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        e.add_(1)
+    v = w.detach()[1]
+    v.fill_(4.0)  # through detach() and a slice, into w
+    assert w.detach().tolist() == [[0, 0], [4, 4]]

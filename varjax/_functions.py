@@ -21,6 +21,7 @@ import numpy as np
 from . import random as _rng
 from ._graph import default_int, is_floating
 from ._variable import Variable, _apply, _dims, _shape_arg
+from ._views import link
 
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
@@ -343,9 +344,18 @@ def log_softmax(input: Variable, dim: int) -> Variable:
 # -- shape --------------------------------------------------------------------------------------
 
 
+def _back_to_shape(base: Variable, view: Variable) -> Variable:
+    return reshape(view, *base.shape)
+
+
 def reshape(input: Variable, *shape: int) -> Variable:
-    """The same values in a new shape (one dim may be -1): ``reshape(2, 3)`` or ``((2, 3))``."""
-    return _apply("reshape", _var(input), params=(("shape", _shape_arg(shape)),))
+    """The same values in a new shape (one dim may be -1): ``reshape(2, 3)`` or ``((2, 3))``.
+
+    The result is a view: an in-place op on it changes ``input`` too, as in PyTorch."""
+    x = _var(input)
+    shape = _shape_arg(shape)
+    out = _apply("reshape", x, params=(("shape", shape),))
+    return link(x, out, lambda b: reshape(b, *shape), _back_to_shape)
 
 
 view = reshape
@@ -368,14 +378,18 @@ def squeeze(input: Variable, dim=None) -> Variable:
     x = _var(input)
     dims = range(x.ndim) if dim is None else _dims(dim, x.ndim)
     axes = tuple(d for d in dims if x.shape[d] == 1)
-    return _apply("squeeze", x, params=(("axis", axes),)) if axes else x
+    if not axes:
+        return x
+    out = _apply("squeeze", x, params=(("axis", axes),))
+    return link(x, out, lambda b: squeeze(b, dim), _back_to_shape)
 
 
 def unsqueeze(input: Variable, dim: int) -> Variable:
     """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
     x = _var(input)
     d = _dim1(dim, x.ndim + 1)
-    return _apply("unsqueeze", x, params=(("axis", d),))
+    out = _apply("unsqueeze", x, params=(("axis", d),))
+    return link(x, out, lambda b: unsqueeze(b, d), _back_to_shape)
 
 
 def expand(input: Variable, *sizes: int) -> Variable:
@@ -398,7 +412,9 @@ def expand(input: Variable, *sizes: int) -> Variable:
                 f"size ({n}) at non-singleton dimension {i + lead}. Target sizes: {list(sizes)}."
                 f"  Tensor sizes: {list(x.shape)}"
             )
-    return _apply("expand", x, params=(("shape", shape),))
+    out = _apply("expand", x, params=(("shape", shape),))
+    writable = shape == tuple(x.shape)  # otherwise elements would share one location
+    return link(x, out, lambda b: expand(b, *shape), _back_to_shape if writable else None)
 
 
 def expand_as(input: Variable, other: Variable) -> Variable:
@@ -421,8 +437,11 @@ def repeat(input: Variable, *sizes: int) -> Variable:
 def transpose(input: Variable, dim0: int, dim1: int) -> Variable:
     """Swap two dims."""
     x = _var(input)
+    if not x.ndim:
+        return x
     a, b = _dim1(dim0, x.ndim), _dim1(dim1, x.ndim)
-    return _apply("transpose", x, params=(("axis1", a), ("axis2", b))) if x.ndim else x
+    out = _apply("transpose", x, params=(("axis1", a), ("axis2", b)))
+    return link(x, out, lambda base: transpose(base, a, b), lambda base, v: transpose(v, a, b))
 
 
 swapaxes = transpose
@@ -438,7 +457,9 @@ def permute(input: Variable, *dims: int) -> Variable:
             f"the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to "
             f"len(dims) = {len(axes)}"
         )
-    return _apply("permute", x, params=(("axes", axes),))
+    out = _apply("permute", x, params=(("axes", axes),))
+    undo = tuple(builtins.int(i) for i in np.argsort(axes))
+    return link(x, out, lambda b: permute(b, *axes), lambda b, v: permute(v, *undo))
 
 
 def t(input: Variable) -> Variable:
@@ -599,9 +620,20 @@ def _index_template(x: Variable, key) -> tuple[tuple, list]:
 
 
 def getitem(x: Variable, key) -> Variable:
-    """``x[key]``: ints, slices, None, ``...``, integer arrays and boolean masks."""
+    """``x[key]``: ints, slices, None, ``...``, integer arrays and boolean masks.
+
+    Basic indexing (no index arrays) gives a view, as in PyTorch: an in-place op on it
+    writes into ``x``. Integer-array and mask indexing give copies, as in PyTorch."""
     template, arrays = _index_template(x, key)
-    return _apply("getitem", x, *arrays, params=(("template", template),))
+    out = _apply("getitem", x, *arrays, params=(("template", template),))
+    if arrays:
+        return out
+    return link(x, out, lambda b: getitem(b, key), lambda b, v: _setitem(b, template, v))
+
+
+def _setitem(x: Variable, template: tuple, value: Any, arrays: Sequence = ()) -> Variable:
+    """A copy of ``x`` with ``value`` written at the indexed positions (for ``x[key] = v``)."""
+    return _apply("setitem", x, value, *arrays, params=(("template", template),))
 
 
 def index_select(input: Variable, dim: int, index: Any) -> Variable:

@@ -7,10 +7,10 @@ the gradient of what the program means.
 
 PyTorch's rules that protect users are kept: an in-place op on a leaf that requires grad
 raises outside ``no_grad``; the result keeps the Variable's shape and dtype; ``_version``
-counts modifications. ``x.data`` and ``x.detach()`` share storage with ``x`` as in PyTorch: an
-in-place op on either changes the other's value (``detach()`` also shares the version
-counter, ``.data`` does not). Other view-like results (slices, ``reshape``, ``t()``) are
-copies in varjax, so an in-place op on them changes only them.
+counts modifications. Storage sharing is PyTorch's: ``x.data`` and ``x.detach()`` alias
+``x`` (``detach()`` also shares the version counter, ``.data`` does not), and views
+(``_views.py``: slices, ``reshape``, ``t()``, ...) write in-place changes back into their base
+and are recomputed when their base changes.
 """
 
 from __future__ import annotations
@@ -22,17 +22,11 @@ import numpy as np
 
 from . import _functions as F
 from ._creation import full
-from ._grad_mode import enable_grad, is_grad_enabled
+from ._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from ._graph import Node, is_floating, record
 from ._ops import OPS
 from ._variable import Variable, _bind, _detached, _wrap
-
-
-def _version_cell(v: Variable) -> list:
-    cell = getattr(v, "_vc", None)
-    if cell is None:
-        cell = v._vc = [0]
-    return cell
+from ._views import _version_cell, base_of, views_of
 
 
 def version(v: Variable) -> int:
@@ -75,6 +69,54 @@ def _check(v: Variable, name: str) -> None:
             f"({name}); wrap the update in `with varjax.no_grad():` (as optimizers do) or use "
             f"the out-of-place op"
         )
+    link = base_of(v)
+    while link is not None:
+        base, _, inv = link
+        if inv is None:
+            raise RuntimeError(
+                f"{name}: unsupported operation: more than one element of the written-to "
+                f"tensor refers to a single memory location (it is an expand() of another "
+                f"Variable). Please clone() the tensor before performing the operation."
+            )
+        if base.is_leaf and base.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"a view of a leaf Variable that requires grad is being used in an in-place "
+                f"operation ({name}); do it under `with varjax.no_grad():` or on a copy"
+            )
+        link = base_of(base)
+
+
+def _new_value(v: Variable, new: Node) -> Node:
+    """The node ``v`` is rebound to when its value becomes ``new``, keeping PyTorch's rules."""
+    if new.diff:
+        return new
+    if v._node.diff:
+        return _follow(v, new)  # under no_grad: the history stays, the value changes
+    new.requires_grad = v.requires_grad  # a leaf stays a leaf (e.g. optimizer updates)
+    return new
+
+
+def _commit(v: Variable, new: Node, came_from: Variable | None) -> None:
+    """Rebind ``v`` to ``new`` and carry the change to everything sharing its storage."""
+    _bind(v, _new_value(v, new))
+    for ref in getattr(v, "_alias", None) or ():
+        other = ref()
+        if other is not None and other is not v and other is not came_from:
+            _bind(other, _follow(other, v._node))
+            _refresh_views(other, None)
+    link = base_of(v)
+    if link is not None and link[0] is not came_from:
+        base, _, inv = link
+        _commit(base, inv(base, v)._node, came_from=v)  # write the view back into its base
+    _refresh_views(v, came_from)
+
+
+def _refresh_views(v: Variable, skip: Variable | None) -> None:
+    for u in views_of(v):
+        if u is not skip:
+            with set_grad_enabled(u.requires_grad):
+                _bind(u, u._vbase[1](v)._node)
+            _refresh_views(u, None)
 
 
 def apply(v: Variable, result: Variable, name: str) -> Variable:
@@ -95,17 +137,8 @@ def apply(v: Variable, result: Variable, name: str) -> Variable:
                 f"{v.dtype}; convert the Variable first, e.g. x = x.float()"
             )
         result = F.to(result, v.dtype)
-    new = result._node
-    if not new.diff and v._node.diff:
-        new = _follow(v, new)  # under no_grad: the history stays, the value changes
-    elif not new.diff:
-        new.requires_grad = v.requires_grad  # a leaf stays a leaf (e.g. optimizer updates)
-    _bind(v, new)
     _version_cell(v)[0] += 1
-    for ref in getattr(v, "_alias", None) or ():
-        other = ref()
-        if other is not None and other is not v:
-            _bind(other, _follow(other, new))
+    _commit(v, result._node, None)
     return v
 
 
@@ -136,7 +169,7 @@ def _copy(x: Variable, src: Any) -> Variable:
 
 def _setitem(x: Variable, key: Any, value: Any) -> Variable:
     template, arrays = F._index_template(x, key)
-    return F._apply("setitem", x, value, *arrays, params=(("template", template),))
+    return F._setitem(x, template, value, arrays)
 
 
 Variable.add_ = _method("add_", F.add)

@@ -21,10 +21,13 @@ grad. Composite functions (`cross_entropy`, `nll_loss`, `mse_loss`, `l1_loss`,
 `varjax/nn/functional.py` and `varjax/linalg.py`. Any JAX function becomes an op of its own
 with `varjax.op`.
 
-Differences from PyTorch that hold everywhere: results of view-like ops (slicing, `reshape`,
-`view`, `t`, `permute`, ...) are copies, so an in-place op on such a result changes only it
-(`.data` and `detach()` do share storage, as in PyTorch); integer results use JAX's default
-integer (`int32` unless x64 mode is on); `float64` needs JAX's x64 mode.
+Storage sharing follows PyTorch: basic slicing, `reshape`/`view`, `flatten`, `squeeze`,
+`unsqueeze`, `transpose`/`t`/`T`, `permute`, `split`/`chunk`, `.data` and `detach()` give
+views, so an in-place op on one changes the Variable it came from (and the other way round);
+`expand()` results refuse in-place ops. Because varjax is functional underneath, in-place ops
+never corrupt values saved for backward. Differences that hold everywhere: integer results
+use JAX's default integer (`int32` unless x64 mode is on); `float64` needs JAX's x64 mode;
+`reshape` always returns a view (PyTorch copies when strides forbid a view).
 
 | op | PyTorch API | grad_fn | difference from PyTorch |
 |---|---|---|---|

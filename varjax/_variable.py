@@ -227,9 +227,9 @@ class Variable:
                 [4.5000, 4.5000]])
     """
 
-    # _vc (version counter cell) and _alias (Variables sharing storage) are set only by
-    # in-place ops and aliases (_inplace.py); most Variables never touch them.
-    __slots__ = ("_node", "_grad", "_vc", "_alias", "__weakref__")
+    # _vc (version counter cell), _alias (.data / detach() sharing storage), _vbase and
+    # _vlinks (view links, _views.py) are set only when used; most Variables never have them.
+    __slots__ = ("_node", "_grad", "_vc", "_alias", "_vbase", "_vlinks", "__weakref__")
     __array_priority__ = 100  # NumPy defers to our reflected operators
 
     _node: Node
