@@ -185,9 +185,24 @@ Variable.__isub__ = _method("__isub__", F.sub)
 Variable.__imul__ = _method("__imul__", F.mul)
 Variable.__itruediv__ = _method("__itruediv__", F.div)
 Variable.__setitem__ = _method("__setitem__", _setitem)
+def detach(self: Variable) -> Variable:
+    """A Variable with the same value, no history, sharing this one's storage and version."""
+    return alias(self, True)
+
+
+def _get_data(self: Variable) -> Variable:
+    return alias(self, False)
+
+
+def _set_data(self: Variable, value: Any) -> None:
+    # Replaces the storage, as PyTorch's setter does: aliases and views stop sharing it.
+    new = Variable(value)._node
+    new.requires_grad = self._node.requires_grad and is_floating(new.dtype)
+    _bind(self, new)
+
+
 Variable._version = property(version)
-Variable.detach = lambda self: alias(self, True)
-Variable.detach.__doc__ = "A Variable without history sharing this one's storage and version."
+Variable.detach = detach
 Variable.data = property(
-    lambda self: alias(self, False), Variable.data.fset, doc=Variable.data.__doc__
+    _get_data, _set_data, doc="The value without history, sharing this Variable's storage."
 )

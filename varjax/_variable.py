@@ -311,22 +311,6 @@ class Variable:
                 )
         self._grad = value
 
-    @property
-    def data(self) -> Variable:
-        """The value without history: a Variable that does not require grad."""
-        return self.detach()
-
-    @data.setter
-    def data(self, value: Any) -> None:
-        node = self._node
-        new = Variable(value)._node
-        new.requires_grad = node.requires_grad
-        self._rebind(new)
-
-    def detach(self) -> Variable:
-        """A new Variable with the same value and no history."""
-        return _wrap(_detached(self._node))
-
     def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
         """Accumulate the gradient of this Variable into ``.grad`` of the leaves it depends on.
 
@@ -453,4 +437,5 @@ class Variable:
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
     # Every other tensor method (exp, sum, reshape, ...) is a function of varjax._functions,
-    # attached to this class there, so that x.exp() and varjax.exp(x) share one definition.
+    # attached to this class there, so that x.exp() and varjax.exp(x) share one definition;
+    # detach(), .data and the in-place methods come from _inplace.py (storage sharing).
