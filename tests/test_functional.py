@@ -265,3 +265,17 @@ def test_functional_errors():
         F.layer_norm(vj.ones(2, 3), (4,))
     with pytest.raises(ValueError, match="dropout probability"):
         F.dropout(vj.ones(2), 1.5)
+
+
+@pytest.mark.parametrize(
+    "mode,np_mode", [("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")]
+)
+def test_pad_modes(mode, np_mode):
+    x = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    check(
+        lambda x: F.pad(x, (1, 2, 2, 0), mode=mode),
+        lambda x: jnp.pad(x, ((0, 0), (2, 0), (1, 2)), mode=np_mode),
+        x,
+    )
+    with pytest.raises(ValueError, match="negative padding"):
+        F.pad(vj.ones(2, 3), (-1, 0), mode=mode)

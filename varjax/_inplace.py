@@ -185,6 +185,8 @@ Variable.__isub__ = _method("__isub__", F.sub)
 Variable.__imul__ = _method("__imul__", F.mul)
 Variable.__itruediv__ = _method("__itruediv__", F.div)
 Variable.__setitem__ = _method("__setitem__", _setitem)
+
+
 def detach(self: Variable) -> Variable:
     """A Variable with the same value, no history, sharing this one's storage and version."""
     return alias(self, True)

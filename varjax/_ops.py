@@ -145,11 +145,16 @@ def _scatter_add(x, index, src, *, axis):
     return x.at[_along(index, axis)].add(_src(src, index).astype(x.dtype))
 
 
-def _pad(x, value, *, pad):
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _pad(x, value, *, pad, mode="constant"):
     # PyTorch lists (left, right) pairs from the last dim backwards.
     pairs = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         pairs[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode != "constant":
+        return jnp.pad(x, pairs, mode=_PAD_MODES[mode])
     neg = any(a < 0 or b < 0 for a, b in pairs)
     if not neg:
         return jnp.pad(x, pairs, constant_values=value)
@@ -322,7 +327,7 @@ _TABLE = (
     Op("stack", lambda *xs, axis: jnp.stack(xs, axis), "StackBackward0"),
     Op("flip", jnp.flip, "FlipBackward0"),
     Op("roll", jnp.roll, "RollBackward0"),
-    Op("pad", _pad, "ConstantPadNdBackward0", torch="F.pad (constant mode)"),
+    Op("pad", _pad, "ConstantPadNdBackward0", torch="F.pad"),
     Op(
         "astype",
         lambda x, *, dtype: x.astype(dtype),

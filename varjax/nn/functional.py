@@ -185,13 +185,27 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
 
 
 def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Variable:
-    """Constant padding; ``pad`` lists (left, right) pairs from the last dim backwards."""
+    """Pad with ``mode`` ``'constant'`` (``value``), ``'reflect'``, ``'replicate'`` or
+    ``'circular'``; ``pad`` lists (left, right) pairs from the last dim backwards."""
     x = _var(input)
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported yet; use 'constant'")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: padding length {len(pad)} must be even and at most 2 * {x.ndim}")
-    return _apply("pad", x, float(value), params=(("pad", tuple(int(p) for p in pad)),))
+    pad = tuple(int(p) for p in pad)
+    if mode != "constant":
+        if any(p < 0 for p in pad):
+            raise ValueError(f"pad: negative padding needs mode='constant', got {pad}")
+        sizes = [n for n in reversed(x.shape[x.ndim - len(pad) // 2 :]) for _ in (0, 1)]
+        if mode == "reflect" and any(p >= n for p, n in zip(pad, sizes)):
+            raise ValueError(
+                f"pad: reflect padding must be smaller than the padded dim, got {pad} for "
+                f"shape {tuple(x.shape)}"
+            )
+        return _apply("pad", x, float(value), params=(("mode", mode), ("pad", pad)))
+    return _apply("pad", x, float(value), params=(("pad", pad),))
 
 
 def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variable:
