@@ -224,3 +224,12 @@ def test_requires_grad_on_integers_is_refused():
         vj.tensor([1, 2], requires_grad=True)
     with pytest.raises(RuntimeError, match="only Tensors of floating point dtype"):
         vj.ones(2).long().requires_grad_()
+
+
+def test_iteration_yields_rows():
+    x = vj.arange(6).reshape(3, 2)
+    assert [r.tolist() for r in x] == [[0, 1], [2, 3], [4, 5]]
+    a, b = vj.tensor([1.0, 2.0])
+    assert (a.item(), b.item()) == (1.0, 2.0)
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(vj.tensor(1.0))

@@ -797,6 +797,15 @@ _METHODS = (
 for _name in _METHODS:
     setattr(Variable, _name, globals()[_name])
 Variable.__getitem__ = getitem
+
+
+def _iter(self: Variable):
+    if not self.ndim:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(self.shape[0]))
+
+
+Variable.__iter__ = _iter
 Variable.T = property(lambda self: permute(self, *reversed(range(self.ndim))))
 Variable.true_divide = div
 Variable.divide = div
