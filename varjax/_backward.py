@@ -40,51 +40,47 @@ def _sum_to(g: jax.Array, shape: tuple) -> jax.Array:
     return jnp.sum(g, axis=axes).reshape(shape) if axes else g
 
 
-def _linearize(out: Node, b: Builder):
-    """Emit the differentiated region ending at ``out``; return (out slot, leaves, region)."""
-    leaves: dict[int, tuple[Node, int, object]] = {}  # leaf node -> (node, slot, Variable)
-
-    def boundary(x: Node) -> int:
-        s = b.value(x)
-        v = _leaf_var(x)
-        if v is not None:
-            leaves.setdefault(id(x), (x, s, v))
-        return s
-
-    if not out.diff:
-        return boundary(out), leaves, []
-    region = differentiated(out)
-    if any(n.freed for n in region):
-        raise RuntimeError(FREED)
-    dslot: dict[int, int] = {}
-    b.emit(region, dslot, True, lambda x: dslot.setdefault(id(x), boundary(x)))
-    return dslot[id(out)], leaves, region
+def _region(outputs: list[Node]) -> list[Node]:
+    """The differentiated nodes behind all ``outputs``, in creation order, without repeats."""
+    seen: dict[int, Node] = {}
+    for o in outputs:
+        if o.diff and id(o) not in seen:
+            for n in differentiated(o):
+                seen[id(n)] = n
+    return sorted(seen.values(), key=lambda n: n.seq)
 
 
-def _program(instrs, out_slot, leaf_slots, old_slots, cot_slot, out_aval, store_slots, want):
-    shape, dtype = out_aval
+def _program(instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, avals, want):
+    """The pure backward: replay, ``jax.vjp`` w.r.t. leaves and probes, accumulate."""
+    out_avals, probe_avals, store_slots = avals
 
     def run(args, fpack, ipack):
         vals = [None] * len(instrs)
         run_instrs(instrs, args, fpack, ipack, vals, diff=False)
 
-        def f(*primals):
+        def f(primals, probes):
             v = list(vals)
             for s, p in zip(leaf_slots, primals):
                 v[s] = p
-            run_instrs(instrs, args, fpack, ipack, v, diff=True)
-            return v[out_slot]
+            run_instrs(instrs, args, fpack, ipack, v, diff=True, add=dict(zip(probe_slots, probes)))
+            return tuple(v[s] for s in out_slots)
 
-        value, vjp = jax.vjp(f, *[vals[s] for s in leaf_slots])
-        cot = jnp.ones(shape, dtype) if cot_slot is None else _sum_to(vals[cot_slot], shape)
-        grads = vjp(cot.astype(dtype))
+        # A probe is a zero added to an intermediate value: its gradient is that value's.
+        probes = tuple(jnp.zeros(shape, dtype) for shape, dtype in probe_avals)
+        values, vjp = jax.vjp(f, tuple(vals[s] for s in leaf_slots), probes)
+        cots = tuple(
+            jnp.ones(shape, dtype) if c is None else _sum_to(vals[c], shape).astype(dtype)
+            for c, (shape, dtype) in zip(cot_slots, out_avals)
+        )
+        g_leaves, g_probes = vjp(cots)
+        grads = tuple(g_leaves) + tuple(g_probes)
         grads = tuple(g if o is None else vals[o] + g for g, o in zip(grads, old_slots))
-        return grads, tuple(vals[s] for s in store_slots), (value if want else None)
+        return grads, tuple(vals[s] for s in store_slots), (values[0] if want else None)
 
     return run
 
 
-def check_gradient(out: Node, gradient: Node | None) -> None:
+def check_gradient(out: Node, gradient: Node | None, i: int = 0) -> None:
     """PyTorch's rules for the ``gradient`` argument, raised before anything changes."""
     if gradient is None:
         if math.prod(out.shape) != 1:
@@ -100,34 +96,96 @@ def check_gradient(out: Node, gradient: Node | None) -> None:
         ok = False
     if not ok:
         raise RuntimeError(
-            f"Mismatch in shape: grad_output[0] has a shape of {tuple(gradient.shape)} and "
-            f"output[0] has a shape of {tuple(out.shape)}; pass a gradient of the output's shape"
+            f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(gradient.shape)} and "
+            f"output[{i}] has a shape of {tuple(out.shape)}; pass a gradient of the output's "
+            f"shape"
         )
 
 
-def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
-    """Accumulate d(out)/d(leaf) into every reachable leaf Variable's ``.grad``."""
-    if not out.requires_grad:
-        raise RuntimeError(
-            "element 0 of tensors does not require grad and does not have a grad_fn; "
-            "create the inputs with requires_grad=True (outside no_grad) to differentiate"
-        )
-    check_gradient(out, gradient)
+UNUSED = (
+    "One of the differentiated Tensors appears to not have been used in the graph. Set "
+    "allow_unused=True if this is the desired behavior."
+)
+
+
+def run(
+    outputs: list[Node],
+    gradients: list[Node | None],
+    targets: list[object] | None,
+    retain_graph: bool,
+    accumulate: bool,
+    allow_unused: bool = False,
+) -> list:
+    """Differentiate ``sum_i <outputs[i], gradients[i]>`` in one compiled program.
+
+    ``targets`` None means every live leaf and every intermediate that retains its grad (what
+    ``backward()`` fills); otherwise the given Variables (leaves or intermediates). With
+    ``accumulate`` the gradients go into ``.grad`` (PyTorch's backward); without, they are
+    returned (``autograd.grad``), ``None`` for an unused target.
+    """
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn; "
+                f"create the inputs with requires_grad=True (outside no_grad) to differentiate"
+            )
+        check_gradient(out, gradients[i], i)
+    if targets is not None:
+        for t in targets:
+            if not t._node.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
     b = Builder()
-    out_slot, leaves, region = _linearize(out, b)  # raises on a freed graph, before any change
-    cot_slot = None if gradient is None else b.value(gradient)
-    nodes, leaf_slots, variables = zip(*leaves.values()) if leaves else ((), (), ())
-    old_slots = tuple(None if v._grad is None else b.value(v._grad._node) for v in variables)
+    region = _region(outputs)
+    if any(n.freed for n in region):
+        raise RuntimeError(FREED)
+    leaves: dict[int, tuple[Node, int, object]] = {}  # leaf node -> (node, slot, Variable)
+    wanted = None if targets is None else {id(t._node) for t in targets}
+
+    def boundary(x: Node) -> int:
+        s = b.value(x)
+        v = _leaf_var(x)
+        if v is not None and (wanted is None or id(x) in wanted):
+            leaves.setdefault(id(x), (x, s, v))
+        return s
+
+    dslot: dict[int, int] = {}
+    b.emit(region, dslot, True, lambda x: dslot.setdefault(id(x), boundary(x)))
+    out_slots = tuple(dslot[id(o)] if o.diff else boundary(o) for o in outputs)
+    cot_slots = tuple(None if g is None else b.value(g) for g in gradients)
+
+    # What gets a gradient: leaves are primals; intermediates get probes.
+    if targets is None:
+        probes = [(n, n.var()) for n in region if n.retain and n.live()]
+        leaf_list = list(leaves.values())
+        order = [v for _, _, v in leaf_list] + [v for _, v in probes]
+    else:
+        leaf_list, probes, order = [], [], []
+        for t in targets:
+            n = t._node
+            if n.diff and id(n) in dslot:
+                probes.append((n, t))
+            elif not n.diff and id(n) in leaves:
+                leaf_list.append(leaves[id(n)])
+            elif not allow_unused:
+                raise RuntimeError(UNUSED)
+        order = [v for _, _, v in leaf_list] + [v for _, v in probes]
+    old_slots = tuple(
+        None if not accumulate or v._grad is None else b.value(v._grad._node) for v in order
+    )
     store_nodes, store_slots = b.store_slots([])
+    leaf_slots = tuple(s for _, s, _ in leaf_list)
+    probe_slots = tuple(dslot[id(n)] for n, _ in probes)
+    avals = (tuple(o.aval for o in outputs), tuple(n.aval for n, _ in probes), store_slots)
     instrs = tuple(b.instrs)
     base = _compile.Signature(
-        ("bwd", instrs, out_slot, leaf_slots, old_slots, cot_slot, store_slots)
+        ("bwd", instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, avals)
     )
-    want = out.value is None and _compile.wants_value(base)
+    single = outputs[0] if len(outputs) == 1 else None
+    want = single is not None and single.value is None and _compile.wants_value(base)
     fn = _compile.cached(
         (base, want),
         lambda: _program(
-            instrs, out_slot, leaf_slots, old_slots, cot_slot, out.aval, store_slots, want
+            instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, avals, want
         ),
     )
     grads, stored, value = fn(tuple(b.args), *b.packs())
@@ -135,24 +193,35 @@ def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
     from ._variable import _wrap
 
     store(store_nodes, stored)
-    for n, v, g in zip(nodes, variables, grads):
+    if want:
+        store([single], [value])
+    elif single is not None and single.value is None:
+        single.bwd_sig = base
+    if not retain_graph:
+        _free(region, outputs)
+    nodes = [n for n, _, _ in leaf_list] + [n for n, _ in probes]
+    if not accumulate:
+        by_var = {id(v): _wrap(leaf(g, aval=n.aval)) for n, v, g in zip(nodes, order, grads)}
+        return [by_var.get(id(t)) for t in targets]
+    for n, v, g in zip(nodes, order, grads):
         g = leaf(g, aval=n.aval)
         if v._grad is None:
             v._grad = _wrap(g)
         else:  # accumulate into the same Variable, as PyTorch does in place
             v._grad._rebind(g)
-    if want:
-        store([out], [value])
-    elif out.value is None:
-        out.bwd_sig = base
-    if not retain_graph:
-        _free(region, out)
+    return []
 
 
-def _free(region: list[Node], out: Node) -> None:
+def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
+    """Accumulate d(out)/d(leaf) into every reachable leaf Variable's ``.grad``."""
+    run([out], [gradient], None, retain_graph, accumulate=True)
+
+
+def _free(region: list[Node], outputs: list[Node]) -> None:
     # The graph can no longer be differentiated; values no user can read are released. Their
     # recipes stay, so a live Variable downstream can still compute its own value.
+    keep = {id(o) for o in outputs}
     for n in region:
         n.freed = True
-        if n.value is not None and n is not out and not n.live():
+        if n.value is not None and id(n) not in keep and not n.live():
             n.value = None

@@ -51,6 +51,7 @@ class Node:
         "is_leaf",
         "diff",
         "var",
+        "retain",
         "freed",
         "depth",
         "bwd_sig",
@@ -69,6 +70,7 @@ class Node:
         # differentiated by backward (an op output that requires grad); fixed at creation
         self.diff: bool = requires_grad and not is_leaf
         self.var = None
+        self.retain = False  # retain_grad(): backward also reports this node's gradient
         self.freed = False
         self.depth = depth  # length of the longest pending chain ending here
         self.bwd_sig = None  # backward program that last skipped computing this value
@@ -319,8 +321,10 @@ class Builder:
         return nodes, tuple(slots)
 
 
-def run_instrs(instrs, args, fpack, ipack, vals: list, diff: bool) -> None:
-    """Replay ``instrs`` into ``vals``: with ``diff`` only the differentiated eqns, else others."""
+def run_instrs(instrs, args, fpack, ipack, vals: list, diff: bool, add=None) -> None:
+    """Replay ``instrs`` into ``vals``: with ``diff`` only the differentiated eqns, else others.
+
+    ``add`` maps slots to values added right after the slot is computed (backward's probes)."""
     ai = 0
     for k, ins in enumerate(instrs):
         if ins[0] == "in":
@@ -331,6 +335,8 @@ def run_instrs(instrs, args, fpack, ipack, vals: list, diff: bool) -> None:
             name, params, refs, sdtype, _ = ins
             xs = [vals[r] if r >= 0 else _scalar(-1 - r, fpack, ipack, sdtype) for r in refs]
             vals[k] = OPS[name].fn(*xs, **dict(params))
+            if add and k in add:
+                vals[k] = vals[k] + add[k]
 
 
 def _scalar(k: int, fpack, ipack, dtype):

@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _backward
 from ._format import format_tensor
 from ._graph import Node, default_float, default_int, is_floating, leaf, materialize, record
 from ._ops import OPS
@@ -290,7 +289,7 @@ class Variable:
 
     @property
     def grad(self) -> Variable | None:
-        if not self._node.is_leaf:
+        if self._grad is None and not self._node.is_leaf and not self._node.retain:
             warnings.warn(
                 "The .grad attribute of a Variable that is not a leaf is being accessed. Its .grad "
                 "attribute won't be populated during backward(). Read the gradient of a leaf "
@@ -311,17 +310,44 @@ class Variable:
                 )
         self._grad = value
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Sequence[Variable] | None = None,
+    ) -> None:
         """Accumulate the gradient of this Variable into ``.grad`` of the leaves it depends on.
 
         Args:
             gradient: d(something)/d(self), of self's shape; needed unless self has one element.
             retain_graph: keep the graph so backward can run through it again.
+            create_graph: record the backward itself for higher-order gradients (not yet
+                supported: raises NotImplementedError).
+            inputs: accumulate only into these Variables' ``.grad`` (leaves or intermediates).
         """
-        g = None if gradient is None else _node_of(gradient)
-        if g is not None and type(g) is not Node:
-            g = leaf(as_array(g))
-        _backward.backward(self._node, g, bool(retain_graph))
+        from .autograd import backward
+
+        backward(
+            [self],
+            None if gradient is None else [gradient],
+            retain_graph,
+            create_graph,
+            inputs=inputs,
+        )
+
+    def retain_grad(self) -> None:
+        """Have backward fill ``.grad`` of this intermediate too (no-op on a leaf)."""
+        node = self._node
+        if not node.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if not node.is_leaf:
+            node.retain = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for an intermediate whose ``.grad`` backward fills (see ``retain_grad``)."""
+        return not self._node.is_leaf and self._node.retain
 
     # -- metadata -------------------------------------------------------------------------------
 

@@ -1,8 +1,120 @@
-"""PyTorch's ``torch.autograd`` namespace: ``from varjax.autograd import Variable``."""
+"""PyTorch's ``torch.autograd`` namespace: ``Variable``, ``backward``, ``grad``, grad modes.
+
+Both functions differentiate through one compiled ``jax.vjp`` of the recorded graph;
+gradients of intermediates (``inputs=`` naming non-leaves, ``retain_grad()``) come out of the
+same call, through zero "probes" added to those values.
+"""
 
 from __future__ import annotations
 
-from .._grad_mode import enable_grad, no_grad, set_grad_enabled
-from .._variable import Variable
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["Variable", "enable_grad", "no_grad", "set_grad_enabled"]
+from .. import _backward
+from .._grad_mode import enable_grad, no_grad, set_grad_enabled
+from .._graph import Node, leaf
+from .._variable import Variable, _node_of, as_array
+
+__all__ = ["Variable", "backward", "enable_grad", "grad", "no_grad", "set_grad_enabled"]
+
+
+def _seq(x: Any) -> list:
+    if x is None:
+        return []
+    return [x] if isinstance(x, Variable) else list(x)
+
+
+def _gradient_nodes(outputs: list[Variable], grads: Any, name: str) -> list[Node | None]:
+    grads = _seq(grads) if grads is not None else [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(
+            f"{name}: got {len(grads)} gradients for {len(outputs)} outputs; pass one per output"
+        )
+    nodes = []
+    for g in grads:
+        if g is None:
+            nodes.append(None)
+            continue
+        g = _node_of(g)
+        nodes.append(g if type(g) is Node else leaf(as_array(g)))
+    return nodes
+
+
+def _no_create_graph(create_graph: bool) -> None:
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (higher-order gradients) is not supported yet; compute "
+            "second derivatives with jax.grad over a varjax.op, or wait for varjax's "
+            "higher-order support"
+        )
+
+
+def backward(
+    tensors: Variable | Sequence[Variable],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Variable | Sequence[Variable] | None = None,
+) -> None:
+    """Accumulate gradients of ``tensors`` into ``.grad`` (of ``inputs`` only, if given).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = vj.tensor([3.0], requires_grad=True)
+        >>> vj.autograd.backward([(x * x).sum(), (y * 2).sum()])
+        >>> x.grad, y.grad
+        (tensor([2., 4.]), tensor([2.]))
+    """
+    _no_create_graph(create_graph)
+    outputs = _seq(tensors)
+    grads = _gradient_nodes(outputs, grad_tensors, "backward")
+    targets = None if inputs is None else _seq(inputs)
+    if targets is not None and not targets:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    _backward.run(
+        [o._node for o in outputs],
+        grads,
+        targets,
+        bool(retain_graph),
+        accumulate=True,
+        allow_unused=True,
+    )
+
+
+def grad(
+    outputs: Variable | Sequence[Variable],
+    inputs: Variable | Sequence[Variable],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Variable | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned; ``.grad`` is untouched.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x * 3
+        >>> vj.autograd.grad((h * h).sum(), [x, h])
+        (tensor([18., 36.]), tensor([ 6., 12.]))
+    """
+    _no_create_graph(create_graph)
+    outs = _seq(outputs)
+    targets = _seq(inputs)
+    grads = _gradient_nodes(outs, grad_outputs, "grad")
+    allow = bool(allow_unused) or materialize_grads
+    result = _backward.run(
+        [o._node for o in outs],
+        grads,
+        targets,
+        bool(retain_graph),
+        accumulate=False,
+        allow_unused=allow,
+    )
+    if materialize_grads:
+        from .._creation import zeros_like
+
+        result = [zeros_like(t) if g is None else g for g, t in zip(result, targets)]
+    return tuple(result)
