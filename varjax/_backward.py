@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _compile
-from ._graph import Builder, Node, differentiated, leaf, run_instrs, store
+from ._graph import Builder, Node, _by_seq, differentiated, leaf, run_instrs, store
 
 FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -42,12 +42,14 @@ def _sum_to(g: jax.Array, shape: tuple) -> jax.Array:
 
 def _region(outputs: list[Node]) -> list[Node]:
     """The differentiated nodes behind all ``outputs``, in creation order, without repeats."""
+    if len(outputs) == 1:
+        return differentiated(outputs[0]) if outputs[0].diff else []
     seen: dict[int, Node] = {}
     for o in outputs:
         if o.diff and id(o) not in seen:
             for n in differentiated(o):
                 seen[id(n)] = n
-    return sorted(seen.values(), key=lambda n: n.seq)
+    return sorted(seen.values(), key=_by_seq)
 
 
 def _program(instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, avals, want):
@@ -100,6 +102,9 @@ def check_gradient(out: Node, gradient: Node | None, i: int = 0) -> None:
             f"output[{i}] has a shape of {tuple(out.shape)}; pass a gradient of the output's "
             f"shape"
         )
+
+
+_RETAINS = [False]  # becomes True at the first retain_grad() of the process
 
 
 UNUSED = (
@@ -155,7 +160,8 @@ def run(
 
     # What gets a gradient: leaves are primals; intermediates get probes.
     if targets is None:
-        probes = [(n, n.var()) for n in region if n.retain and n.live()]
+        # scanning the region for retained nodes costs a little; skip it until retain_grad is used
+        probes = [(n, n.var()) for n in region if n.retain and n.live()] if _RETAINS[0] else []
         leaf_list = list(leaves.values())
         order = [v for _, _, v in leaf_list] + [v for _, v in probes]
     else:

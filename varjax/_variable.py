@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _backward
 from ._format import format_tensor
 from ._graph import Node, default_float, default_int, is_floating, leaf, materialize, record
 from ._ops import OPS
@@ -326,15 +327,16 @@ class Variable:
                 supported: raises NotImplementedError).
             inputs: accumulate only into these Variables' ``.grad`` (leaves or intermediates).
         """
-        from .autograd import backward
+        if create_graph or inputs is not None:
+            from .autograd import backward
 
-        backward(
-            [self],
-            None if gradient is None else [gradient],
-            retain_graph,
-            create_graph,
-            inputs=inputs,
-        )
+            g = None if gradient is None else [gradient]
+            return backward([self], g, retain_graph, create_graph, inputs=inputs)
+        g = None if gradient is None else _node_of(gradient)
+        if g is not None and type(g) is not Node:
+            g = leaf(as_array(g))
+        _backward.run([self._node], [g], None, bool(retain_graph), accumulate=True)
+        return None
 
     def retain_grad(self) -> None:
         """Have backward fill ``.grad`` of this intermediate too (no-op on a leaf)."""
@@ -343,6 +345,7 @@ class Variable:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if not node.is_leaf:
             node.retain = True
+            _backward._RETAINS[0] = True
 
     @property
     def retains_grad(self) -> bool:
