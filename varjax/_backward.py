@@ -16,7 +16,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _compile
-from ._graph import Builder, Node, _by_seq, differentiated, leaf, run_instrs, store
+from ._grad_mode import enable_grad
+from ._graph import (
+    Builder,
+    Node,
+    _by_seq,
+    differentiated,
+    leaf,
+    materialize,
+    record,
+    run_instrs,
+    store,
+)
+from ._ops import Op, register
 
 FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -120,13 +132,16 @@ def run(
     retain_graph: bool,
     accumulate: bool,
     allow_unused: bool = False,
+    create_graph: bool = False,
 ) -> list:
     """Differentiate ``sum_i <outputs[i], gradients[i]>`` in one compiled program.
 
     ``targets`` None means every live leaf and every intermediate that retains its grad (what
     ``backward()`` fills); otherwise the given Variables (leaves or intermediates). With
     ``accumulate`` the gradients go into ``.grad`` (PyTorch's backward); without, they are
-    returned (``autograd.grad``), ``None`` for an unused target.
+    returned (``autograd.grad``), ``None`` for an unused target. With ``create_graph`` the
+    backward program is recorded as an op instead of run, so its results can be
+    differentiated again.
     """
     for i, out in enumerate(outputs):
         if not out.requires_grad:
@@ -175,12 +190,28 @@ def run(
             elif not allow_unused:
                 raise RuntimeError(UNUSED)
         order = [v for _, _, v in leaf_list] + [v for _, v in probes]
+    probe_slots = tuple(dslot[id(n)] for n, _ in probes)
+    if create_graph:
+        structure = (out_slots, probe_slots, cot_slots)
+        return _record(
+            b,
+            outputs,
+            gradients,
+            region,
+            leaf_list,
+            probes,
+            order,
+            structure,
+            targets,
+            accumulate,
+            retain_graph,
+            allow_unused,
+        )
     old_slots = tuple(
         None if not accumulate or v._grad is None else b.value(v._grad._node) for v in order
     )
     store_nodes, store_slots = b.store_slots([])
     leaf_slots = tuple(s for _, s, _ in leaf_list)
-    probe_slots = tuple(dslot[id(n)] for n, _ in probes)
     avals = (tuple(o.aval for o in outputs), tuple(n.aval for n, _ in probes), store_slots)
     instrs = tuple(b.instrs)
     base = _compile.Signature(
@@ -215,6 +246,79 @@ def run(
             v._grad = _wrap(g)
         else:  # accumulate into the same Variable, as PyTorch does in place
             v._grad._rebind(g)
+    return []
+
+
+def _vjp_op(*xs, program, n_args, packs, index):
+    """The backward program as an op of its inputs: gradient number ``index``."""
+    instrs, out_slots, leaf_slots, probe_slots, cot_slots, avals = program
+    rest = list(xs[n_args:])
+    fpack = rest.pop(0) if packs[0] else None
+    ipack = rest.pop(0) if packs[1] else None
+    olds = (None,) * (len(leaf_slots) + len(probe_slots))
+    run_ = _program(instrs, out_slots, leaf_slots, probe_slots, olds, cot_slots, avals, False)
+    return run_(xs[:n_args], fpack, ipack)[0][index]
+
+
+VJP = register(
+    Op(
+        "vjp",
+        _vjp_op,
+        "VjpBackward0",
+        "the backward of create_graph=True, recorded as an op so it can be differentiated again",
+        "backward(create_graph=True), autograd.grad(..., create_graph=True)",
+    )
+)
+
+
+def _record(
+    b,
+    outputs,
+    gradients,
+    region,
+    leaf_list,
+    probes,
+    order,
+    structure,
+    targets,
+    accumulate,
+    retain_graph,
+    allow_unused,
+):
+    """create_graph: record one ``vjp`` node per gradient instead of running the program."""
+    out_slots, probe_slots, cot_slots = structure
+    pending = [n for n, s, _ in leaf_list if b.instrs[s][0] != "in"]
+    if pending:  # a leaf must be an input of the recorded op to be differentiated again
+        materialize(pending)
+        return run(outputs, gradients, targets, retain_graph, accumulate, allow_unused, True)
+    fpack, ipack = b.packs()
+    inputs = tuple(b.arg_nodes) + tuple(
+        leaf(jnp.asarray(p)) for p in (fpack, ipack) if p is not None
+    )
+    avals = (tuple(o.aval for o in outputs), tuple(n.aval for n, _ in probes), ())
+    leaf_slots = tuple(s for _, s, _ in leaf_list)
+    program = (tuple(b.instrs), out_slots, leaf_slots, probe_slots, cot_slots, avals)
+    packs = (fpack is not None, ipack is not None)
+    from ._variable import _wrap
+
+    grads = []
+    with enable_grad():
+        for i in range(len(order)):
+            params = (
+                ("index", i),
+                ("n_args", len(b.arg_nodes)),
+                ("packs", packs),
+                ("program", program),
+            )
+            grads.append(_wrap(record(VJP, inputs, params)))
+    if not retain_graph:
+        _free(region, outputs)
+    if not accumulate:
+        by_var = {id(v): g for v, g in zip(order, grads)}
+        return [by_var.get(id(t)) for t in targets]
+    with enable_grad():
+        for v, g in zip(order, grads):
+            v._grad = g if v._grad is None else v._grad + g  # out of place, as PyTorch does
     return []
 
 

@@ -252,6 +252,7 @@ class Builder:
         self.instrs: list[tuple] = []
         self.slot: dict[int, int] = {}
         self.args: list[jax.Array] = []
+        self.arg_nodes: list[Node] = []  # the node behind each argument
         self.fscal: list[float] = []
         self.iscal: list[int] = []
         self.emitted: list[tuple[Node, int]] = []  # pending nodes computed by the program
@@ -259,6 +260,7 @@ class Builder:
     def array(self, node: Node) -> int:
         """Slot of a concrete node's value, fed to the program as an argument."""
         self.args.append(node.value)
+        self.arg_nodes.append(node)
         self.instrs.append(("in",) + node.aval)
         s = self.slot[id(node)] = len(self.instrs) - 1
         return s

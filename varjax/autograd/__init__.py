@@ -40,15 +40,6 @@ def _gradient_nodes(outputs: list[Variable], grads: Any, name: str) -> list[Node
     return nodes
 
 
-def _no_create_graph(create_graph: bool) -> None:
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported yet; compute "
-            "second derivatives with jax.grad over a varjax.op, or wait for varjax's "
-            "higher-order support"
-        )
-
-
 def backward(
     tensors: Variable | Sequence[Variable],
     grad_tensors: Any = None,
@@ -66,20 +57,14 @@ def backward(
         >>> x.grad, y.grad
         (tensor([2., 4.]), tensor([2.]))
     """
-    _no_create_graph(create_graph)
     outputs = _seq(tensors)
     grads = _gradient_nodes(outputs, grad_tensors, "backward")
     targets = None if inputs is None else _seq(inputs)
     if targets is not None and not targets:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    _backward.run(
-        [o._node for o in outputs],
-        grads,
-        targets,
-        bool(retain_graph),
-        accumulate=True,
-        allow_unused=True,
-    )
+    retain = create_graph if retain_graph is None else retain_graph  # PyTorch's default
+    nodes = [o._node for o in outputs]
+    _backward.run(nodes, grads, targets, bool(retain), True, True, create_graph)
 
 
 def grad(
@@ -100,19 +85,13 @@ def grad(
         >>> vj.autograd.grad((h * h).sum(), [x, h])
         (tensor([18., 36.]), tensor([ 6., 12.]))
     """
-    _no_create_graph(create_graph)
     outs = _seq(outputs)
     targets = _seq(inputs)
     grads = _gradient_nodes(outs, grad_outputs, "grad")
     allow = bool(allow_unused) or materialize_grads
-    result = _backward.run(
-        [o._node for o in outs],
-        grads,
-        targets,
-        bool(retain_graph),
-        accumulate=False,
-        allow_unused=allow,
-    )
+    retain = create_graph if retain_graph is None else retain_graph  # PyTorch's default
+    nodes = [o._node for o in outs]
+    result = _backward.run(nodes, grads, targets, bool(retain), False, allow, create_graph)
     if materialize_grads:
         from .._creation import zeros_like
 
