@@ -36,3 +36,11 @@ def test_core_benchmark_runs_without_recompiles():
     rows = bench_core.main(["--quick"])
     assert [r["workload"] for r in rows] == ["tutorial 2x2", "elementwise chain", "MLP fwd+bwd"]
     assert all(r["recompiles"] == 0 for r in rows)
+
+
+def test_jacobian_benchmark_runs_and_agrees():
+    """The benchmark checks its three Jacobians agree before timing (no timing asserted)."""
+    from benchmarks import bench_jacobian
+
+    rows = bench_jacobian.main(["--quick"])
+    assert rows[0]["workload"] == "jacobian R^256 -> R^256"

@@ -14,8 +14,17 @@ from .. import _backward
 from .._grad_mode import enable_grad, no_grad, set_grad_enabled
 from .._graph import Node, leaf
 from .._variable import Variable, _node_of, as_array
+from . import functional  # noqa: E402 - needs the names above
 
-__all__ = ["Variable", "backward", "enable_grad", "grad", "no_grad", "set_grad_enabled"]
+__all__ = [
+    "Variable",
+    "backward",
+    "enable_grad",
+    "functional",
+    "grad",
+    "no_grad",
+    "set_grad_enabled",
+]
 
 
 def _seq(x: Any) -> list:

@@ -1,0 +1,267 @@
+"""``varjax.autograd.functional``: jacobian, hessian, vjp, jvp, hvp, vhp.
+
+The user function runs once on fresh leaves to record its graph; the graph becomes a pure
+function of those leaves (the same replay backward uses), and JAX transforms it: ``jax.jacrev``
+/ ``jax.jacfwd`` / ``jax.hessian`` / ``jax.jvp``, vectorized in one compiled call where
+PyTorch loops over rows. Programs are cached by structure like every other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from .. import _compile
+from .._backward import _region
+from .._graph import Builder, leaf, run_instrs
+from .._variable import Variable, _wrap, as_array
+
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
+
+
+def _as_tuple(x: Any) -> tuple[tuple, bool]:
+    if isinstance(x, (tuple, list)):
+        return tuple(x), True
+    return (x,), False
+
+
+def _no_create_graph(create_graph: bool) -> None:
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True is not supported by varjax.autograd.functional yet; use "
+            "autograd.grad(..., create_graph=True) for higher-order gradients"
+        )
+
+
+class _Pure:
+    """``func`` recorded once and linearized into a pure function of its inputs' values."""
+
+    def __init__(self, func: Callable, inputs: tuple, strict: bool) -> None:
+        self.xs = [Variable(as_array(x), requires_grad=True) for x in inputs]
+        out = func(*self.xs)
+        outs, self.tuple_out = _as_tuple(out)
+        if not all(isinstance(o, Variable) for o in outs):
+            raise TypeError(
+                "The function given to varjax.autograd.functional must return a Variable or a "
+                f"tuple of Variables, got {type(out).__name__}"
+            )
+        self.outs = outs
+        nodes = [o._node for o in outs]
+        b = Builder()
+        wanted = {id(x._node) for x in self.xs}
+        leaf_slot: dict[int, int] = {}
+
+        def boundary(n):
+            s = b.value(n)
+            if id(n) in wanted:
+                leaf_slot[id(n)] = s
+            return s
+
+        dslot: dict[int, int] = {}
+        b.emit(_region(nodes), dslot, True, lambda n: dslot.setdefault(id(n), boundary(n)))
+        self.out_slots = tuple(dslot[id(n)] if n.diff else boundary(n) for n in nodes)
+        if strict and len(leaf_slot) < len(self.xs):
+            raise RuntimeError(
+                "The output of the user-provided function is independent of input "
+                f"{[i for i, x in enumerate(self.xs) if id(x._node) not in leaf_slot][0]}. "
+                "This is not allowed in strict mode."
+            )
+        # An input the outputs do not use still needs a slot: feed it, it just gets zeros.
+        self.leaf_slots = tuple(leaf_slot.get(id(x._node), -1 - i) for i, x in enumerate(self.xs))
+        self.instrs = tuple(b.instrs)
+        self.args, self.packs = tuple(b.args), b.packs()
+
+    def function(self, args, fpack, ipack):
+        """The pure function of the inputs' values, its constants bound."""
+        instrs, leaf_slots, out_slots = self.instrs, self.leaf_slots, self.out_slots
+        vals = [None] * len(instrs)
+        run_instrs(instrs, args, fpack, ipack, vals, diff=False)
+
+        def f(*primals):
+            v = list(vals)
+            for s, p in zip(leaf_slots, primals):
+                if s >= 0:
+                    v[s] = p
+            run_instrs(instrs, args, fpack, ipack, v, diff=True)
+            return tuple(v[s] for s in out_slots)
+
+        return f
+
+    def run(self, kind: str, transform: Callable, *extra):
+        """``transform(f, primals, *extra)`` compiled once per structure and kind."""
+        sig = _compile.Signature((kind, self.instrs, self.leaf_slots, self.out_slots))
+        pure = self
+
+        def build():
+            def program(args, fpack, ipack, primals, extra):
+                return transform(pure.function(args, fpack, ipack), primals, *extra)
+
+            return program
+
+        primals = tuple(x._node.value for x in self.xs)
+        return _compile.cached(sig, build)(self.args, *self.packs, primals, extra)
+
+    def wrap_out(self, values):
+        values = tuple(_wrap(leaf(v)) for v in values)
+        return values if self.tuple_out else values[0]
+
+
+def _vectors(v: Any, like: tuple, name: str) -> tuple:
+    vs, _ = _as_tuple(v)
+    if len(vs) != len(like):
+        raise RuntimeError(f"{name}: expected {len(like)} vectors, got {len(vs)}")
+    out = []
+    for vec, ref in zip(vs, like):
+        arr = as_array(vec)
+        if tuple(arr.shape) != tuple(ref.shape):
+            raise RuntimeError(
+                f"{name}: a vector has shape {tuple(arr.shape)} but the matching tensor has "
+                f"shape {tuple(ref.shape)}"
+            )
+        out.append(arr.astype(ref.dtype))
+    return tuple(out)
+
+
+def jacobian(
+    func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
+    vectorize: bool = False, strategy: str = "reverse-mode",
+) -> Any:  # fmt: skip
+    """The Jacobian of ``func`` at ``inputs``: shape ``output.shape + input.shape``, nested as
+    PyTorch nests it for tuples of outputs and inputs. Always vectorized (``vectorize`` is
+    accepted for compatibility); ``strategy='forward-mode'`` uses ``jax.jacfwd``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.autograd.functional.jacobian(lambda x: x * x, vj.tensor([1.0, 2.0]))
+        tensor([[2., 0.],
+                [0., 4.]])
+    """
+    _no_create_graph(create_graph)
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError(f"strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}")
+    ins, tuple_in = _as_tuple(inputs)
+    pure = _Pure(func, ins, strict)
+    jac = jax.jacrev if strategy == "reverse-mode" else jax.jacfwd
+
+    def transform(f, primals):
+        return jac(f, argnums=tuple(range(len(primals))))(*primals)
+
+    blocks = pure.run(f"jacobian:{strategy}", transform)  # [output][input]
+    rows = [tuple(_wrap(leaf(b)) for b in row) for row in blocks]
+    rows = [row if tuple_in else row[0] for row in rows]
+    return tuple(rows) if pure.tuple_out else rows[0]
+
+
+def hessian(
+    func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
+    vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode",
+) -> Any:  # fmt: skip
+    """The Hessian of a scalar ``func`` at ``inputs`` (``jax.hessian`` of the replay).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.autograd.functional.hessian(lambda x: (x ** 3).sum(), vj.tensor([1.0, 2.0]))
+        tensor([[ 6.,  0.],
+                [ 0., 12.]])
+    """
+    _no_create_graph(create_graph)
+    ins, tuple_in = _as_tuple(inputs)
+    pure = _Pure(func, ins, strict)
+    if pure.tuple_out or pure.outs[0].numel() != 1:
+        raise RuntimeError(
+            "The function given to hessian should return a single Tensor with one element"
+        )
+
+    def transform(f, primals):
+        scalar = lambda *p: f(*p)[0].reshape(())
+        return jax.hessian(scalar, argnums=tuple(range(len(primals))))(*primals)
+
+    blocks = pure.run("hessian", transform)
+    rows = [tuple(_wrap(leaf(b)) for b in row) for row in blocks]
+    return tuple(rows) if tuple_in else rows[0][0]
+
+
+def vjp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), v^T J)``; ``v`` may be omitted for a single-element output."""
+    _no_create_graph(create_graph)
+    ins, tuple_in = _as_tuple(inputs)
+    pure = _Pure(func, ins, strict)
+    if v is None:
+        if pure.tuple_out or pure.outs[0].numel() != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the user-provided function returns a single "
+                "Tensor with a single element."
+            )
+        v = jnp.ones(pure.outs[0].shape, pure.outs[0].dtype)
+    vs = _vectors(v, pure.outs, "vjp")
+
+    def transform(f, primals, cot):
+        out, pullback = jax.vjp(f, *primals)
+        return out, pullback(cot)
+
+    out, grads = pure.run("vjp", transform, vs)
+    grads = tuple(_wrap(leaf(g)) for g in grads)
+    return pure.wrap_out(out), grads if tuple_in else grads[0]
+
+
+def jvp(
+    func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), J v)`` by forward mode (``jax.jvp``)."""
+    _no_create_graph(create_graph)
+    ins, _ = _as_tuple(inputs)
+    pure = _Pure(func, ins, strict)
+    if v is None:
+        if len(ins) != 1 or Variable(as_array(ins[0])).numel() != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the input to the user-provided function is a "
+                "single Tensor with a single element."
+            )
+        v = jnp.ones(pure.xs[0].shape, pure.xs[0].dtype)
+    vs = _vectors(v, tuple(pure.xs), "jvp")
+
+    def transform(f, primals, tangents):
+        return jax.jvp(f, primals, tangents)
+
+    out, tangent_out = pure.run("jvp", transform, vs)
+    return pure.wrap_out(out), pure.wrap_out(tangent_out)
+
+
+def _hessian_product(name: str, func, inputs, v, create_graph, strict) -> tuple:
+    _no_create_graph(create_graph)
+    ins, tuple_in = _as_tuple(inputs)
+    pure = _Pure(func, ins, strict)
+    if pure.tuple_out or pure.outs[0].numel() != 1:
+        raise RuntimeError(
+            f"The function given to {name} should return a single Tensor with one element"
+        )
+    vs = _vectors(v, tuple(pure.xs), name)
+
+    def transform(f, primals, tangents):
+        scalar = lambda *p: f(*p)[0].reshape(())
+        grad = jax.grad(scalar, argnums=tuple(range(len(primals))))
+        return scalar(*primals), jax.jvp(grad, primals, tangents)[1]
+
+    out, prods = pure.run(name, transform, vs)
+    prods = tuple(_wrap(leaf(p)) for p in prods)
+    return _wrap(leaf(out)).reshape(*pure.outs[0].shape), prods if tuple_in else prods[0]
+
+
+def hvp(
+    func: Callable, inputs: Any, v: Any, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), H v)`` for a scalar ``func``: forward-over-reverse, one call."""
+    return _hessian_product("hvp", func, inputs, v, create_graph, strict)
+
+
+def vhp(
+    func: Callable, inputs: Any, v: Any, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), v^T H)``; equal to ``hvp`` since Hessians of smooth functions are
+    symmetric."""
+    return _hessian_product("vhp", func, inputs, v, create_graph, strict)
