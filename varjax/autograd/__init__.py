@@ -15,13 +15,17 @@ from .._grad_mode import enable_grad, no_grad, set_grad_enabled
 from .._graph import Node, leaf
 from .._variable import Variable, _node_of, as_array
 from . import functional  # noqa: E402 - needs the names above
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 
 __all__ = [
+    "GradcheckError",
     "Variable",
     "backward",
     "enable_grad",
     "functional",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "no_grad",
     "set_grad_enabled",
 ]

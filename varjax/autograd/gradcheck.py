@@ -1,0 +1,176 @@
+"""``gradcheck`` / ``gradgradcheck``: analytical gradients against central finite differences.
+
+As in PyTorch, inputs should be float64 (JAX's x64 mode must be on: float32 differences are
+too coarse to be a check), tolerances default to ``eps=1e-6, atol=1e-5, rtol=1e-3``, and a
+mismatch raises ``GradcheckError`` naming the output and input with both Jacobians.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+
+from .._variable import Variable
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``gradcheck`` when an analytical gradient disagrees with finite differences."""
+
+
+def _tuple(x: Any) -> tuple:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _require_x64() -> None:
+    if jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
+        raise RuntimeError(
+            "gradcheck needs float64, which needs JAX's x64 mode: call "
+            "jax.config.update('jax_enable_x64', True) at start-up (or set JAX_ENABLE_X64=1), "
+            "then pass float64 inputs"
+        )
+
+
+def _outputs(func: Callable, inputs: tuple) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(o.detach().numpy(), np.float64) for o in _tuple(func(*inputs)))
+
+
+def _leaves(values: list, diff: list[int]) -> tuple:
+    return tuple(Variable(v, requires_grad=i in diff) for i, v in enumerate(values))
+
+
+def _numerical(func: Callable, inputs: tuple, diff: list[int], eps: float) -> list:
+    """jac[o][i]: d output o / d input i, shape (out.size, in.size), by central differences."""
+    base = [np.asarray(x.detach().numpy(), np.float64) for x in inputs]
+    n_out = len(_outputs(func, inputs))
+    jac = [[None] * len(inputs) for _ in range(n_out)]
+    for i in diff:
+        cols = []
+        for k in range(base[i].size):
+            plus, minus = [b.copy() for b in base], [b.copy() for b in base]
+            plus[i].reshape(-1)[k] += eps
+            minus[i].reshape(-1)[k] -= eps
+            hi = _outputs(func, _leaves(plus, diff))
+            lo = _outputs(func, _leaves(minus, diff))
+            cols.append([(h - low).reshape(-1) / (2 * eps) for h, low in zip(hi, lo)])
+        for o in range(n_out):
+            jac[o][i] = np.stack([c[o] for c in cols], axis=1) if cols else None
+    return jac
+
+
+def _analytical(func: Callable, inputs: tuple, diff: list[int]) -> list:
+    """jac[o][i] from backward passes: one ``autograd.grad`` per output element."""
+    from . import grad
+
+    xs = tuple(
+        Variable(x.detach(), requires_grad=True) if i in diff else x.detach()
+        for i, x in enumerate(inputs)
+    )
+    outs = _tuple(func(*xs))
+    jac = [[None] * len(inputs) for _ in outs]
+    for o, out in enumerate(outs):
+        rows = {i: [] for i in diff}
+        for k in range(out.numel()):
+            seed = np.zeros(out.numel(), np.float64)
+            seed[k] = 1.0
+            grads = grad(
+                out,
+                [xs[i] for i in diff],
+                grad_outputs=Variable(seed.reshape(out.shape).astype(out.dtype)),
+                retain_graph=True,
+                allow_unused=True,
+            )
+            for i, g in zip(diff, grads):
+                rows[i].append(
+                    np.zeros(xs[i].numel())
+                    if g is None
+                    else np.asarray(g.numpy(), np.float64).reshape(-1)
+                )
+        for i in diff:
+            jac[o][i] = np.stack(rows[i]) if rows[i] else np.zeros((0, xs[i].numel()))
+    return jac
+
+
+def gradcheck(
+    func: Callable,
+    inputs: Any,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Check ``func``'s gradients w.r.t. the ``inputs`` that require grad against finite
+    differences. Returns True, or raises ``GradcheckError`` (False without
+    ``raise_exception``).
+
+    Example (needs x64 mode)::
+
+        >>> import jax; jax.config.update("jax_enable_x64", True)  # doctest: +SKIP
+        >>> x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)  # doctest: +SKIP
+        >>> vj.autograd.gradcheck(lambda x: x.sin() * x, (x,))  # doctest: +SKIP
+        True
+    """
+    _require_x64()
+    inputs = tuple(x if isinstance(x, Variable) else Variable(x) for x in _tuple(inputs))
+    diff = [i for i, x in enumerate(inputs) if x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck expects at least one input that requires grad")
+    for i in diff:
+        if inputs[i].dtype != np.float64:
+            raise ValueError(
+                f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
+                f"inputs (x.double() with JAX's x64 mode on)"
+            )
+    numerical = _numerical(func, inputs, diff, eps)
+    analytical = _analytical(func, inputs, diff)
+    for o in range(len(numerical)):
+        for i in diff:
+            n, a = numerical[o][i], analytical[o][i]
+            if not np.allclose(a, n, rtol=rtol, atol=atol):
+                if not raise_exception:
+                    return False
+                raise GradcheckError(
+                    f"Jacobian mismatch for output {o} with respect to input {i},\n"
+                    f"numerical:{n}\nanalytical:{a}\n"
+                )
+    return True
+
+
+def gradgradcheck(
+    func: Callable,
+    inputs: Any,
+    grad_outputs: Any = None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Check second derivatives: ``gradcheck`` of the (create_graph) vector-Jacobian product
+    of ``func`` with ``grad_outputs`` (random, fixed by a seed, when omitted)."""
+    from . import grad
+
+    _require_x64()
+    inputs = _tuple(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Variable) and x.requires_grad]
+    outs = _tuple(func(*inputs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(Variable(rng.standard_normal(o.shape)) for o in outs)
+    cots = _tuple(grad_outputs)
+
+    def first_derivatives(*xs):
+        ys = _tuple(func(*xs))
+        gs = grad(
+            ys, [xs[i] for i in diff], grad_outputs=cots, create_graph=True, allow_unused=True
+        )
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(
+        first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception
+    )
