@@ -108,12 +108,10 @@ def gradcheck(
     differences. Returns True, or raises ``GradcheckError`` (False without
     ``raise_exception``).
 
-    Example (needs x64 mode)::
+    Example (in a process started with ``JAX_ENABLE_X64=1``)::
 
-        >>> import jax; jax.config.update("jax_enable_x64", True)  # doctest: +SKIP
-        >>> x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)  # doctest: +SKIP
-        >>> vj.autograd.gradcheck(lambda x: x.sin() * x, (x,))  # doctest: +SKIP
-        True
+        x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)
+        vj.autograd.gradcheck(lambda x: x.sin() * x, (x,))  # True
     """
     _require_x64()
     inputs = tuple(x if isinstance(x, Variable) else Variable(x) for x in _tuple(inputs))
