@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _compile
-from ._grad_mode import enable_grad
+from ._grad_mode import enable_grad, no_grad
 from ._graph import (
     Builder,
     Node,
@@ -52,14 +52,15 @@ def _sum_to(g: jax.Array, shape: tuple) -> jax.Array:
     return jnp.sum(g, axis=axes).reshape(shape) if axes else g
 
 
-def _region(outputs: list[Node]) -> list[Node]:
-    """The differentiated nodes behind all ``outputs``, in creation order, without repeats."""
+def _region(outputs: list[Node], cuts: frozenset = frozenset()) -> list[Node]:
+    """The differentiated nodes behind all ``outputs`` (not past ``cuts``), in creation
+    order, without repeats."""
     if len(outputs) == 1:
-        return differentiated(outputs[0]) if outputs[0].diff else []
+        return differentiated(outputs[0], cuts) if outputs[0].diff else []
     seen: dict[int, Node] = {}
     for o in outputs:
         if o.diff and id(o) not in seen:
-            for n in differentiated(o):
+            for n in differentiated(o, cuts):
                 seen[id(n)] = n
     return sorted(seen.values(), key=_by_seq)
 
@@ -133,6 +134,7 @@ def run(
     accumulate: bool,
     allow_unused: bool = False,
     create_graph: bool = False,
+    cuts: frozenset | None = None,
 ) -> list:
     """Differentiate ``sum_i <outputs[i], gradients[i]>`` in one compiled program.
 
@@ -141,7 +143,8 @@ def run(
     ``accumulate`` the gradients go into ``.grad`` (PyTorch's backward); without, they are
     returned (``autograd.grad``), ``None`` for an unused target. With ``create_graph`` the
     backward program is recorded as an op instead of run, so its results can be
-    differentiated again.
+    differentiated again. ``cuts`` are intermediate nodes treated as inputs (the backward
+    stops there and reports their gradient, for hooks); ``None`` marks a top-level call.
     """
     for i, out in enumerate(outputs):
         if not out.requires_grad:
@@ -154,8 +157,12 @@ def run(
         for t in targets:
             if not t._node.requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if cuts is None:
+        if _HOOKS[0] and not create_graph:
+            return _run_hooked(outputs, gradients, targets, retain_graph, accumulate, allow_unused)
+        cuts = frozenset()
     b = Builder()
-    region = _region(outputs)
+    region = _region(outputs, cuts)
     if any(n.freed for n in region):
         raise RuntimeError(FREED)
     leaves: dict[int, tuple[Node, int, object]] = {}  # leaf node -> (node, slot, Variable)
@@ -163,7 +170,7 @@ def run(
 
     def boundary(x: Node) -> int:
         s = b.value(x)
-        v = _leaf_var(x)
+        v = _leaf_var(x) if id(x) not in cuts else x.var()
         if v is not None and (wanted is None or id(x) in wanted):
             leaves.setdefault(id(x), (x, s, v))
         return s
@@ -183,10 +190,10 @@ def run(
         leaf_list, probes, order = [], [], []
         for t in targets:
             n = t._node
-            if n.diff and id(n) in dslot:
-                probes.append((n, t))
-            elif not n.diff and id(n) in leaves:
+            if id(n) in leaves:  # a leaf, or a cut intermediate
                 leaf_list.append(leaves[id(n)])
+            elif n.diff and id(n) in dslot:
+                probes.append((n, t))
             elif not allow_unused:
                 raise RuntimeError(UNUSED)
         order = [v for _, _, v in leaf_list] + [v for _, v in probes]
@@ -319,6 +326,135 @@ def _record(
     with enable_grad():
         for v, g in zip(order, grads):
             v._grad = g if v._grad is None else v._grad + g  # out of place, as PyTorch does
+    return []
+
+
+# -- hooks ------------------------------------------------------------------------------------
+
+_HOOKS = [False]  # becomes True at the first register_hook() of the process
+
+
+def hooks_of(n: Node) -> list:
+    """The hooks registered on the Variable currently bound to ``n``."""
+    v = n.var() if n.var is not None else None
+    hooks = getattr(v, "_hooks", None) if v is not None and v._node is n else None
+    return list(hooks.values()) if hooks else []
+
+
+def _apply_hooks(hooks: list, g):
+    for h in hooks:
+        r = h(g)
+        if r is not None:
+            if tuple(r.shape) != tuple(g.shape):
+                raise RuntimeError(
+                    f"hook {getattr(h, '__name__', h)!r} returned a gradient of shape "
+                    f"{tuple(r.shape)} for one of shape {tuple(g.shape)}"
+                )
+            g = r
+    return g
+
+
+def _add(a, b):
+    if a is None or b is None:
+        return b if a is None else a
+    with no_grad():
+        return a + b
+
+
+def _split(outputs, gradients, targets):
+    """Raw gradients (Variables or None) of ``targets``, calling intermediate hooks.
+
+    The backward is cut at every hooked node. The first call runs from the outputs down to
+    the cuts; then, latest first, each hooked node's gradient (complete by then: every path
+    from the outputs to it passes through later nodes) goes through its hooks and is sent on
+    down to the remaining cuts. One compiled call per hooked node, plus one.
+    """
+    region = _region(outputs)
+    outs = {id(o) for o in outputs}
+    hooked = [n for n in region if id(n) not in outs and hooks_of(n)]  # in creation order
+    if not hooked:
+        return run(outputs, gradients, targets, True, False, True, False, frozenset())
+    k = len(targets)
+    res = run(
+        outputs,
+        gradients,
+        list(targets) + [n.var() for n in hooked],
+        True,
+        False,
+        True,
+        False,
+        frozenset(id(n) for n in hooked),
+    )
+    total, pending = res[:k], dict(zip(map(id, hooked), res[k:]))
+    for i in range(len(hooked) - 1, -1, -1):
+        y, rest = hooked[i], hooked[:i]
+        g = pending[id(y)]
+        if g is None:
+            continue
+        g = _apply_hooks(hooks_of(y), g)
+        res = run(
+            [y],
+            [g._node],
+            list(targets) + [n.var() for n in rest],
+            True,
+            False,
+            True,
+            False,
+            frozenset(id(n) for n in rest),
+        )
+        total = [_add(a, b) for a, b in zip(total, res[:k])]
+        for n, r in zip(rest, res[k:]):
+            pending[id(n)] = _add(pending[id(n)], r)
+    return total
+
+
+def _run_hooked(outputs, gradients, targets, retain_graph, accumulate, allow_unused):
+    """``run`` when hooks exist somewhere: unchanged (one fused call) unless this graph has
+    some, else split at hooked intermediates, with leaf hooks applied to total gradients."""
+    region = _region(outputs)
+    leaf_vars, seen = [], set()
+    for n in region:
+        for x in n.inputs:
+            v = _leaf_var(x) if type(x) is Node and not x.diff else None
+            if v is not None and id(x) not in seen:
+                seen.add(id(x))
+                leaf_vars.append(v)
+    for o in outputs:
+        v = None if o.diff else _leaf_var(o)
+        if v is not None and id(o) not in seen:
+            seen.add(id(o))
+            leaf_vars.append(v)
+    outs = {id(o) for o in outputs}
+    hooked = any(id(n) not in outs and hooks_of(n) for n in region) or any(
+        getattr(v, "_hooks", None) for v in leaf_vars
+    )
+    if not hooked:
+        return run(
+            outputs, gradients, targets, retain_graph, accumulate, allow_unused, False, frozenset()
+        )
+    if targets is None:
+        targets = leaf_vars + [n.var() for n in region if n.retain and n.live()]
+    elif not allow_unused:  # raises the usual error for an unused input
+        run(outputs, gradients, targets, True, False, False, False, frozenset())
+    grads = _split(outputs, gradients, targets)
+    grads = [
+        g
+        if g is None or not t.is_leaf or not getattr(t, "_hooks", None)
+        else _apply_hooks(list(t._hooks.values()), g)
+        for t, g in zip(targets, grads)
+    ]
+    if not retain_graph:
+        _free(region, outputs)
+    if not accumulate:
+        return grads
+    for t, g in zip(targets, grads):
+        if g is None:
+            continue
+        if t._grad is None:
+            t._grad = g
+        else:  # accumulate into the same Variable, as PyTorch does in place
+            with no_grad():
+                t._grad._rebind((t._grad + g)._node)
     return []
 
 

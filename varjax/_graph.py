@@ -230,13 +230,14 @@ def pending(root: Node, known: dict) -> list[Node]:
     return sorted(seen.values(), key=_by_seq)
 
 
-def differentiated(root: Node) -> list[Node]:
-    """The nodes backward differentiates through from ``root``, in creation order."""
+def differentiated(root: Node, stop: frozenset = frozenset()) -> list[Node]:
+    """The nodes backward differentiates through from ``root`` (not past the node ids in
+    ``stop``), in creation order."""
     seen = {id(root): root}
     stack = [root]
     while stack:
         for x in stack.pop().inputs:
-            if type(x) is Node and x.diff and id(x) not in seen:
+            if type(x) is Node and x.diff and id(x) not in seen and id(x) not in stop:
                 seen[id(x)] = x
                 stack.append(x)
     return sorted(seen.values(), key=_by_seq)

@@ -151,6 +151,20 @@ def _shape_arg(shape: Sequence) -> tuple:
     return tuple(int(s) for s in shape)
 
 
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    _next = 0
+
+    def __init__(self, hooks: dict) -> None:
+        self._hooks = hooks
+        self.id = RemovableHandle._next
+        RemovableHandle._next += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
 class GradFn:
     """The backward node that produced a Variable (its ``grad_fn``), as in PyTorch."""
 
@@ -229,7 +243,9 @@ class Variable:
 
     # _vc (version counter cell), _alias (.data / detach() sharing storage), _vbase and
     # _vlinks (view links, _views.py) are set only when used; most Variables never have them.
-    __slots__ = ("_node", "_grad", "_vc", "_alias", "_vbase", "_vlinks", "__weakref__")
+    __slots__ = (
+        "_node", "_grad", "_vc", "_alias", "_vbase", "_vlinks", "_hooks", "__weakref__",
+    )  # fmt: skip
     __array_priority__ = 100  # NumPy defers to our reflected operators
 
     _node: Node
@@ -337,6 +353,30 @@ class Variable:
             g = leaf(as_array(g))
         _backward.run([self._node], [g], None, bool(retain_graph), accumulate=True)
         return None
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` when backward computes this Variable's gradient; a returned
+        Variable replaces the gradient. A hook on an intermediate splits the compiled backward
+        at that node only; hooks on leaves see the total gradient, before accumulation.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> h = x.register_hook(lambda g: g * 10)
+            >>> (x * x).sum().backward()
+            >>> x.grad
+            tensor([20., 40.])
+            >>> h.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            hooks = self._hooks = {}
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        _backward._HOOKS[0] = True
+        return handle
 
     def retain_grad(self) -> None:
         """Have backward fill ``.grad`` of this intermediate too (no-op on a leaf)."""
