@@ -38,3 +38,27 @@ else:
     raise AssertionError("gradcheck missed a wrong backward")
 assert gradcheck(lambda x: bad(x), (x,), raise_exception=False) is False
 print("ok")
+
+
+class WrongCube(vj.autograd.Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a**3
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * 2 * a**2  # should be 3 a^2
+
+
+class RightCube(WrongCube):
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * 3 * a**2
+
+
+assert gradcheck(RightCube.apply, (x,)) and gradgradcheck(RightCube.apply, (x,))
+assert gradcheck(WrongCube.apply, (x,), raise_exception=False) is False
+print("function")

@@ -41,7 +41,7 @@ def _cell(text: str) -> str:
 def render() -> str:
     rows = []
     for name, op in OPS.items():
-        if name.startswith("op:"):
+        if name.startswith(("op:", "fn:")):
             continue  # functions lifted with varjax.op at run time
         api = op.torch or f"torch.{name}, Tensor.{name}"
         rows.append(f"| `{name}` | {_cell(api)} | {op.grad_name or '-'} | {_cell(op.note)} |")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _backward
+from .._function import Function, FunctionCtx
 from .._grad_mode import enable_grad, no_grad, set_grad_enabled
 from .._graph import Node, leaf
 from .._variable import Variable, _node_of, as_array
@@ -18,6 +19,8 @@ from . import functional  # noqa: E402 - needs the names above
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
     "GradcheckError",
     "Variable",
     "backward",
