@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _compile
+from ._config import config
 from ._grad_mode import enable_grad, no_grad
 from ._graph import (
     Builder,
@@ -233,6 +234,10 @@ def run(
         ),
     )
     grads, stored, value = fn(tuple(b.args), *b.packs())
+    if config.anomaly and not all(bool(jnp.isfinite(g).all()) for g in grads):
+        from ._anomaly import diagnose_backward
+
+        diagnose_backward(region, outputs, gradients)
 
     from ._variable import _wrap
 

@@ -24,6 +24,7 @@ class Config:
     def __init__(self) -> None:
         self.eager: bool = os.environ.get("VARJAX_EAGER", "") not in ("", "0")
         self.max_pending_depth: int = 1000
+        self.anomaly: bool = False  # set by varjax.autograd.detect_anomaly()
 
     def __repr__(self) -> str:
         return f"Config(eager={self.eager}, max_pending_depth={self.max_pending_depth})"

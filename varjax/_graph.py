@@ -52,6 +52,7 @@ class Node:
         "diff",
         "var",
         "retain",
+        "site",
         "freed",
         "depth",
         "bwd_sig",
@@ -71,6 +72,7 @@ class Node:
         self.diff: bool = requires_grad and not is_leaf
         self.var = None
         self.retain = False  # retain_grad(): backward also reports this node's gradient
+        self.site = None  # (file, line) of the user's code that recorded it, in anomaly mode
         self.freed = False
         self.depth = depth  # length of the longest pending chain ending here
         self.bwd_sig = None  # backward program that last skipped computing this value
@@ -208,6 +210,10 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     node = Node(op, params, inputs, hit[0], hit[1], None, requires_grad, not requires_grad, depth)
     if depth >= config.max_pending_depth or config.eager:
         materialize([node])
+        if config.anomaly:
+            from ._anomaly import check_forward
+
+            check_forward(node)
     return node
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _backward
+from .._anomaly import detect_anomaly
 from .._function import Function, FunctionCtx
 from .._grad_mode import enable_grad, no_grad, set_grad_enabled
 from .._graph import Node, leaf
@@ -24,6 +25,7 @@ __all__ = [
     "GradcheckError",
     "Variable",
     "backward",
+    "detect_anomaly",
     "enable_grad",
     "functional",
     "grad",
