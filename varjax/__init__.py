@@ -21,6 +21,7 @@ from . import (
     linalg,
     nn,
     random,
+    utils,
 )
 from ._compile import CompileStats, clear_caches, compile_stats
 from ._config import config
@@ -270,6 +271,7 @@ __all__ = [
     "true_divide",
     "trunc",
     "unsqueeze",
+    "utils",
     "var",
     "where",
     "zeros",

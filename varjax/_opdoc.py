@@ -34,6 +34,10 @@ use JAX's default integer (`int32` unless x64 mode is on); `float64` needs JAX's
 """
 
 
+# prefixes of ops registered at run time (varjax.op, Functions, checkpoints): not table rows
+RUNTIME = ("op:", "fn:", "ckpt:")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|") or ""
 
@@ -41,7 +45,7 @@ def _cell(text: str) -> str:
 def render() -> str:
     rows = []
     for name, op in OPS.items():
-        if name.startswith(("op:", "fn:")):
+        if name.startswith(RUNTIME):
             continue  # functions lifted with varjax.op at run time
         api = op.torch or f"torch.{name}, Tensor.{name}"
         rows.append(f"| `{name}` | {_cell(api)} | {op.grad_name or '-'} | {_cell(op.note)} |")
