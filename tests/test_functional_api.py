@@ -91,8 +91,6 @@ def test_functional_errors_and_strict():
         AF.vjp(lambda x: x * 2, vj.tensor(X))
     with pytest.raises(RuntimeError, match="shape"):
         AF.jvp(lambda x: x * 2, vj.tensor(X), vj.ones(5))
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        AF.jacobian(lambda x: x * 2, vj.tensor(X), create_graph=True)
 
 
 def test_repeated_jacobians_compile_once():
@@ -101,3 +99,40 @@ def test_repeated_jacobians_compile_once():
     for k in range(5):
         AF.jacobian(lambda x: f_vj(x, vj.tensor(Y)), vj.tensor(X + k))
     assert vj.compile_stats().compiles == before
+
+
+def test_create_graph_results_differentiate_again(mode):
+    x = vj.tensor(X, requires_grad=True)
+    y = vj.tensor(Y)
+    jac = AF.jacobian(lambda x: f_vj(x, y), x, create_graph=True)
+    assert jac.grad_fn is not None
+    assert_close(jac.detach().numpy(), jax.jacrev(f_jnp)(X, Y), rtol=1e-5)
+    jac.sum().backward()  # d/dx of the sum of the Jacobian's entries
+    expected = jax.grad(lambda x: jnp.sum(jax.jacrev(f_jnp)(x, Y)))(X)
+    assert_close(x.grad.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+    s = lambda x: s_vj(x, y)
+    hess = AF.hessian(s, x, create_graph=True)
+    assert_close(hess.detach().numpy(), jax.hessian(s_jnp)(X, Y), rtol=1e-4, atol=1e-5)
+    v = vj.tensor([1.0, -1.0, 0.5])
+    _, hv = AF.hvp(s, x, v, create_graph=True)
+    _, vh = AF.vhp(s, x, v, create_graph=True)
+    hj = np.asarray(jax.hessian(s_jnp)(X, Y))
+    assert_close(hv.detach().numpy(), hj @ v.numpy(), rtol=1e-4, atol=1e-5)
+    assert_close(vh.detach().numpy(), v.numpy() @ hj, rtol=1e-4, atol=1e-5)
+    out, jv = AF.jvp(lambda x: f_vj(x, y), x, v, create_graph=True)
+    assert_close(
+        jv.detach().numpy(), jax.jvp(lambda x: f_jnp(x, Y), (X,), (v.numpy(),))[1], rtol=1e-5
+    )
+    _, vjp = AF.vjp(lambda x: f_vj(x, y), x, vj.ones(4), create_graph=True)
+    assert vjp.grad_fn is not None
+
+
+def test_second_order_with_respect_to_an_intermediate():
+    x = vj.tensor(X, requires_grad=True)
+    h = x * 2
+    out = (h**3).sum() + (x * h).sum()
+    (g,) = vj.autograd.grad(out, h, create_graph=True)  # 3h^2 + x
+    (gg,) = vj.autograd.grad(g.sum(), h)  # 6h (x held fixed: h is the variable here)
+    assert_close(g.detach().numpy(), 3 * (2 * X) ** 2 + X, rtol=1e-5)
+    assert_close(gg.numpy(), 6 * 2 * X, rtol=1e-5)

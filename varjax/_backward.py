@@ -161,6 +161,10 @@ def run(
     if cuts is None:
         if _HOOKS[0] and not create_graph:
             return _run_hooked(outputs, gradients, targets, retain_graph, accumulate, allow_unused)
+        if create_graph and targets is not None and any(t._node.diff for t in targets):
+            return _record_intermediates(
+                outputs, gradients, targets, retain_graph, accumulate, allow_unused
+            )
         cuts = frozenset()
     b = Builder()
     region = _region(outputs, cuts)
@@ -466,6 +470,33 @@ def _run_hooked(outputs, gradients, targets, retain_graph, accumulate, allow_unu
 def backward(out: Node, gradient: Node | None, retain_graph: bool) -> None:
     """Accumulate d(out)/d(leaf) into every reachable leaf Variable's ``.grad``."""
     run([out], [gradient], None, retain_graph, accumulate=True)
+
+
+def _record_intermediates(outputs, gradients, targets, retain_graph, accumulate, allow_unused):
+    """create_graph with intermediate targets: each is cut so it becomes an input of the
+    recorded backward (differentiating the result w.r.t. it must see it); leaf targets are
+    recorded without cuts, so their gradients keep every path."""
+    inner = [t for t in targets if t._node.diff]
+    outer = [t for t in targets if not t._node.diff]
+    cut = frozenset(id(t._node) for t in inner)
+    got = dict(
+        zip(
+            map(id, inner),
+            run(outputs, gradients, inner, True, accumulate, allow_unused, True, cut)
+            or [None] * len(inner),
+        )
+    )
+    if outer:
+        got.update(
+            zip(
+                map(id, outer),
+                run(outputs, gradients, outer, True, accumulate, allow_unused, True, frozenset())
+                or [None] * len(outer),
+            )
+        )
+    if not retain_graph:
+        _free(_region(outputs), outputs)
+    return [] if accumulate else [got[id(t)] for t in targets]
 
 
 def _free(region: list[Node], outputs: list[Node]) -> None:

@@ -28,12 +28,41 @@ def _as_tuple(x: Any) -> tuple[tuple, bool]:
     return (x,), False
 
 
-def _no_create_graph(create_graph: bool) -> None:
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True is not supported by varjax.autograd.functional yet; use "
-            "autograd.grad(..., create_graph=True) for higher-order gradients"
-        )
+# -- create_graph=True: PyTorch's construction, from autograd.grad with create_graph, so the
+# results keep their history (differentiable w.r.t. inputs that require grad). Not vectorized.
+
+
+def _graph_inputs(ins: tuple) -> tuple:
+    """Inputs that require grad are used as they are (results stay connected to them);
+    others become fresh leaves."""
+    return tuple(
+        x if isinstance(x, Variable) and x.requires_grad
+        else Variable(as_array(x), requires_grad=True)
+        for x in ins
+    )  # fmt: skip
+
+
+def _grads(outs, xs, cots) -> tuple:
+    from . import grad
+
+    gs = grad(outs, xs, grad_outputs=cots, retain_graph=True, create_graph=True,
+              allow_unused=True)  # fmt: skip
+    from .._creation import zeros_like
+
+    return tuple(zeros_like(x) if g is None else g for g, x in zip(gs, xs))
+
+
+def _jacobian_rows(out: Variable, xs: tuple) -> tuple:
+    """d out / d xs[i] as Variables of shape out.shape + xs[i].shape, one backward per row."""
+    from .._functions import stack
+
+    eye = jnp.eye(max(out.numel(), 1), dtype=out.dtype)
+    rows = [_grads([out], xs, [Variable(eye[k].reshape(out.shape))]) for k in range(out.numel())]
+    return tuple(
+        stack([r[i] for r in rows]).reshape(*out.shape, *x.shape) if rows
+        else Variable(jnp.zeros((*out.shape, *x.shape), x.dtype))
+        for i, x in enumerate(xs)
+    )  # fmt: skip
 
 
 class _Pure:
@@ -139,10 +168,15 @@ def jacobian(
         tensor([[2., 0.],
                 [0., 4.]])
     """
-    _no_create_graph(create_graph)
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError(f"strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}")
     ins, tuple_in = _as_tuple(inputs)
+    if create_graph:
+        xs = _graph_inputs(ins)
+        outs, tuple_out = _as_tuple(func(*xs))
+        rows = [_jacobian_rows(o, xs) for o in outs]
+        rows = [row if tuple_in else row[0] for row in rows]
+        return tuple(rows) if tuple_out else rows[0]
     pure = _Pure(func, ins, strict)
     jac = jax.jacrev if strategy == "reverse-mode" else jax.jacfwd
 
@@ -167,8 +201,16 @@ def hessian(
         tensor([[ 6.,  0.],
                 [ 0., 12.]])
     """
-    _no_create_graph(create_graph)
     ins, tuple_in = _as_tuple(inputs)
+    if create_graph:
+        xs = _graph_inputs(ins)
+        out = func(*xs)
+        if not isinstance(out, Variable) or out.numel() != 1:
+            raise RuntimeError(
+                "The function given to hessian should return a single Tensor with one element"
+            )
+        rows = [_jacobian_rows(g, xs) for g in _grads([out.reshape(())], xs, None)]
+        return tuple(rows) if tuple_in else rows[0][0]
     pure = _Pure(func, ins, strict)
     if pure.tuple_out or pure.outs[0].numel() != 1:
         raise RuntimeError(
@@ -188,8 +230,13 @@ def vjp(
     func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
 ) -> tuple:
     """``(func(inputs), v^T J)``; ``v`` may be omitted for a single-element output."""
-    _no_create_graph(create_graph)
     ins, tuple_in = _as_tuple(inputs)
+    if create_graph:
+        xs = _graph_inputs(ins)
+        outs, tuple_out = _as_tuple(func(*xs))
+        cots = None if v is None else [Variable(a) for a in _vectors(v, outs, "vjp")]
+        grads = _grads(list(outs), xs, cots)
+        return (outs if tuple_out else outs[0]), (grads if tuple_in else grads[0])
     pure = _Pure(func, ins, strict)
     if v is None:
         if pure.tuple_out or pure.outs[0].numel() != 1:
@@ -213,8 +260,16 @@ def jvp(
     func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
 ) -> tuple:
     """``(func(inputs), J v)`` by forward mode (``jax.jvp``)."""
-    _no_create_graph(create_graph)
     ins, _ = _as_tuple(inputs)
+    if create_graph:
+        # PyTorch's double-backward trick: J v = d/du <J^T u, v> for a dummy cotangent u
+        xs = _graph_inputs(ins)
+        outs, tuple_out = _as_tuple(func(*xs))
+        vs = [Variable(a) for a in _vectors(v, xs, "jvp")] if v is not None else None
+        us = [Variable(jnp.zeros(o.shape, o.dtype), requires_grad=True) for o in outs]
+        gs = _grads(list(outs), xs, us)
+        jv = _grads(list(gs), us, vs)
+        return (outs if tuple_out else outs[0]), (jv if tuple_out else jv[0])
     pure = _Pure(func, ins, strict)
     if v is None:
         if len(ins) != 1 or Variable(as_array(ins[0])).numel() != 1:
@@ -233,8 +288,17 @@ def jvp(
 
 
 def _hessian_product(name: str, func, inputs, v, create_graph, strict) -> tuple:
-    _no_create_graph(create_graph)
     ins, tuple_in = _as_tuple(inputs)
+    if create_graph:
+        xs = _graph_inputs(ins)
+        out = func(*xs)
+        if not isinstance(out, Variable) or out.numel() != 1:
+            raise RuntimeError(
+                f"The function given to {name} should return a single Tensor with one element"
+            )
+        gs = _grads([out.reshape(())], xs, None)
+        prods = _grads(list(gs), xs, [Variable(a) for a in _vectors(v, xs, name)])
+        return out, prods if tuple_in else prods[0]
     pure = _Pure(func, ins, strict)
     if pure.tuple_out or pure.outs[0].numel() != 1:
         raise RuntimeError(
