@@ -204,21 +204,13 @@ def run(
         order = [v for _, _, v in leaf_list] + [v for _, v in probes]
     probe_slots = tuple(dslot[id(n)] for n, _ in probes)
     if create_graph:
-        structure = (out_slots, probe_slots, cot_slots)
-        return _record(
-            b,
-            outputs,
-            gradients,
-            region,
-            leaf_list,
-            probes,
-            order,
-            structure,
-            targets,
-            accumulate,
-            retain_graph,
-            allow_unused,
-        )
+        grads = _record(b, outputs, leaf_list, probes, (out_slots, probe_slots, cot_slots))
+        if grads is None:  # pending leaves were computed first: linearize again
+            return run(outputs, gradients, targets, retain_graph, accumulate, allow_unused, True,
+                       cuts)  # fmt: skip
+        if not retain_graph:
+            _free(region, outputs)
+        return _deliver(order, grads, targets, accumulate, recorded=True)
     old_slots = tuple(
         None if not accumulate or v._grad is None else b.value(v._grad._node) for v in order
     )
@@ -253,15 +245,24 @@ def run(
     if not retain_graph:
         _free(region, outputs)
     nodes = [n for n, _, _ in leaf_list] + [n for n, _ in probes]
+    grads = [_wrap(leaf(g, aval=n.aval)) for n, g in zip(nodes, grads)]
+    return _deliver(order, grads, targets, accumulate, recorded=False)
+
+
+def _deliver(order, grads, targets, accumulate, recorded):
+    """Return gradients by target, or accumulate them into ``.grad``: in place for computed
+    values (as PyTorch does), out of place for recorded ones (create_graph)."""
     if not accumulate:
-        by_var = {id(v): _wrap(leaf(g, aval=n.aval)) for n, v, g in zip(nodes, order, grads)}
+        by_var = {id(v): g for v, g in zip(order, grads)}
         return [by_var.get(id(t)) for t in targets]
-    for n, v, g in zip(nodes, order, grads):
-        g = leaf(g, aval=n.aval)
+    for v, g in zip(order, grads):
         if v._grad is None:
-            v._grad = _wrap(g)
-        else:  # accumulate into the same Variable, as PyTorch does in place
-            v._grad._rebind(g)
+            v._grad = g
+        elif recorded:
+            with enable_grad():
+                v._grad = v._grad + g
+        else:
+            v._grad._rebind(g._node)
     return []
 
 
@@ -287,26 +288,14 @@ VJP = register(
 )
 
 
-def _record(
-    b,
-    outputs,
-    gradients,
-    region,
-    leaf_list,
-    probes,
-    order,
-    structure,
-    targets,
-    accumulate,
-    retain_graph,
-    allow_unused,
-):
-    """create_graph: record one ``vjp`` node per gradient instead of running the program."""
-    out_slots, probe_slots, cot_slots = structure
+def _record(b, outputs, leaf_list, probes, slots):
+    """create_graph: one recorded ``vjp`` node per gradient instead of running the program;
+    None if pending leaves had to be computed first (a leaf must be an input of the op)."""
+    out_slots, probe_slots, cot_slots = slots
     pending = [n for n, s, _ in leaf_list if b.instrs[s][0] != "in"]
-    if pending:  # a leaf must be an input of the recorded op to be differentiated again
+    if pending:
         materialize(pending)
-        return run(outputs, gradients, targets, retain_graph, accumulate, allow_unused, True)
+        return None
     fpack, ipack = b.packs()
     inputs = tuple(b.arg_nodes) + tuple(
         leaf(jnp.asarray(p)) for p in (fpack, ipack) if p is not None
@@ -314,28 +303,13 @@ def _record(
     avals = (tuple(o.aval for o in outputs), tuple(n.aval for n, _ in probes), ())
     leaf_slots = tuple(s for _, s, _ in leaf_list)
     program = (tuple(b.instrs), out_slots, leaf_slots, probe_slots, cot_slots, avals)
-    packs = (fpack is not None, ipack is not None)
+    base = (("n_args", len(b.arg_nodes)), ("packs", (fpack is not None, ipack is not None)),
+            ("program", program))  # fmt: skip
     from ._variable import _wrap
 
-    grads = []
     with enable_grad():
-        for i in range(len(order)):
-            params = (
-                ("index", i),
-                ("n_args", len(b.arg_nodes)),
-                ("packs", packs),
-                ("program", program),
-            )
-            grads.append(_wrap(record(VJP, inputs, params)))
-    if not retain_graph:
-        _free(region, outputs)
-    if not accumulate:
-        by_var = {id(v): g for v, g in zip(order, grads)}
-        return [by_var.get(id(t)) for t in targets]
-    with enable_grad():
-        for v, g in zip(order, grads):
-            v._grad = g if v._grad is None else v._grad + g  # out of place, as PyTorch does
-    return []
+        n = len(leaf_slots) + len(probe_slots)
+        return [_wrap(record(VJP, inputs, (("index", i),) + base)) for i in range(n)]
 
 
 # -- hooks ------------------------------------------------------------------------------------
