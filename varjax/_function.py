@@ -57,10 +57,23 @@ def _array(x: Any):
     return x._value() if isinstance(x, Variable) else jnp.asarray(x)
 
 
+def split_args(args: tuple) -> tuple[tuple, list, tuple]:
+    """User arguments -> (which are tensors, the tensors as Variables, the static rest)."""
+    layout = tuple(isinstance(a, (Variable, jax.Array, np.ndarray)) for a in args)
+    tensors = [a if isinstance(a, Variable) else Variable(a) for a, t in zip(args, layout) if t]
+    statics = tuple(None if t else _hashable(a) for a, t in zip(args, layout))
+    return layout, tensors, statics
+
+
+def join_args(arrays, layout: tuple, statics: tuple) -> list:
+    """The user's arguments again, tensors as Variables over ``arrays`` (traced in a replay)."""
+    it = iter(arrays)
+    return [_wrap(leaf(next(it))) if t else s for t, s in zip(layout, statics)]
+
+
 def _run_forward(cls, arrays, layout, statics, needs):
     """Call the user's forward with Variables over ``arrays``; (ctx, outputs, is_tuple)."""
-    it = iter(arrays)
-    args = [_wrap(leaf(next(it))) if is_tensor else s for is_tensor, s in zip(layout, statics)]
+    args = join_args(arrays, layout, statics)
     ctx = FunctionCtx(needs)
     with no_grad():
         out = cls.forward(ctx, *args)
@@ -164,9 +177,7 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Record the Function on ``args``; returns its output(s) with ``grad_fn``."""
-        layout = tuple(isinstance(a, (Variable, jax.Array, np.ndarray)) for a in args)
-        tensors = [a if isinstance(a, Variable) else Variable(a) for a, t in zip(args, layout) if t]
-        statics = tuple(None if t else _hashable(a) for a, t in zip(args, layout))
+        layout, tensors, statics = split_args(args)
         needs = tuple(isinstance(a, Variable) and a.requires_grad for a in args)
         op = _op_for(cls)
         # How many outputs, and which forward marked non-differentiable: one abstract trace.

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import numpy as np
 
+from .._function import join_args, split_args
 from .._grad_mode import no_grad
-from .._graph import leaf, record
-from .._lift import _hashable
+from .._graph import record
 from .._ops import OPS, Op, register
-from .._variable import Variable, _node_of, _wrap
+from .._variable import _node_of, _wrap
 
 __all__ = ["checkpoint"]
 
@@ -28,8 +27,7 @@ def _inner(fn: Callable, layout: tuple, statics: tuple, seen: dict | None = None
     (``seen["tuple"]`` says whether ``fn`` itself returned a tuple)."""
 
     def pure(*arrays):
-        it = iter(arrays)
-        args = [_wrap(leaf(next(it))) if t else s for t, s in zip(layout, statics)]
+        args = join_args(arrays, layout, statics)
         with no_grad():  # the replay differentiates; recording needs no history
             out = fn(*args)
         is_tuple = isinstance(out, (tuple, list))
@@ -66,9 +64,7 @@ def checkpoint(fn: Callable, *args: Any, use_reentrant: bool | None = None, **kw
     """
     if kwargs:
         raise TypeError(f"checkpoint: unexpected keyword arguments {sorted(kwargs)}")
-    layout = tuple(isinstance(a, (Variable, jax.Array, np.ndarray)) for a in args)
-    tensors = [a if isinstance(a, Variable) else Variable(a) for a, t in zip(args, layout) if t]
-    statics = tuple(None if t else _hashable(a) for a, t in zip(args, layout))
+    layout, tensors, statics = split_args(args)
     avals = [jax.ShapeDtypeStruct(*t._node.aval) for t in tensors]
     seen: dict = {}
     n_out = len(jax.eval_shape(_inner(fn, layout, statics, seen), *avals))
