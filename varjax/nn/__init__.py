@@ -1,7 +1,33 @@
-"""``varjax.nn``: neural-network building blocks. So far the functional API, ``nn.functional``."""
+"""``varjax.nn``: Modules, Parameters, layers, losses, and the functional API."""
 
 from __future__ import annotations
 
 from . import functional
+from ._layers import (
+    GELU,
+    BCEWithLogitsLoss,
+    Conv2d,
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    L1Loss,
+    LayerNorm,
+    Linear,
+    ModuleDict,
+    ModuleList,
+    MSELoss,
+    NLLLoss,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from ._module import Module, Parameter
 
-__all__ = ["functional"]
+__all__ = [
+    "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten",
+    "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss", "Module", "ModuleDict",
+    "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "functional",
+]  # fmt: skip

@@ -1,0 +1,316 @@
+"""``nn.Module`` and ``nn.Parameter``: PyTorch's module tree over varjax Variables.
+
+A Module keeps its parameters, buffers and submodules in three ordered dicts, as PyTorch's
+does, so iteration order, ``state_dict`` keys and ``repr`` match what PyTorch users expect.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._grad_mode import no_grad
+from .._variable import Variable
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Variable):
+    """A Variable that a Module registers as a parameter (``requires_grad=True`` by default).
+
+    Example:
+        >>> import varjax as vj
+        >>> p = vj.nn.Parameter(vj.zeros(2))
+        >>> p.requires_grad, isinstance(p, vj.Variable)
+        (True, True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        super().__init__(np.zeros(0, np.float32) if data is None else data, requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of models: assign Parameters and Modules as attributes, define ``forward``.
+
+    Example:
+        >>> import varjax as vj
+        >>> class Affine(vj.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.scale = vj.nn.Parameter(vj.ones(2))
+        ...     def forward(self, x):
+        ...         return x * self.scale
+        >>> m = Affine()
+        >>> [name for name, _ in m.named_parameters()]
+        ['scale']
+        >>> m(vj.tensor([1.0, 2.0]))
+        tensor([1., 2.], grad_fn=<MulBackward0>)
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- attributes -----------------------------------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign to a Module before Module.__init__() call")
+        if isinstance(value, Parameter):
+            self.__dict__.pop(name, None)
+            self._buffers.pop(name, None)
+            self._modules.pop(name, None)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self.__dict__.pop(name, None)
+            self._parameters.pop(name, None)
+            self._buffers.pop(name, None)
+            self._modules[name] = value
+        elif name in self._buffers or (value is None and name in self._parameters):
+            target = self._buffers if name in self._buffers else self._parameters
+            target[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                f"(varjax.nn.Parameter or None required)"
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Variable | None, persistent: bool = True) -> None:
+        """A Variable that is state but not a parameter (e.g. BatchNorm's running mean)."""
+        if tensor is not None and not isinstance(tensor, Variable):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}'")
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # -- the call -------------------------------------------------------------------------------
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing "forward"')
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- iteration ------------------------------------------------------------------------------
+
+    def named_modules(
+        self, memo: set | None = None, prefix: str = ""
+    ) -> Iterator[tuple[str, Module]]:
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named(self, store: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Variable]]:
+        seen = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_prefix, module in modules:
+            for name, value in getattr(module, store).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        return self._named("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        return self._named("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Variable]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def state_dict(self, destination: dict | None = None, prefix: str = "") -> OrderedDict:
+        """Parameters and persistent buffers by dotted name (values without history)."""
+        out = OrderedDict() if destination is None else destination
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                out[prefix + name] = b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(out, prefix + name + ".")
+        return out
+
+    def _state_slots(self, prefix: str = "") -> dict[str, tuple[Module, str, str]]:
+        slots = {}
+        for name, p in self._parameters.items():
+            if p is not None:
+                slots[prefix + name] = (self, "_parameters", name)
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                slots[prefix + name] = (self, "_buffers", name)
+        for name, m in self._modules.items():
+            if m is not None:
+                slots.update(m._state_slots(prefix + name + "."))
+        return slots
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
+        """Copy values into the parameters and buffers; every check runs before any change,
+        so a bad state dict leaves the model as it was."""
+        slots = self._state_slots()
+        missing = [k for k in slots if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in slots]
+        errors = []
+        if strict and unexpected:
+            errors.append(
+                "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". "
+            )
+        if strict and missing:
+            errors.append(
+                "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". "
+            )
+        values = {}
+        for key, (module, store, name) in slots.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = value if isinstance(value, Variable) else Variable(value)
+            current = getattr(module, store)[name]
+            if tuple(value.shape) != tuple(current.shape):
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {tuple(value.shape)} "
+                    f"from checkpoint, the shape in current model is {tuple(current.shape)}."
+                )
+            values[key] = value
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
+        with no_grad():
+            for key, value in values.items():
+                module, store, name = slots[key]
+                getattr(module, store)[name].copy_(value)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # -- modes and helpers ----------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.zero_()
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Module:
+        """Convert floating parameters and buffers to ``dtype`` in place (devices: as
+        ``Variable.to``)."""
+        with no_grad():
+            for store in ("_parameters", "_buffers"):
+                for m in self.modules():
+                    for v in getattr(m, store).values():
+                        if v is not None and v.is_floating_point():
+                            v.data = v.to(dtype, *args, **kwargs)
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    # -- repr -----------------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + _indent(repr(m)) for name, m in self._modules.items()]
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = ([extra] if extra else []) + lines
+        return f"{type(self).__name__}(\n  " + "\n  ".join(body) + "\n)"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
