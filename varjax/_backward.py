@@ -344,6 +344,12 @@ def _add(a, b):
         return a + b
 
 
+def _raw(outputs, gradients, targets, cuts, allow_unused=True):
+    """Gradients of ``targets`` returned, not accumulated; the graph kept; no hook handling."""
+    return run(outputs, gradients, targets, retain_graph=True, accumulate=False,
+               allow_unused=allow_unused, create_graph=False, cuts=cuts)  # fmt: skip
+
+
 def _split(outputs, gradients, targets):
     """Raw gradients (Variables or None) of ``targets``, calling intermediate hooks.
 
@@ -356,18 +362,10 @@ def _split(outputs, gradients, targets):
     outs = {id(o) for o in outputs}
     hooked = [n for n in region if id(n) not in outs and hooks_of(n)]  # in creation order
     if not hooked:
-        return run(outputs, gradients, targets, True, False, True, False, frozenset())
+        return _raw(outputs, gradients, targets, frozenset())
     k = len(targets)
-    res = run(
-        outputs,
-        gradients,
-        list(targets) + [n.var() for n in hooked],
-        True,
-        False,
-        True,
-        False,
-        frozenset(id(n) for n in hooked),
-    )
+    res = _raw(outputs, gradients, list(targets) + [n.var() for n in hooked],
+               frozenset(id(n) for n in hooked))  # fmt: skip
     total, pending = res[:k], dict(zip(map(id, hooked), res[k:]))
     for i in range(len(hooked) - 1, -1, -1):
         y, rest = hooked[i], hooked[:i]
@@ -375,16 +373,8 @@ def _split(outputs, gradients, targets):
         if g is None:
             continue
         g = _apply_hooks(hooks_of(y), g)
-        res = run(
-            [y],
-            [g._node],
-            list(targets) + [n.var() for n in rest],
-            True,
-            False,
-            True,
-            False,
-            frozenset(id(n) for n in rest),
-        )
+        res = _raw([y], [g._node], list(targets) + [n.var() for n in rest],
+                   frozenset(id(n) for n in rest))  # fmt: skip
         total = [_add(a, b) for a, b in zip(total, res[:k])]
         for n, r in zip(rest, res[k:]):
             pending[id(n)] = _add(pending[id(n)], r)
@@ -418,7 +408,7 @@ def _run_hooked(outputs, gradients, targets, retain_graph, accumulate, allow_unu
     if targets is None:
         targets = leaf_vars + [n.var() for n in region if n.retain and n.live()]
     elif not allow_unused:  # raises the usual error for an unused input
-        run(outputs, gradients, targets, True, False, False, False, frozenset())
+        _raw(outputs, gradients, targets, frozenset(), allow_unused=False)
     grads = _split(outputs, gradients, targets)
     grads = [
         g
