@@ -360,6 +360,18 @@ LIBRARY_CASES = [
     Case("matmul", lambda a, b: vj.dot(a, b), jnp.dot, [((3,), (3,))]),
     Case("outer", lambda a, b: vj.outer(a, b), jnp.outer, [((3,), (2,))]),
     Case(
+        "linear",
+        lambda x, w: vj.nn.functional.linear(x, w),
+        lambda x, w: x @ w.T,
+        [((3, 4), (2, 4)), ((2, 3, 4), (5, 4)), ((4,), (2, 4))],
+    ),
+    Case(
+        "linear_bias",
+        lambda x, w, b: vj.nn.functional.linear(x, w, b),
+        lambda x, w, b: x @ w.T + b,
+        [((3, 4), (2, 4), (2,)), ((2, 3, 4), (5, 4), (5,))],
+    ),
+    Case(
         "einsum",
         lambda a, b: vj.einsum("ij,kj->ik", a, b),
         lambda a, b: jnp.einsum("ij,kj->ik", a, b),

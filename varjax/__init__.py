@@ -20,6 +20,7 @@ from . import (
     autograd,
     linalg,
     nn,
+    optim,
     random,
     utils,
 )
@@ -126,7 +127,9 @@ from ._functions import (
     where,
 )
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._jit import jit
 from ._lift import op
+from ._serialization import load, save
 from ._variable import Size, Variable
 from .random import initial_seed, manual_seed
 
@@ -204,8 +207,10 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "lerp",
+    "jit",
     "linalg",
     "linspace",
+    "load",
     "log",
     "log1p",
     "log2",
@@ -229,6 +234,7 @@ __all__ = [
     "neg",
     "negative",
     "nn",
+    "optim",
     "no_grad",
     "norm",
     "ones",
@@ -247,6 +253,7 @@ __all__ = [
     "roll",
     "round",
     "rsqrt",
+    "save",
     "scatter",
     "scatter_add",
     "set_grad_enabled",

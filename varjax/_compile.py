@@ -7,6 +7,7 @@ random draw reuses the compiled program.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,6 +69,14 @@ def cached(sig, build: Callable[[], Callable]) -> Callable:
     return fn
 
 
+_OWNERS: weakref.WeakSet = weakref.WeakSet()  # objects with caches of their own
+
+
+def on_clear(owner) -> None:
+    """Register ``owner`` (with a ``clear_cache()`` method) to be emptied by clear_caches()."""
+    _OWNERS.add(owner)
+
+
 def value_read(sig) -> None:
     _WANTS_VALUE.add(sig)
 
@@ -87,5 +96,7 @@ def clear_caches() -> None:
 
     _CACHE.clear()
     _WANTS_VALUE.clear()
+    for owner in list(_OWNERS):
+        owner.clear_cache()
     _graph._AVALS.clear()
     _STATS.compiles = _STATS.cache_hits = 0

@@ -18,6 +18,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from . import _tracing
 from . import random as _rng
 from ._graph import default_int, is_floating
 from ._variable import Variable, _apply, _dims, _shape_arg
@@ -552,13 +553,17 @@ def contiguous(input: Variable) -> Variable:
 # -- indexing -----------------------------------------------------------------------------------
 
 
-def _index_values(x: Any) -> np.ndarray:
-    """Concrete values of an index (its shape, or its bounds, must be known at record time)."""
-    return np.asarray(x._value() if isinstance(x, Variable) else x)
+def _index_values(x: Any) -> np.ndarray | None:
+    """Concrete values of an index (its shape, or its bounds, must be known at record time);
+    None inside ``varjax.jit``, where values are traced (bounds then go unchecked, as in JAX)."""
+    if isinstance(x, Variable):
+        value = x._value()
+        return None if _tracing.is_tracer(value) else np.asarray(value)
+    return np.asarray(x)
 
 
-def _check_bounds(idx: np.ndarray, size: int, dim: int, allow_negative: bool) -> None:
-    if idx.size == 0:
+def _check_bounds(idx: np.ndarray | None, size: int, dim: int, allow_negative: bool) -> None:
+    if idx is None or idx.size == 0:
         return
     lo, hi = builtins.int(idx.min()), builtins.int(idx.max())
     if hi >= size or lo < (-size if allow_negative else 0):
@@ -573,6 +578,15 @@ def _index_template(x: Variable, key) -> tuple[tuple, list]:
     for k in key:  # boolean masks become integer indices, one array per masked dim
         if isinstance(k, (Variable, np.ndarray, jax.Array, list)):
             arr = _index_values(k)
+            if arr is None:  # traced by varjax.jit: the dtype is known, the values are not
+                if k.dtype == np.bool_:
+                    raise _tracing.value_dependent(
+                        "indexing with a boolean mask",
+                        "use varjax.where(mask, x, 0) or x.masked_fill(~mask, 0) to keep the "
+                        "shape, or index outside the compiled function",
+                    )
+                expanded.append(k)
+                continue
             if arr.dtype == np.bool_:
                 expanded.extend(np.nonzero(arr))
                 continue

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _compile
+from . import _compile, _tracing
 from ._config import config
 from ._grad_mode import _state as _grad_state
 from ._ops import OPS, Op
@@ -57,6 +57,7 @@ class Node:
         "depth",
         "bwd_sig",
         "seq",
+        "siblings",
     )
 
     def __init__(self, op, params, inputs, aval, sdtype, value, requires_grad, is_leaf, depth=0):
@@ -77,6 +78,7 @@ class Node:
         self.depth = depth  # length of the longest pending chain ending here
         self.bwd_sig = None  # backward program that last skipped computing this value
         self.seq = next(_SEQ)
+        self.siblings: tuple | None = None  # other outputs of one multi-output update
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -162,6 +164,9 @@ def _abstract_eval(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple[tuple,
 
 _HINTS = {
     "matmul": "the last dim of the first operand must equal the second-to-last dim of the second",
+    "linear": "the input's last dim must equal weight.shape[1] (in_features)",
+    "linear_bias": "the input's last dim must equal weight.shape[1] (in_features) and the bias "
+    "must have weight.shape[0] (out_features) entries",
     "reshape": "the new shape must have the same number of elements (one dim may be -1)",
     "cat": "all inputs need the same number of dims and equal sizes except along dim",
     "stack": "all inputs need the same shape",
@@ -229,7 +234,9 @@ def pending(root: Node, known: dict) -> list[Node]:
     seen = {id(root): root}
     stack = [root]
     while stack:
-        for x in stack.pop().inputs:
+        n = stack.pop()
+        more = n.inputs if n.siblings is None else n.inputs + n.siblings
+        for x in more:
             if type(x) is Node and x.value is None and id(x) not in seen and id(x) not in known:
                 seen[id(x)] = x
                 stack.append(x)
@@ -266,6 +273,8 @@ class Builder:
 
     def array(self, node: Node) -> int:
         """Slot of a concrete node's value, fed to the program as an argument."""
+        if _tracing.state.active:
+            _tracing.check_capture(node)
         self.args.append(node.value)
         self.arg_nodes.append(node)
         self.instrs.append(("in",) + node.aval)

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from . import _functions as F
+from . import _tracing
 from ._creation import full
 from ._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
-from ._graph import Node, is_floating, record
+from ._graph import Node, is_floating, leaf, record
 from ._ops import OPS
 from ._variable import Variable, _bind, _detached, _wrap
 from ._views import _version_cell, base_of, views_of
@@ -98,6 +99,8 @@ def _new_value(v: Variable, new: Node) -> Node:
 
 def _commit(v: Variable, new: Node, came_from: Variable | None) -> None:
     """Rebind ``v`` to ``new`` and carry the change to everything sharing its storage."""
+    if _tracing.state.active and v._node.seq < _tracing.state.start_seq:
+        raise _tracing.stale(v._node.shape, writing=True)
     _bind(v, _new_value(v, new))
     for ref in getattr(v, "_alias", None) or ():
         other = ref()
@@ -208,3 +211,36 @@ Variable.detach = detach
 Variable.data = property(
     _get_data, _set_data, doc="The value without history, sharing this Variable's storage."
 )
+
+
+def assign(v: Variable, value: Any) -> None:
+    """Give ``v`` the array ``value`` (same shape and dtype) as an in-place update: an optimizer
+    step or ``varjax.jit``'s write-back. Bumps the version; aliases and views follow."""
+    assign_node(v, leaf(value, aval=v._node.aval))
+
+
+def assign_node(v: Variable, node: Node) -> None:
+    """Give ``v`` the value of the node ``node`` (no history; same shape and dtype), in place."""
+    _version_cell(v)[0] += 1
+    old = v._node
+    if old.diff or _tracing.state.active or _shares_storage(v):
+        _commit(v, node, None)
+        return
+    node.requires_grad = old.requires_grad  # nothing else sees this storage: just rebind
+    _bind(v, node)
+
+
+def _shares_storage(v: Variable) -> bool:
+    """True if a live alias or view shares ``v``'s storage (forgetting dead ones on the way)."""
+    if getattr(v, "_vbase", None) is not None:
+        return True
+    views = getattr(v, "_vlinks", None)
+    if views:
+        views[:] = [r for r in views if r() is not None]
+        if views:
+            return True
+    group = getattr(v, "_alias", None)  # shared by all aliases, v's own entry included
+    if group:
+        group[:] = [r for r in group if r() is not None]
+        return len(group) > 1
+    return False

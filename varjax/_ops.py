@@ -358,7 +358,14 @@ _TABLE = (
     Op("scatter", _scatter, "ScatterBackward0"),
     Op("scatter_add", _scatter_add, "ScatterAddBackward0"),
     # linear algebra
-    Op("matmul", jnp.matmul, "MmBackward0", torch="torch.matmul, @, mm, bmm, dot, F.linear"),
+    Op("matmul", jnp.matmul, "MmBackward0", torch="torch.matmul, @, mm, bmm, dot"),
+    Op("linear", lambda x, w: jnp.matmul(x, w.T), "MmBackward0", torch="F.linear without bias"),
+    Op(
+        "linear_bias",
+        lambda x, w, b: jnp.matmul(x, w.T) + b,
+        "AddmmBackward0",
+        torch="F.linear, nn.Linear",
+    ),
     Op("outer", jnp.outer, "OuterBackward0"),
     Op("einsum", lambda *xs, eq: jnp.einsum(eq, *xs), "EinsumBackward0"),
     Op("linalg_norm", jnp.linalg.norm, "LinalgVectorNormBackward0", torch="torch.linalg.norm"),

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _backward
+from . import _backward, _tracing
 from ._format import format_tensor
 from ._graph import Node, default_float, default_int, is_floating, leaf, materialize, record
 from ._ops import OPS
@@ -266,6 +266,13 @@ class Variable:
             materialize([node])
         return node.value
 
+    def _host(self, what: str) -> np.ndarray:
+        """The value as a NumPy array; inside varjax.jit, an error naming ``what`` and the line."""
+        value = self._value()
+        if _tracing.state.active and _tracing.is_tracer(value):
+            raise _tracing.host_read(what)
+        return np.asarray(value)
+
     def _rebind(self, node: Node) -> None:
         _bind(self, node)
 
@@ -428,13 +435,16 @@ class Variable:
     # -- reading values (each runs the pending segment) -------------------------------------------
 
     def item(self) -> bool | int | float:
+        return self._item("`.item()`")
+
+    def _item(self, what: str) -> bool | int | float:
         n = self.numel()
         if n != 1:
             raise RuntimeError(
                 f"a Tensor with {n} elements cannot be converted to Scalar; "
                 f"index one element or reduce (e.g. .sum()) first"
             )
-        return np.asarray(self._value()).reshape(()).item()
+        return self._host(what).reshape(()).item()
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
@@ -442,23 +452,23 @@ class Variable:
                 "Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead."
             )
-        return np.asarray(self._value())
+        return self._host("`.numpy()`")
 
     def tolist(self) -> Any:
-        return np.asarray(self._value()).tolist()
+        return self._host("`.tolist()`").tolist()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        a = np.asarray(self._value())
+        a = self._host("converting a Variable to a NumPy array")
         return a if dtype is None else a.astype(dtype)
 
     def __jax_array__(self) -> jax.Array:
         return self._value()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._item("`float()` of a Variable"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._item("`int()` of a Variable"))
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
@@ -466,7 +476,7 @@ class Variable:
                 f"Boolean value of Tensor with more than one value is ambiguous (shape "
                 f"{tuple(self.shape)}); use .any() or .all(), or compare a reduced value"
             )
-        return bool(self.item())
+        return bool(self._item("a Python branch on a Variable's value (`bool()`)"))
 
     def __len__(self) -> int:
         if not self.ndim:
@@ -485,7 +495,7 @@ class Variable:
             suffixes.append(
                 f"grad_fn={self.grad_fn!r}" if not node.is_leaf else "requires_grad=True"
             )
-        return format_tensor(np.asarray(self._value()), suffixes)
+        return format_tensor(self._host("printing a Variable's value"), suffixes)
 
     __str__ = __repr__
 

@@ -12,6 +12,7 @@ import threading
 import jax
 import numpy as np
 
+from . import _tracing
 from ._graph import Node, leaf
 
 _DEFAULT_SEED = 0
@@ -45,10 +46,23 @@ def initial_seed() -> int:
     return _state.seed
 
 
-def next_draw() -> tuple[Node, int]:
-    """The key node and counter of a fresh draw."""
+def key_node() -> Node:
+    """The node holding the base key (made from the seed on first use)."""
     if _state.key is None:
         # uint32 raw keys: the seed is taken modulo 2**32 in each half, as jax.random.PRNGKey does
         _state.key = leaf(jax.random.PRNGKey(np.uint64(_state.seed % 2**64)))
+    return _state.key
+
+
+def next_draw() -> tuple[Node, int | Node]:
+    """The key node and counter of a fresh draw.
+
+    Inside ``varjax.jit`` the key and the counter before the call are traced inputs, so each
+    call of the compiled step draws what the same calls would draw uncompiled."""
+    traced = _tracing.state.rng
+    if traced is not None:
+        traced[2] += 1
+        return traced[0], leaf(traced[1] + traced[2], aval=((), np.dtype(traced[1].dtype)))
+    key = key_node()
     _state.counter += 1
-    return _state.key, _state.counter
+    return key, _state.counter

@@ -5,6 +5,8 @@ from __future__ import annotations
 from . import functional
 from ._layers import (
     GELU,
+    BatchNorm1d,
+    BatchNorm2d,
     BCEWithLogitsLoss,
     Conv2d,
     CrossEntropyLoss,
@@ -27,7 +29,8 @@ from ._layers import (
 from ._module import Module, Parameter
 
 __all__ = [
-    "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten",
-    "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss", "Module", "ModuleDict",
-    "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh", "functional",
+    "BatchNorm1d", "BatchNorm2d", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout",
+    "Embedding", "Flatten", "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss",
+    "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential",
+    "Sigmoid", "Tanh", "functional",
 ]  # fmt: skip

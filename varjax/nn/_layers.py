@@ -3,7 +3,7 @@
 Initial values are drawn from varjax's seeded random state (``varjax.manual_seed``):
 ``Linear`` and ``Conv2d`` use PyTorch's default Kaiming-uniform weights (bound
 ``1/sqrt(fan_in)``) and uniform biases with the same bound; ``Embedding`` is N(0, 1);
-``LayerNorm`` starts at weight 1, bias 0.
+``LayerNorm`` and ``BatchNorm`` start at weight 1, bias 0.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .._creation import ones, rand, randn, zeros
+from .._creation import ones, rand, randn, tensor, zeros
 from .._grad_mode import no_grad
 from .._variable import Variable
 from . import functional as F
 from ._module import Module, Parameter
 
 __all__ = [
-    "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten",
-    "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss", "ModuleDict", "ModuleList",
-    "NLLLoss", "ReLU", "Sequential", "Sigmoid", "Tanh",
+    "BatchNorm1d", "BatchNorm2d", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout",
+    "Embedding", "Flatten", "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss",
+    "ModuleDict", "ModuleList", "NLLLoss", "ReLU", "Sequential", "Sigmoid", "Tanh",
 ]  # fmt: skip
 
 
@@ -167,6 +167,127 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class _BatchNorm(Module):
+    """Shared body of ``BatchNorm1d`` / ``BatchNorm2d``; subclasses check the input's rank.
+
+    The running stats are buffers updated in place (``mul_``/``add_`` under ``no_grad``), so
+    the same buffer Variables are rebound every step: code that lifts module buffers as state
+    (``varjax.jit``) sees the update and can write it back.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(ones(num_features))
+            self.bias = Parameter(zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features))
+            self.register_buffer("running_var", ones(num_features))
+            self.register_buffer("num_batches_tracked", tensor(0))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            with no_grad():
+                self.weight.fill_(1)
+                self.bias.zero_()
+
+    def _check_input_dim(self, x: Variable) -> None:
+        raise NotImplementedError
+
+    def forward(self, input: Variable) -> Variable:
+        self._check_input_dim(input)
+        counting = self.training and self.track_running_stats
+        counting = counting and self.num_batches_tracked is not None
+        factor = 0.0 if self.momentum is None else self.momentum
+        if counting and self.momentum is None:
+            # cumulative average over this and the previous batches; the count stays on the
+            # device (no host read), and is only incremented once batch_norm has accepted input
+            factor = 1.0 / (self.num_batches_tracked + 1)
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        keep_stats = not self.training or self.track_running_stats
+        out = F.batch_norm(
+            input,
+            self.running_mean if keep_stats else None,
+            self.running_var if keep_stats else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
+        if counting:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+        return out
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) input over all dims but C.
+
+    Example:
+        >>> import varjax as vj
+        >>> bn = vj.nn.BatchNorm1d(2)
+        >>> bn(vj.tensor([[1.0, 0.0], [3.0, 4.0]]))
+        tensor([[-1.0000, -1.0000],
+                [ 1.0000,  1.0000]], grad_fn=<AddBackward0>)
+        >>> bn.running_mean, bn.num_batches_tracked
+        (tensor([0.2000, 0.2000]), tensor(1))
+        >>> bn
+        BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    """
+
+    def _check_input_dim(self, x: Variable) -> None:
+        if x.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {x.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) input over N, H and W for each channel C.
+
+    Example:
+        >>> import varjax as vj
+        >>> bn = vj.nn.BatchNorm2d(3).eval()  # eval: normalize with the running stats
+        >>> bn(vj.ones(2, 3, 4, 4)).shape
+        varjax.Size([2, 3, 4, 4])
+        >>> sorted(bn.state_dict())
+        ['bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight']
+    """
+
+    def _check_input_dim(self, x: Variable) -> None:
+        if x.ndim != 4:
+            raise ValueError(f"expected 4D input (got {x.ndim}D input)")
 
 
 class Embedding(Module):

@@ -7,10 +7,13 @@ ops of their own.
 
 from __future__ import annotations
 
+import math
 import numbers
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from .. import _tracing
 from .._functions import (
     _check_bounds,
     _index_values,
@@ -23,12 +26,13 @@ from .._functions import (
     softmax,
     softplus,
 )
+from .._grad_mode import no_grad
 from .._graph import is_floating
 from .._variable import Variable, _apply
 
 __all__ = [
-    "avg_pool2d", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
-    "cross_entropy", "dropout", "embedding", "gelu", "l1_loss", "layer_norm", "linear",
+    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "conv2d", "cross_entropy", "dropout", "embedding", "gelu", "l1_loss", "layer_norm", "linear",
     "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "silu",
     "softmax", "softplus",
 ]  # fmt: skip
@@ -56,8 +60,9 @@ def _same_shape(name: str, a: Variable, b: Variable) -> None:
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
     """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features)."""
-    out = _var(input) @ _var(weight).t()
-    return out if bias is None else out + bias
+    if bias is None:
+        return _apply("linear", _var(input), _var(weight))
+    return _apply("linear_bias", _var(input), _var(weight), _var(bias))
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Variable:
@@ -96,15 +101,32 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
+_CHECKED: list = [None, None]  # (weakref to the last target array checked, its check's args)
+
+
+def _check_targets(target: Variable, n_classes: int, ignore_index: int) -> None:
+    """PyTorch's bounds check of class indices; a training loop that reuses one target array
+    checks it once."""
+    value = target._value()
+    ref, args = _CHECKED
+    if ref is not None and ref() is value and args == (n_classes, ignore_index):
+        return
+    t = _index_values(target)
+    if t is None:  # traced by varjax.jit: values unknown, as in JAX
+        return
+    _check_bounds(t[t != ignore_index], n_classes, 1, allow_negative=False)
+    _CHECKED[:] = [weakref.ref(value), (n_classes, ignore_index)]
+
+
 def _class_weights(target: Variable, weight: Any, n_classes: int, ignore_index: int):
     """(target with ignored entries set to 0, per-entry weight: weight[target], 0 if ignored)."""
-    t = _index_values(target)
-    _check_bounds(t[t != ignore_index], n_classes, 1, allow_negative=False)
+    _check_targets(target, n_classes, ignore_index)
     keep = target != ignore_index
-    safe = _apply("where", keep, target, 0)
+    safe = _apply("where", keep, target, 0)  # in bounds by construction: no further checks
     if weight is None:
         return safe, keep.float()
-    w = _var(weight).index_select(0, safe.reshape(-1)).reshape(*safe.shape)
+    rows = _apply("index_select", _var(weight), safe.reshape(-1), params=(("axis", 0),))
+    w = rows.reshape(*safe.shape)
     return safe, w * keep.float()
 
 
@@ -126,7 +148,7 @@ def nll_loss(
         )
     n_classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
     safe, w = _class_weights(target, weight, n_classes, ignore_index)
-    picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
+    picked = _apply("gather", logp, safe.unsqueeze(1), params=(("axis", 1),)).squeeze(1)
     loss = -picked * w
     if reduction == "mean":
         return loss.sum() / w.sum()
@@ -178,6 +200,10 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
     if is_floating(t.dtype):
         raise RuntimeError("one_hot is only applicable to index tensor of an integer dtype")
     values = _index_values(t)
+    if num_classes == -1 and values is None:
+        raise _tracing.value_dependent(
+            "one_hot without num_classes", "pass num_classes=<number of classes>"
+        )
     if num_classes == -1:
         num_classes = int(values.max()) + 1 if values.size else 0
     _check_bounds(values, num_classes, t.ndim, allow_negative=False)
@@ -243,6 +269,89 @@ def layer_norm(
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias
+
+
+def _check_batch_norm(x: Variable, training: bool, **per_channel: Any) -> None:
+    if x.ndim < 2:
+        raise ValueError(
+            f"batch_norm expects an input of shape (N, C, ...) with at least 2 dims, got "
+            f"{x.ndim}D input; add a batch dim with unsqueeze(0)"
+        )
+    channels = x.shape[1]
+    for name, t in per_channel.items():
+        expected = None if t is None else _var(t).numel()
+        if expected is not None and expected != channels:
+            raise RuntimeError(
+                f"batch_norm: expected input with {expected} channels (dim 1) to match "
+                f"{name}, got {channels} channels in input of size {list(x.shape)}; build the "
+                f"layer with num_features={channels} or fix the input's layout"
+            )
+    if training and math.prod((x.shape[0], *x.shape[2:])) == 1:  # PyTorch's _verify_batch_size
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {list(x.shape)}"
+        )
+
+
+def batch_norm(
+    input: Any,
+    running_mean: Variable | None,
+    running_var: Variable | None,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float | Variable = 0.1,
+    eps: float = 1e-5,
+) -> Variable:
+    """Normalize each channel (dim 1) over all other dims, then scale and shift.
+
+    Training mode uses the batch mean and biased variance and, if running stats are given,
+    updates them in place: ``running = (1 - momentum) * running + momentum * batch_stat``,
+    with the unbiased variance for ``running_var``. Eval mode uses the running stats.
+    ``momentum`` may be a 0-d Variable (``BatchNorm``'s cumulative average passes
+    ``1 / num_batches_tracked`` that way, without reading the count to the host).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> mean, var = vj.zeros(1), vj.ones(1)
+        >>> F.batch_norm(vj.tensor([[1.0], [3.0]]), mean, var, training=True)
+        tensor([[-1.0000],
+                [ 1.0000]])
+        >>> mean, var
+        (tensor([0.2000]), tensor([1.1000]))
+    """
+    x = _var(input)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if not training and running_mean is None:
+        raise RuntimeError(
+            "running_mean must be defined in evaluation mode; pass the running stats or "
+            "training=True to normalize with the batch statistics"
+        )
+    _check_batch_norm(
+        x, training, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
+    )
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        dims = (0, *range(2, x.ndim))
+        mean, var = x.mean(dims), x.var(dims, correction=0)
+        if running_mean is not None:
+            if not (isinstance(running_mean, Variable) and isinstance(running_var, Variable)):
+                raise TypeError(
+                    f"batch_norm updates running_mean and running_var in place in training "
+                    f"mode, so they must be Variables, got {type(running_mean).__name__} and "
+                    f"{type(running_var).__name__}"
+                )
+            n = x.numel() // x.shape[1]
+            with no_grad():  # the buffers are rebound, never replaced (jit lifts them)
+                running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+                running_var.mul_(1 - momentum).add_(var.detach() * (momentum * n / (n - 1)))
+    else:
+        mean, var = _var(running_mean), _var(running_var)
+    out = (x - mean.reshape(shape)) * (var + eps).rsqrt().reshape(shape)
+    if weight is not None:
+        out = out * _var(weight).reshape(shape)
+    return out if bias is None else out + _var(bias).reshape(shape)
 
 
 def _pair(v: Any, name: str) -> tuple[int, int]:

@@ -1,0 +1,539 @@
+"""``varjax.jit``: a whole imperative step (forward, backward, optimizer update) as one program.
+
+Split -> pure call -> merge, as Flax NNX does for its modules:
+
+1. *Split.* Find the state the function can reach: Variables, Modules (parameters, buffers,
+   submodules), Optimizers (their per-parameter state and hyperparameters) and varjax's random
+   state, in the arguments, the closure, the globals the code names, and the attributes of
+   user objects found there. Their arrays become the inputs of one ``jax.jit`` program.
+2. *Pure call.* The first call for a structure runs the user's function once under
+   ``jax.jit`` tracing, with every state Variable temporarily bound to a traced value; the
+   engine records, backward runs and optimizers step exactly as in an uncompiled call, but
+   on tracers, so the whole step becomes one XLA program. Later calls with the same
+   structure run that program without executing any Python of the function.
+3. *Merge.* New values of state that changed (parameters, gradients, buffers, optimizer
+   state, the random counter) are written back into the same Python objects, as in-place
+   updates.
+
+The cache key is the structure of the state (shapes, dtypes, which gradients exist,
+``training`` flags, optimizer settings) and of the arguments: arrays by shape and dtype, other
+Python values by value. Python control flow and container lengths are read when a structure
+is first compiled, as in ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import sysconfig
+import types
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.extend
+import numpy as np
+
+from . import _compile, _graph, _tracing
+from . import random as _rng
+from ._grad_mode import _state as _grad_state
+from ._graph import leaf, materialize
+from ._inplace import assign
+from ._variable import Variable, _bind, _wrap
+from ._views import _version_cell
+
+__all__ = ["jit"]
+
+_LIBRARY_ROOTS = tuple(
+    os.path.abspath(p)
+    for p in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], sys.prefix}
+) + (os.path.dirname(os.path.abspath(__file__)),)
+
+
+@functools.cache
+def _is_user_module(name: str) -> bool:
+    """True for modules the user wrote (``__main__``, a notebook, a project file)."""
+    mod = sys.modules.get(name)
+    file = getattr(mod, "__file__", None)
+    if file is None:
+        return name == "__main__" or mod is None
+    return not os.path.abspath(file).startswith(_LIBRARY_ROOTS)
+
+
+@functools.cache
+def _is_user_file(filename: str) -> bool:
+    """True for code the user wrote: a script, a notebook cell, a doctest, a project file."""
+    return not os.path.abspath(filename).startswith(_LIBRARY_ROOTS)
+
+
+@functools.cache
+def _code_names(code: types.CodeType) -> tuple[str, ...]:
+    """Global names a code object (and the functions and comprehensions inside it) reads."""
+    names = list(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names.extend(_code_names(c))
+    return tuple(dict.fromkeys(names))
+
+
+_ATOMS = (str, bytes, int, float, complex, bool, type(None), np.ndarray, np.generic, jax.Array)
+
+
+class _Found:
+    """The state reachable from a call, in a deterministic order."""
+
+    def __init__(self) -> None:
+        self.vars: list[Variable] = []
+        self.modules: list = []
+        self.opts: list = []
+        self.seen: set[int] = set()
+
+
+def _walk_variable(obj: Variable, found: _Found) -> None:
+    found.vars.append(obj)
+
+
+_MODULE_SLOTS = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent", "training"})
+
+
+def _walk_module(obj: Any, found: _Found) -> None:
+    found.modules.append(obj)
+    d = obj.__dict__
+    seen, add = found.seen, found.vars.append
+    for p in (*d["_parameters"].values(), *d["_buffers"].values()):
+        if p is not None and id(p) not in seen:
+            seen.add(id(p))
+            add(p)
+    for m in d["_modules"].values():
+        _walk(m, found)
+    for k, v in d.items():  # plain attributes: a Variable or an Optimizer kept on the model
+        if k not in _MODULE_SLOTS:
+            _walk(v, found)
+
+
+def _walk_optimizer(obj: Any, found: _Found) -> None:
+    found.opts.append(obj)
+    for g in obj.param_groups:
+        _walk(g["params"], found)
+    _walk(obj._slots, found)  # optimizer state and hyperparameters are Variables too
+    _walk(obj._hypers, found)
+
+
+def _walk_items(obj: Any, found: _Found) -> None:
+    for x in obj.values() if isinstance(obj, dict) else obj:
+        _walk(x, found)
+
+
+def _walk_function(obj: types.FunctionType, found: _Found) -> None:
+    if not _is_user_file(obj.__code__.co_filename):
+        return
+    for cell in obj.__closure__ or ():
+        try:
+            _walk(cell.cell_contents, found)
+        except ValueError:  # an empty cell (a name assigned later)
+            pass
+    glb = obj.__globals__
+    for name in _code_names(obj.__code__):
+        if name in glb:
+            _walk(glb[name], found)
+
+
+def _walk_method(obj: types.MethodType, found: _Found) -> None:
+    _walk(obj.__self__, found)
+    _walk(obj.__func__, found)
+
+
+def _walk_partial(obj: functools.partial, found: _Found) -> None:
+    _walk((obj.func, obj.args, obj.keywords), found)
+
+
+def _walk_jitted(obj: Any, found: _Found) -> None:
+    _walk(obj.fn, found)
+
+
+def _walk_object(obj: Any, found: _Found) -> None:
+    _walk(getattr(obj, "__dict__", None), found)
+
+
+def _skip(obj: Any, found: _Found) -> None:
+    pass
+
+
+def _handler(cls: type) -> Callable[[Any, _Found], None]:
+    """How to search objects of type ``cls`` for state (decided once per type)."""
+    from .nn._module import Module
+    from .optim._optimizer import Optimizer
+
+    table = [
+        (_ATOMS + (type, types.ModuleType), _skip),
+        (Variable, _walk_variable),
+        (Module, _walk_module),
+        (Optimizer, _walk_optimizer),
+        ((list, tuple, set, frozenset, dict), _walk_items),
+        (types.FunctionType, _walk_function),
+        (types.MethodType, _walk_method),
+        (functools.partial, _walk_partial),
+        (_Jitted, _walk_jitted),
+    ]
+    for types_, handler in table:
+        if issubclass(cls, types_):
+            return handler
+    return _walk_object if _is_user_module(cls.__module__) else _skip
+
+
+_HANDLERS: dict[type, Callable[[Any, _Found], None]] = {}
+
+
+def _walk(obj: Any, found: _Found) -> None:
+    handler = _HANDLERS.get(type(obj))
+    if handler is None:
+        handler = _HANDLERS[type(obj)] = _handler(type(obj))
+    if handler is _skip or id(obj) in found.seen:
+        return
+    found.seen.add(id(obj))
+    handler(obj, found)
+
+
+def _is_leaf(x: Any) -> bool:
+    return isinstance(x, Variable)
+
+
+def _arg_spec(leaf_: Any) -> tuple:
+    if isinstance(leaf_, Variable):
+        return ("var",)
+    if isinstance(leaf_, (jax.Array, np.ndarray)):
+        return ("array", tuple(leaf_.shape), np.dtype(leaf_.dtype))
+    try:
+        hash(leaf_)
+        return ("static", type(leaf_), leaf_)
+    except TypeError:
+        return ("object", id(leaf_))
+
+
+class _Plan:
+    """What the traced call produced, filled in while tracing: how to merge its outputs."""
+
+    def __init__(self) -> None:
+        self.out_tree = None
+        self.out_kinds: list = []  # ("state", i) / ("new", aval) / ("array",) / ("static", obj)
+        self.changed: list[tuple] = []  # (var index, requires_grad afterwards, aval)
+        self.grads: list[tuple] = []  # (var index, "none" | "inplace" | "new", aval)
+        self.draws = 0
+
+
+class _Entry:
+    """One compiled structure: the program, its merge plan, and which inputs it may reuse."""
+
+    __slots__ = ("fn", "plan", "donate")
+
+    def __init__(self, fn: Callable, plan: _Plan, donate: tuple[int, ...]) -> None:
+        self.fn, self.plan, self.donate = fn, plan, donate
+
+
+def _node_refs(v: Variable) -> tuple[int, int]:
+    return sys.getrefcount(v._node), sys.getrefcount(v._node.value)
+
+
+@functools.cache
+def _sole_refs() -> tuple[int, int]:
+    """Reference counts of a value held by nothing but its Variable, measured through the
+    same helper that checks real state before donating it."""
+    probe = _wrap(leaf(jax.numpy.zeros(())))
+    return _node_refs(probe)
+
+
+def _flat_inputs(state, key_node, arrays, counter, entry: _Entry | None) -> list:
+    """The program's inputs, flat: values, then gradients, then the random state and the
+    argument arrays. A buffer the program may reuse in place (donate) is copied if anything
+    besides its Variable holds it, so donation never invalidates an array someone can still
+    read (a pending op, an alias, an array the user kept)."""
+    owners = state + [v._grad for v in state if v._grad is not None]
+    shared = ()
+    if entry is not None and entry.donate:  # counted before this function holds the arrays
+        sole = _sole_refs()
+        shared = [i for i in entry.donate if _node_refs(owners[i]) != sole]
+    flat = [v._node.value for v in owners]
+    for i in shared:
+        flat[i] = jax.numpy.array(flat[i], copy=True)
+    flat += [key_node.value, counter]
+    flat += arrays
+    return flat
+
+
+class _Jitted:
+    """A function compiled whole by ``varjax.jit``; call it like the function."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self._cache: dict = {}
+        functools.update_wrapper(self, fn)
+        _compile.on_clear(self)
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else functools.partial(self.__call__, obj)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _tracing.state.active:  # inside another varjax.jit: part of its program
+            return self.fn(*args, **kwargs)
+        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_leaf)
+        found = _Found()
+        for x in leaves:  # argument Variables first, then what the rest reaches
+            if isinstance(x, Variable):
+                _walk(x, found)
+        for x in leaves:
+            if not isinstance(x, Variable):
+                _walk(x, found)
+        _walk(self.fn, found)
+        state = found.vars
+        self._check_state(state)
+        key_node = _rng.key_node()
+        pending = [v._node for v in state if v._node.value is None]
+        pending += [
+            v._grad._node for v in state if v._grad is not None and v._grad._node.value is None
+        ]
+        if pending:
+            materialize(pending)
+        index = {id(v): i for i, v in enumerate(state)}
+        key = (
+            treedef,
+            tuple(
+                _arg_spec(x) if not isinstance(x, Variable) else ("var", index[id(x)])
+                for x in leaves
+            ),
+            tuple(
+                (
+                    v._node.aval,
+                    v._node.requires_grad,
+                    None if v._grad is None else v._grad._node.aval,
+                )
+                for v in state
+            ),
+            tuple(m.training for m in found.modules),
+            tuple(o._jit_key() for o in found.opts),
+            _grad_state.enabled,
+        )
+        arrays = [x for x in leaves if isinstance(x, (jax.Array, np.ndarray))]
+        entry = self._cache.get(key)
+        if entry is None:
+            flat = _flat_inputs(state, key_node, arrays, np.uint32(_rng._state.counter), None)
+            entry = self._cache[key] = self._compile(treedef, leaves, found, flat)
+            _compile._STATS.compiles += 1
+        else:
+            _compile._STATS.cache_hits += 1
+            counter = _counter(entry.plan)
+            flat = _flat_inputs(state, key_node, arrays, counter, entry)
+        outs = entry.fn(*flat)
+        del flat
+        return self._merge(entry.plan, state, outs)
+
+    # -- split ------------------------------------------------------------------------------------
+
+    def _check_state(self, state: list[Variable]) -> None:
+        for v in state:
+            if v._node.diff:
+                raise RuntimeError(
+                    f"varjax.jit: '{self.__name__}' can reach a Variable of shape "
+                    f"{tuple(v.shape)} with grad_fn={v.grad_fn!r}: an intermediate result made "
+                    f"before the call, and backward cannot cross into a compiled call. Remedy: "
+                    f"compute it inside the function, or pass `.detach()` of it."
+                )
+
+    def _compile(self, treedef, leaves: list, found: _Found, flat: list) -> _Entry:
+        """Trace the function once into a jaxpr, then compile it with the state buffers that
+        the call replaces donated, so XLA updates parameters and optimizer state in place."""
+        plan = _Plan()
+        state = found.vars
+        n_grads = sum(v._grad is not None for v in state)
+        pure = self._pure(treedef, leaves, found, plan)
+
+        def pure_flat(*flat):
+            k = len(state)
+            var_vals, grad_vals = flat[:k], flat[k : k + n_grads]
+            k += n_grads
+            return pure(var_vals, grad_vals, flat[k : k + 2], flat[k + 2 :])
+
+        closed, out_shapes = jax.make_jaxpr(pure_flat, return_shape=True)(*flat)
+        with_grads = [i for i, v in enumerate(state) if v._grad is not None]
+        grad_slot = {i: len(state) + j for j, i in enumerate(with_grads)}
+        donate = [i for i, _, _ in plan.changed]  # replaced parameters, buffers, state
+        donate += [grad_slot[i] for i, how, _ in plan.grads if how != "none" and i in grad_slot]
+        donate = tuple(sorted(donate))
+        unflatten = jax.tree_util.tree_structure(out_shapes).unflatten
+        run = jax.extend.core.jaxpr_as_fun(closed)
+        fn = jax.jit(lambda *xs: unflatten(run(*xs)), donate_argnums=donate)
+        return _Entry(fn, plan, donate)
+
+    def _pure(self, treedef, leaves: list, found: _Found, plan: _Plan) -> Callable:
+        """The traced function: state in, state out. Runs Python only when jax traces it;
+        what it learns about the outputs goes into ``plan``."""
+        fn, name = self.fn, self.__name__
+
+        def pure(var_vals, grad_vals, rng, arrays):
+            plan.__init__()  # a retrace starts over
+            state = found.vars
+            saved = [(v._node, v._grad) for v in state]
+            saved_grad_nodes = [v._grad._node for v in state if v._grad is not None]
+            ts = _tracing.state
+            ts.active, ts.start_seq, ts.name = True, next(_graph._SEQ), name
+            try:
+                bound = []
+                for v, val in zip(state, var_vals):
+                    node = leaf(val, aval=v._node.aval)
+                    node.requires_grad = v._node.requires_grad
+                    bound.append(_bind(v, node)._node)
+                gi = iter(grad_vals)
+                bound_grads = []
+                for v in state:
+                    if v._grad is not None:
+                        g = v._grad
+                        bound_grads.append((g, _bind(g, leaf(next(gi), aval=g._node.aval))._node))
+                    else:
+                        bound_grads.append(None)
+                ts.rng = [leaf(rng[0]), rng[1], 0]
+                ai = iter(arrays)
+                call_leaves = [
+                    next(ai) if isinstance(x, (jax.Array, np.ndarray)) else x for x in leaves
+                ]
+                args, kwargs = jax.tree_util.tree_unflatten(treedef, call_leaves)
+                out = fn(*args, **kwargs)
+                return _collect(plan, out, state, bound, bound_grads, ts.rng[2])
+            finally:
+                ts.active, ts.rng = False, None
+                for v, (node, grad) in zip(state, saved):
+                    _bind(v, node)
+                    v._grad = grad
+                gn = iter(saved_grad_nodes)
+                for v in state:
+                    if v._grad is not None:
+                        _bind(v._grad, next(gn))
+
+        return pure
+
+    # -- merge ------------------------------------------------------------------------------------
+
+    def _merge(self, plan: _Plan, state: list, outputs: tuple) -> Any:
+        outs, changed, grads = outputs
+        for (i, rg, aval), value in zip(plan.changed, changed):
+            v = state[i]
+            if v._node.aval == aval:
+                assign(v, value)
+            else:  # the function replaced the storage (``v.data = ...``)
+                _version_cell(v)[0] += 1
+                _bind(v, leaf(value, aval=aval))
+            v._node.requires_grad = rg
+        values = iter(grads)
+        for i, how, aval in plan.grads:
+            v = state[i]
+            if how == "none":
+                v._grad = None
+            elif how == "inplace":
+                _bind(v._grad, leaf(next(values), aval=aval))
+            else:
+                v._grad = _wrap(leaf(next(values), aval=aval))
+        _rng._state.counter += plan.draws
+        vals = iter(outs)
+        result = []
+        for kind in plan.out_kinds:
+            if kind[0] == "state":
+                result.append(state[kind[1]])
+            elif kind[0] == "new":
+                result.append(_wrap(leaf(next(vals), aval=kind[1])))
+            elif kind[0] == "array":
+                result.append(next(vals))
+            else:
+                result.append(kind[1])
+        return jax.tree_util.tree_unflatten(plan.out_tree, result)
+
+
+_NO_DRAWS: list = []
+
+
+def _counter(plan: _Plan) -> Any:
+    """The random counter as an input: a new value only for steps that draw."""
+    if plan.draws:
+        return np.uint32(_rng._state.counter)
+    if not _NO_DRAWS:
+        _NO_DRAWS.append(jax.device_put(np.uint32(0)))
+    return _NO_DRAWS[0]
+
+
+def _collect(plan: _Plan, out, state, bound, bound_grads, draws) -> tuple:
+    """Outputs of the traced call, and the plan for merging them (see ``_Jitted._merge``)."""
+    index = {id(v): i for i, v in enumerate(state)}
+    leaves, plan.out_tree = jax.tree_util.tree_flatten(out, is_leaf=_is_leaf)
+    need, out_nodes = [], []
+    for x in leaves:
+        if isinstance(x, Variable):
+            if id(x) in index:
+                plan.out_kinds.append(("state", index[id(x)]))
+            else:
+                plan.out_kinds.append(("new", x._node.aval))
+                out_nodes.append(x._node)
+        elif isinstance(x, jax.Array):
+            plan.out_kinds.append(("array",))
+            out_nodes.append(leaf(x))
+        else:
+            plan.out_kinds.append(("static", x))
+    changed_nodes = []
+    for i, (v, b) in enumerate(zip(state, bound)):
+        if v._node is not b:
+            plan.changed.append((i, v._node.requires_grad, v._node.aval))
+            changed_nodes.append(v._node)
+    grad_nodes = []
+    for i, (v, bg) in enumerate(zip(state, bound_grads)):
+        g = v._grad
+        if g is None:
+            if bg is not None:
+                plan.grads.append((i, "none", None))
+            continue
+        if bg is not None and g is bg[0]:
+            if g._node is bg[1]:
+                continue
+            plan.grads.append((i, "inplace", g._node.aval))
+        else:
+            plan.grads.append((i, "new", g._node.aval))
+        grad_nodes.append(g._node)
+    need = [n for n in out_nodes + changed_nodes + grad_nodes if n.value is None]
+    if need:
+        materialize(need)
+    plan.draws = draws
+    return (
+        tuple(n.value for n in out_nodes),
+        tuple(n.value for n in changed_nodes),
+        tuple(n.value for n in grad_nodes),
+    )
+
+
+def jit(fn: Callable | None = None) -> Any:
+    """Compile an imperative function (forward, ``backward()``, ``optimizer.step()``) whole.
+
+    State reachable from the arguments, the closure and the globals the function names
+    (Variables, Modules, Optimizers, the random state) is lifted into one ``jax.jit``
+    program and written back after each call. The first call for a new structure runs the
+    function once to trace it; later calls run the compiled program only. Reading a value on
+    the host inside (``.item()``, ``print(x)``, ``if x > 0:``) raises an error naming the line;
+    return the value instead.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = vj.optim.SGD([w], lr=0.1)
+        >>> @vj.jit
+        ... def step(x):
+        ...     opt.zero_grad()
+        ...     loss = ((w * x) ** 2).sum()
+        ...     loss.backward()
+        ...     opt.step()
+        ...     return loss
+        >>> step(vj.tensor([1.0, 1.0])).item()
+        5.0
+        >>> w
+        tensor([0.8000, 1.6000], requires_grad=True)
+    """
+    if fn is None:
+        return jit
+    return _Jitted(fn)

@@ -1,0 +1,242 @@
+"""``save`` and ``load``: Variables and nested state dicts in safetensors files, never pickle.
+
+A file holds the tensors in the safetensors tensor section and, in its ``__metadata__``, one
+JSON document under the key ``"varjax"`` that records the structure (dicts with str or int
+keys, lists, tuples) and the non-tensor leaves (int, float, bool, str, None). Loading parses
+that JSON and nothing else, so opening a file never runs code.
+
+Tensor names are key paths joined by dots (``"state.0.momentum_buffer"``), so a flat
+str -> tensor dict such as a Module's ``state_dict()`` is stored under exactly its keys and
+other safetensors readers (``safetensors.numpy.load_file``, ``safetensors.torch.load_file``)
+see the same names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+import safetensors
+import safetensors.numpy
+
+from ._variable import Variable
+
+__all__ = ["load", "save"]
+
+_META_KEY = "varjax"
+_VERSION = 1
+# The name of the one tensor of ``save(variable, path)``.
+_SINGLE = "tensor"
+# dtypes that safetensors writes and its NumPy reader reads back (float8 is written, not read).
+_DTYPES = frozenset(
+    ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+     "float16", "bfloat16", "float32", "float64", "complex64"]
+)  # fmt: skip
+_SCALARS = (bool, int, float, str, type(None))
+
+PathLike = str | os.PathLike
+
+
+def _where(keys: tuple) -> str:
+    return "obj" + "".join(f"[{k!r}]" for k in keys)
+
+
+class _Encoder:
+    """Splits an object into named NumPy arrays and a JSON tree that refers to them by name."""
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, np.ndarray] = {}
+
+    def _name(self, keys: tuple) -> str:
+        name = ".".join(str(k) for k in keys) or _SINGLE
+        # Dotted paths can collide ({"a.b": x, "a": {"b": y}}); the tree records every name,
+        # so any unique suffix reads back correctly.
+        base, n = name, 1
+        while name in self.tensors:
+            name, n = f"{base}#{n}", n + 1
+        return name
+
+    def _array(self, obj: Any, keys: tuple) -> np.ndarray:
+        arr = np.asarray(obj)
+        # Not np.ascontiguousarray, which turns a 0-d array into shape (1,).
+        arr = arr if arr.flags.c_contiguous else arr.copy(order="C")
+        if arr.dtype.name not in _DTYPES:
+            raise TypeError(
+                f"cannot save {_where(keys)}: dtype {arr.dtype} has no safetensors encoding; "
+                f"convert it first to one of {', '.join(sorted(_DTYPES))}"
+            )
+        return arr
+
+    def encode(self, obj: Any, keys: tuple = ()) -> dict:
+        if isinstance(obj, (Variable, jax.Array, np.ndarray, np.generic)):
+            name = self._name(keys)
+            self.tensors[name] = self._array(obj, keys)
+            return {"tensor": name}
+        if isinstance(obj, _SCALARS):
+            return {"value": obj}
+        if isinstance(obj, Mapping):
+            items = []
+            for k, v in obj.items():
+                if isinstance(k, bool) or not isinstance(k, (str, int)):
+                    raise TypeError(
+                        f"cannot save {_where(keys)}: dict key {k!r} of type "
+                        f"{type(k).__name__} is not str or int; convert the keys, "
+                        f"e.g. {{str(k): v for k, v in d.items()}}"
+                    )
+                items.append([k, self.encode(v, (*keys, k))])
+            return {"dict": items, "ordered": isinstance(obj, OrderedDict)}
+        if isinstance(obj, (list, tuple)):
+            kind = "list" if isinstance(obj, list) else "tuple"
+            return {kind: [self.encode(v, (*keys, i)) for i, v in enumerate(obj)]}
+        raise TypeError(
+            f"cannot save {_where(keys)} of type {type(obj).__name__}: varjax.save stores "
+            f"Variables, arrays, dicts, lists, tuples and int/float/bool/str/None leaves only "
+            f"(no pickle); store the object's state (e.g. a state_dict()) instead"
+        )
+
+
+def save(obj: Any, path: PathLike) -> None:
+    """Write ``obj`` to ``path`` as a safetensors file, atomically.
+
+    ``obj`` is a Variable or array, a dict of them (a Module's ``state_dict()``), or a nested
+    structure of dicts (str or int keys), lists and tuples whose leaves are Variables, arrays,
+    or int/float/bool/str/None (an optimizer's ``state_dict()``). A flat str -> tensor dict is
+    stored under exactly its keys, so other safetensors readers see the same names. The file
+    is written next to ``path`` and renamed over it, so a failed save leaves any old file as
+    it was.
+
+    Example:
+        >>> import os, tempfile
+        >>> import varjax as vj
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "model.safetensors")
+        >>> vj.save({"weight": vj.ones(2), "step": 3}, path)
+        >>> vj.load(path)
+        {'weight': tensor([1., 1.]), 'step': 3}
+        >>> tmp.cleanup()
+    """
+    encoder = _Encoder()
+    tree = encoder.encode(obj)  # every TypeError comes before the disk is touched
+    # "format": "pt" marks PyTorch-layout weights for readers such as transformers, which
+    # refuse a file whose metadata lacks it.
+    metadata = {_META_KEY: json.dumps({"version": _VERSION, "root": tree}), "format": "pt"}
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"cannot save to {path!r}: the directory {directory!r} does not exist; "
+            f"create it first, e.g. os.makedirs({directory!r})"
+        )
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL never follows or clobbers someone else's file; mode 0o666 lets the umask decide
+    # the permissions, as a plain open() would.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        safetensors.numpy.save_file(encoder.tensors, tmp, metadata=metadata)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the data is on disk before the rename makes it visible
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _corrupt(path: str, cause: str) -> RuntimeError:
+    return RuntimeError(
+        f"{path!r} is not a valid varjax file: {cause}; it was changed by another tool or "
+        f"damaged in transfer. Save it again with varjax.save"
+    )
+
+
+def _decode(node: Any, f: Any, names: set[str], path: str) -> Any:
+    if not isinstance(node, dict) or len(node) - ("ordered" in node) != 1:
+        raise _corrupt(path, f"unexpected node {node!r} in the metadata")
+    if "tensor" in node:
+        name = node["tensor"]
+        if name not in names:
+            raise _corrupt(path, f"the metadata refers to tensor {name!r}, which is missing")
+        return Variable(f.get_tensor(name))
+    if "value" in node:
+        if not isinstance(node["value"], _SCALARS):
+            raise _corrupt(path, f"unexpected value {node['value']!r} in the metadata")
+        return node["value"]
+    if "dict" in node:
+        out = OrderedDict() if node.get("ordered") else {}
+        for item in node["dict"]:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))):
+                raise _corrupt(path, f"unexpected dict item {item!r} in the metadata")
+            out[item[0]] = _decode(item[1], f, names, path)
+        return out
+    for kind, cls in (("list", list), ("tuple", tuple)):
+        if kind in node and isinstance(node[kind], list):
+            return cls(_decode(v, f, names, path) for v in node[kind])
+    raise _corrupt(path, f"unexpected node {node!r} in the metadata")
+
+
+def load(path: PathLike) -> Any:
+    """Read what :func:`save` wrote: the same structure, with Variables for the tensors.
+
+    Variables come back with ``requires_grad=False`` on the default device; dicts keep their
+    int keys and order, and what was an ``OrderedDict`` (a ``state_dict()``) is one again. A
+    safetensors file from another writer, without varjax's metadata, loads as a plain dict
+    of Variables in the file's (alphabetical) key order. Only JSON and raw tensor bytes are
+    parsed, never pickle, so loading a file never runs code.
+
+    Example:
+        >>> import os, tempfile
+        >>> import varjax as vj
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(tmp.name, "linear.safetensors")
+        >>> model = vj.nn.Linear(2, 1)
+        >>> vj.save(model.state_dict(), path)
+        >>> state = vj.load(path)
+        >>> type(state).__name__, list(state), state["weight"].requires_grad
+        ('OrderedDict', ['weight', 'bias'], False)
+        >>> copy = vj.nn.Linear(2, 1)
+        >>> _ = copy.load_state_dict(state)
+        >>> bool((copy.weight == model.weight).all())
+        True
+        >>> tmp.cleanup()
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"no file at {path!r} (absolute: {os.path.abspath(path)!r}); check the path, or "
+            f"write the file first with varjax.save(obj, path)"
+        )
+    try:
+        with safetensors.safe_open(path, framework="np") as f:
+            names = set(f.keys())
+            raw = (f.metadata() or {}).get(_META_KEY)
+            if raw is None:
+                return {name: Variable(f.get_tensor(name)) for name in sorted(names)}
+            try:
+                doc = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise _corrupt(path, f"its {_META_KEY!r} metadata is not JSON ({e})") from None
+            if not isinstance(doc, dict) or "root" not in doc:
+                raise _corrupt(path, f"its {_META_KEY!r} metadata has no 'root' entry")
+            if doc.get("version") != _VERSION:
+                raise RuntimeError(
+                    f"{path!r} has varjax format version {doc.get('version')!r}, and this "
+                    f"varjax reads version {_VERSION}; upgrade varjax to load it"
+                )
+            return _decode(doc["root"], f, names, path)
+    except safetensors.SafetensorError as e:
+        raise RuntimeError(
+            f"{path!r} is not a valid safetensors file (the parser said: {e}); it may be "
+            f"truncated or corrupt, or written in another format such as torch.save's pickle "
+            f"(convert that with safetensors.torch.save_file); save it again with varjax.save"
+        ) from None

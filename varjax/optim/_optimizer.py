@@ -1,0 +1,593 @@
+"""Optimizers with PyTorch's interface and update rules, computed by optax.
+
+Each optimizer builds an optax chain that reproduces PyTorch's documented update for one
+parameter group. The state is optax's, one state per parameter (as PyTorch keeps
+``optimizer.state[p]``), held in Variables; a parameter without a gradient is skipped.
+
+``step()`` records the update like any other op: the parameters and the state are rebound
+to pending values, computed by the next compiled program that needs them (usually the next
+forward and backward), so an imperative training loop runs one compiled call per iteration.
+Reading a parameter computes its update at once. Hyperparameters (``lr``, ``momentum``,
+``betas``, ...) are one small array per group, an input of that program, so changing a
+learning rate (by hand or through a scheduler) never recompiles; which transforms the chain
+contains (momentum on or off, weight decay on or off, nesterov, ...) is fixed when a group is
+added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .. import _tracing
+from .._grad_mode import enable_grad
+from .._graph import leaf, record
+from .._inplace import assign, assign_node
+from .._ops import Op, register
+from .._variable import Variable, _bind, _wrap
+
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD"]
+
+
+def _update(p, g, hyper, *state, cls, structure, layout, tree, out):
+    """One parameter's optax update; output ``out``: 0 the new parameter, k the k-th state
+    leaf. The outputs of one update are separate ops of the same inputs, which XLA computes
+    once (common subexpressions)."""
+    h, i = {}, 0
+    for name, n in layout:
+        h[name] = hyper[i] if n == 0 else tuple(hyper[i + j] for j in range(n))
+        i += max(n, 1)
+    tx = cls._chain(h, structure)
+    updates, new_state = tx.update(g.astype(p.dtype), jax.tree_util.tree_unflatten(tree, state), p)
+    if out == 0:
+        return (p + updates).astype(p.dtype)
+    return jax.tree_util.tree_leaves(new_state)[out - 1]
+
+
+_UPDATE = register(
+    Op(
+        "optim_update",
+        _update,
+        None,
+        "an optimizer step for one parameter (optax); not differentiable",
+        "optimizer.step()",
+    )
+)
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class: ``param_groups``, ``zero_grad``, ``step``, ``state_dict``.
+
+    A subclass names its hyperparameters in ``defaults`` and implements ``_chain(h, s)``: the
+    optax transformation for hyperparameter values ``h`` (arrays) and structure ``s`` (what
+    ``_structure(group)`` returned for the group).
+    """
+
+    # optax state field -> PyTorch's state_dict name
+    _STATE_NAMES: dict[str, str] = {}
+    _structure_doc = "which transforms are used"
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        # per parameter (in param_groups order): its optax state as Variables, and its treedef
+        self._slots: list[list[Variable]] = []
+        self._trees: list[Any] = []
+        self._hypers: list[Variable] = []  # per group: its hyperparameters as one array
+        self._hyper_seen: list[list] = []  # per group: the values _hypers[i] holds
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for g in groups:
+            self.add_param_group(g)
+
+    # -- groups ---------------------------------------------------------------------------------
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters (defaults fill the rest)."""
+        group = dict(param_group)
+        params = group["params"]
+        params = [params] if isinstance(params, Variable) else list(params)
+        for p in params:
+            if not isinstance(p, Variable):
+                raise TypeError(
+                    f"optimizer can only optimize Variables, but one of the params is "
+                    f"{type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Variable; pass the leaf parameters")
+        known = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in known for p in params) or len({id(p) for p in params}) != len(params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required '{name}'")
+            group.setdefault(name, default)
+        group["params"] = params
+        self._validate(group)
+        structure = self._structure(group)
+        tx = self._chain(self._hyper_dict(group), structure)
+        for p in params:
+            leaves, tree = jax.tree_util.tree_flatten(tx.init(p._value()))
+            self._slots.append([_wrap(leaf(jnp.asarray(x))) for x in leaves])
+            self._trees.append(tree)
+        self.param_groups.append(group)
+        self._hypers.append(_wrap(leaf(jnp.asarray(self._pack(group)))))
+        self._hyper_seen.append(self._group_values(group))
+        group["_structure"] = structure
+
+    def _validate(self, group: dict) -> None:
+        for name in ("lr", "eps", "weight_decay", "momentum"):
+            if name in group and not group[name] >= 0:
+                raise ValueError(f"Invalid {name} value: {group[name]}")
+
+    def _structure(self, group: dict) -> tuple:
+        return ()
+
+    @classmethod
+    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
+        raise NotImplementedError
+
+    def _hyper_names(self) -> list[str]:
+        return list(self.defaults)
+
+    def _hyper_dict(self, group: dict) -> dict:
+        return {k: group[k] for k in self._hyper_names()}
+
+    def _layout(self, group: dict) -> tuple:
+        """(name, tuple length or 0 for a scalar) of each hyperparameter, in packing order."""
+        return tuple(
+            (k, len(group[k]) if isinstance(group[k], (tuple, list)) else 0)
+            for k in self._hyper_names()
+        )
+
+    def _pack(self, group: dict) -> np.ndarray:
+        vals = []
+        for k in self._hyper_names():
+            v = group[k]
+            vals.extend(v if isinstance(v, (tuple, list)) else (v,))
+        return np.asarray(vals, np.float32)
+
+    @staticmethod
+    def _group_values(group: dict) -> list:
+        return [v for k, v in group.items() if k not in ("params", "_structure")]
+
+    def _hyper(self, i: int) -> Variable:
+        """Group ``i``'s hyperparameter Variable, updated if a value changed since last time."""
+        group = self.param_groups[i]
+        values = self._group_values(group)
+        if values != self._hyper_seen[i]:
+            if self._structure(group) != group["_structure"]:
+                raise ValueError(
+                    f"{type(self).__name__}: a parameter group changed a setting that decides "
+                    f"the update's form ({self._structure_doc}) after it was created; create "
+                    f"the optimizer with the final setting (e.g. momentum > 0) instead"
+                )
+            if _tracing.state.active:
+                raise RuntimeError(
+                    "varjax.jit: a hyperparameter (e.g. lr) was changed inside the compiled "
+                    "function; change it outside (it is an input, so that does not recompile)"
+                )
+            assign(self._hypers[i], jax.device_put(self._pack(group)))
+            self._hyper_seen[i] = values
+        return self._hypers[i]
+
+    # -- stepping -------------------------------------------------------------------------------
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters (to ``None`` by default, as PyTorch 2 does)."""
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p._grad is None:
+                    continue
+                if set_to_none:
+                    p._grad = None
+                else:
+                    p._grad = _wrap(leaf(jnp.zeros(p.shape, p.dtype), aval=p._node.aval))
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient (recorded; computed when next needed).
+
+        ``closure`` (optional) re-evaluates the model and returns the loss, as in PyTorch.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        k = 0
+        for gi, group in enumerate(self.param_groups):
+            hyper = None
+            params = (
+                ("cls", type(self)),
+                ("layout", self._layout(group)),
+                ("structure", group["_structure"]),
+            )
+            for p in group["params"]:
+                i, k = k, k + 1
+                g = p._grad
+                if g is None:
+                    continue
+                if g._node.aval[0] != p._node.aval[0]:
+                    raise RuntimeError(
+                        f"a gradient of shape {tuple(g.shape)} was set on a parameter of shape "
+                        f"{tuple(p.shape)}; assign .grad with the parameter's shape"
+                    )
+                if hyper is None:
+                    hyper = self._hyper(gi)
+                slots = self._slots[i]
+                inputs = (p._node, g._node, hyper._node, *(v._node for v in slots))
+                base = params + (("tree", self._trees[i]),)
+                outs = [
+                    record(_UPDATE, inputs, base + (("out", j),)) for j in range(len(slots) + 1)
+                ]
+                for n in outs:  # computing one output computes all: the state keeps up
+                    n.siblings = tuple(outs)
+                new_state = outs[1:]
+                assign_node(p, outs[0])
+                for v, node in zip(slots, new_state):
+                    _bind(v, node)
+        return loss
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def _param_list(self) -> list[Variable]:
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def _named_state(self, i: int) -> dict[str, Variable]:
+        """Parameter ``i``'s state under PyTorch's names (e.g. ``momentum_buffer``)."""
+        dummy = jax.tree_util.tree_unflatten(self._trees[i], range(len(self._slots[i])))
+        named = {}
+        for path, j in jax.tree_util.tree_flatten_with_path(dummy)[0]:
+            field = next(
+                (getattr(k, "name", None) for k in reversed(path) if hasattr(k, "name")), "value"
+            )
+            name = self._STATE_NAMES.get(field, field)
+            while name in named:
+                name += "_"
+            named[name] = self._slots[i][j]
+        return named
+
+    @property
+    def state(self) -> dict[Variable, dict[str, Variable]]:
+        """Per-parameter state, keyed by parameter, with PyTorch's names (copies)."""
+        return {
+            p: {k: v.detach().clone() for k, v in self._named_state(i).items()}
+            for i, p in enumerate(self._param_list())
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's layout: ``{"state": {index: {name: Variable}}, "param_groups": [...]}``.
+
+        The Variables are copies, so a state dict kept in memory does not change as training
+        goes on."""
+        state = {
+            i: {k: v.detach().clone() for k, v in self._named_state(i).items()}
+            for i in range(len(self._slots))
+        }
+        groups, i = [], 0
+        for g in self.param_groups:
+            d = {k: v for k, v in g.items() if k not in ("params", "_structure")}
+            d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+            d["params"] = list(range(i, i + len(g["params"])))
+            i += len(g["params"])
+            groups.append(d)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a ``state_dict()``; everything is checked before anything changes."""
+        try:
+            groups, saved = state_dict["param_groups"], state_dict["state"]
+        except (KeyError, TypeError):
+            raise ValueError(
+                "optimizer state_dict must have 'state' and 'param_groups' entries (as returned "
+                "by optimizer.state_dict())"
+            ) from None
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(groups)} parameter groups, the optimizer has "
+                f"{len(self.param_groups)}"
+            )
+        for mine, theirs in zip(self.param_groups, groups):
+            if len(mine["params"]) != len(theirs["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    "of optimizer's group"
+                )
+        new_groups = []
+        for mine, theirs in zip(self.param_groups, groups):
+            g = dict(mine)
+            for k, v in theirs.items():
+                if k != "params":
+                    g[k] = tuple(v) if isinstance(mine.get(k), tuple) else v
+            if self._structure(g) != mine["_structure"]:
+                raise ValueError(
+                    f"loaded state dict sets {self._structure_doc} differently from this "
+                    f"optimizer; create the optimizer with the same settings"
+                )
+            new_groups.append(g)
+        order = [i for g in groups for i in g["params"]]
+        updates = []  # (state Variable, new value), applied once everything is checked
+        for pos in range(len(self._slots)):
+            key = order[pos]
+            entry = saved.get(key, saved.get(str(key)))
+            if entry is None:
+                continue  # PyTorch also leaves unsaved state alone
+            named = self._named_state(pos)
+            if set(entry) != set(named):
+                raise ValueError(
+                    f"state of parameter {key} has entries {sorted(entry)}, expected "
+                    f"{sorted(named)} for {type(self).__name__}"
+                )
+            for name, var in named.items():
+                new = Variable(entry[name])
+                if tuple(new.shape) != tuple(var.shape):
+                    raise ValueError(
+                        f"state '{name}' of parameter {key} has shape {tuple(new.shape)}, "
+                        f"expected {tuple(var.shape)}"
+                    )
+                updates.append((var, jnp.asarray(new._value(), var.dtype)))
+        for var, value in updates:
+            assign(var, value)
+        for g, new in zip(self.param_groups, new_groups):
+            g.update(new)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(k for k in g if k not in ("params", "_structure")):
+                lines.append(f"    {k}: {g[k]}")
+        return "\n".join(lines) + "\n)"
+
+    # -- varjax.jit -----------------------------------------------------------------------------
+
+    def _jit_key(self) -> tuple:
+        """What decides the recorded update's form (a change recompiles a varjax.jit step)."""
+        return (type(self), tuple(self._structure(g) for g in self.param_groups))
+
+
+def _decay(h: dict, s_wd: bool) -> list:
+    return [optax.add_decayed_weights(h["weight_decay"])] if s_wd else []
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum, as PyTorch's ``torch.optim.SGD``.
+
+    With weight decay ``wd``, momentum ``m``, dampening ``d`` and gradient ``g``:
+    ``g += wd * p``; ``b = g`` on the first step, then ``b = m * b + (1 - d) * g``; with
+    nesterov ``g = g + m * b`` else ``g = b``; ``p -= lr * g``.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = vj.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> (w ** 2).sum().backward(); opt.step()
+        >>> w
+        tensor([0.8000, 1.6000], requires_grad=True)
+    """
+
+    _STATE_NAMES = {"trace": "momentum_buffer", "count": "step"}
+    _structure_doc = "momentum > 0, dampening > 0, weight_decay > 0 and nesterov"
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+
+    def _hyper_names(self) -> list[str]:
+        return ["lr", "momentum", "dampening", "weight_decay"]
+
+    def _structure(self, g: dict) -> tuple:
+        return (g["momentum"] != 0, g["dampening"] != 0, g["weight_decay"] != 0, g["nesterov"])
+
+    @classmethod
+    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
+        momentum, dampening, wd, nesterov = s
+        parts = _decay(h, wd)
+        if momentum:
+            if dampening:
+                # PyTorch: the first buffer is g itself, later ones add (1 - d) * g
+                d = h["dampening"]
+                parts.append(optax.scale_by_schedule(lambda c: jnp.where(c == 0, 1.0, 1.0 - d)))
+            parts.append(optax.trace(decay=h["momentum"], nesterov=nesterov))
+        parts.append(optax.scale(-h["lr"]))
+        return optax.chain(*parts)
+
+
+class Adam(Optimizer):
+    """Adam (PyTorch's ``torch.optim.Adam``, L2 weight decay added to the gradient).
+
+    ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``;
+    ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with bias-corrected ``m_hat``, ``v_hat``.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.tensor([1.0, -1.0], requires_grad=True)
+        >>> opt = vj.optim.Adam([w], lr=0.1)
+        >>> (w ** 2).sum().backward(); opt.step()
+        >>> w
+        tensor([ 0.9000, -0.9000], requires_grad=True)
+    """
+
+    _STATE_NAMES = {"mu": "exp_avg", "nu": "exp_avg_sq", "count": "step"}
+    _structure_doc = "weight_decay > 0"
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"Invalid beta parameters: {betas}")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def _structure(self, g: dict) -> tuple:
+        return (g["weight_decay"] != 0,)
+
+    @classmethod
+    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
+        b1, b2 = h["betas"]
+        adam = optax.scale_by_adam(b1=b1, b2=b2, eps=h["eps"])
+        if cls._decoupled:
+            parts = [adam, *_decay(h, s[0])]
+        else:
+            parts = [*_decay(h, s[0]), adam]
+        return optax.chain(*parts, optax.scale(-h["lr"]))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``torch.optim.AdamW``): ``p -= lr * wd * p`` too.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.tensor([1.0], requires_grad=True)
+        >>> opt = vj.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> (w * 2).sum().backward(); opt.step()
+        >>> w
+        tensor([0.8500], requires_grad=True)
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (``torch.optim.RMSprop``): ``v = a v + (1-a) g^2``; ``p -= lr g / (sqrt(v) + eps)``.
+
+    ``centered`` subtracts the squared running mean of ``g`` from ``v``; ``momentum`` keeps
+    ``b = m b + g / (sqrt(v) + eps)`` and steps by ``lr * b``.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.tensor([1.0], requires_grad=True)
+        >>> opt = vj.optim.RMSprop([w], lr=0.01)
+        >>> (w * 2).sum().backward(); opt.step()
+        >>> round(w.item(), 4)
+        0.9
+    """
+
+    _STATE_NAMES = {"nu": "square_avg", "mu": "grad_avg", "trace": "momentum_buffer"}
+    _structure_doc = "momentum > 0, weight_decay > 0 and centered"
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+            centered=centered,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+
+    def _hyper_names(self) -> list[str]:
+        return ["lr", "alpha", "eps", "weight_decay", "momentum"]
+
+    def _structure(self, g: dict) -> tuple:
+        return (g["momentum"] != 0, g["weight_decay"] != 0, bool(g["centered"]))
+
+    @classmethod
+    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
+        momentum, wd, centered = s
+        scale = optax.scale_by_stddev if centered else optax.scale_by_rms
+        parts = [*_decay(h, wd), scale(decay=h["alpha"], eps=h["eps"], eps_in_sqrt=False)]
+        if momentum:
+            parts.append(optax.trace(decay=h["momentum"]))
+        return optax.chain(*parts, optax.scale(-h["lr"]))
+
+
+class Adagrad(Optimizer):
+    """Adagrad as ``torch.optim.Adagrad``: ``s += g^2``; ``p -= clr * g / sqrt(s + eps)``.
+
+    ``clr = lr / (1 + (step - 1) * lr_decay)``. optax (which computes this) puts ``eps`` under
+    the square root where PyTorch adds it after; with the default ``eps=1e-10`` the two agree
+    to float32 precision unless the accumulated sum is itself below ~1e-10.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.tensor([1.0], requires_grad=True)
+        >>> opt = vj.optim.Adagrad([w], lr=0.5)
+        >>> (w * 2).sum().backward(); opt.step()
+        >>> round(w.item(), 4)
+        0.5
+    """
+
+    _STATE_NAMES = {"sum_of_squares": "sum", "count": "step"}
+    _structure_doc = "weight_decay > 0"
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        defaults = dict(
+            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, eps=eps,
+        )  # fmt: skip
+        super().__init__(params, defaults)
+
+    def _structure(self, g: dict) -> tuple:
+        return (g["weight_decay"] != 0,)
+
+    @classmethod
+    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
+        decay = h["lr_decay"]
+        return optax.chain(
+            *_decay(h, s[0]),
+            optax.scale_by_rss(
+                initial_accumulator_value=h["initial_accumulator_value"], eps=h["eps"]
+            ),
+            optax.scale_by_schedule(lambda c: 1.0 / (1.0 + c * decay)),
+            optax.scale(-h["lr"]),
+        )
