@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -44,3 +46,45 @@ def test_jacobian_benchmark_runs_and_agrees():
 
     rows = bench_jacobian.main(["--quick"])
     assert rows[0]["workload"] == "jacobian R^256 -> R^256"
+
+
+def run_train_digits(*args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "train_digits.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def epoch_lines(out: str, model: str) -> list[tuple[float, float]]:
+    """(loss, test accuracy) of each epoch the script printed for ``model``."""
+    pattern = rf"^{model} epoch +\d+  loss ([\d.]+)  test accuracy ([\d.]+)$"
+    return [(float(a), float(b)) for a, b in re.findall(pattern, out, re.MULTILINE)]
+
+
+@pytest.fixture(scope="module")
+def digits_out() -> str:
+    return run_train_digits("--model", "both", "--epochs", "6")
+
+
+def test_train_digits_example_reaches_95_percent_with_one_compile(digits_out):
+    final = dict(re.findall(r"^(mlp|cnn): final test accuracy ([\d.]+)", digits_out, re.MULTILINE))
+    assert set(final) == {"mlp", "cnn"}, digits_out
+    assert all(float(a) >= 0.95 for a in final.values()), digits_out
+    assert digits_out.count(", 0 compiles after the first epoch)") == 2, digits_out
+    mlp = epoch_lines(digits_out, "mlp")
+    assert len(mlp) == 6 and mlp[-1][0] < mlp[0][0]  # the training loss went down
+
+
+def test_train_digits_example_without_jit_trains_the_same(digits_out):
+    """``--no-jit`` runs the identical step uncompiled: the same losses and accuracies as the
+    ``varjax.jit`` step from the same seed (the MLP is built and trained first in both runs)."""
+    eager = epoch_lines(run_train_digits("--model", "mlp", "--epochs", "4", "--no-jit"), "mlp")
+    compiled = epoch_lines(digits_out, "mlp")[:4]
+    assert len(eager) == len(compiled) == 4
+    for (loss_e, acc_e), (loss_c, acc_c) in zip(eager, compiled):
+        assert abs(loss_e - loss_c) <= 1e-3 * loss_c
+        assert abs(acc_e - acc_c) <= 0.005

@@ -59,3 +59,28 @@ def test_tutorial_exercise_answers(tutorial):
     assert "features.requires_grad: False" in text and "score.requires_grad: True" in text
     assert "frozen_w.grad: None" in text
     assert "tensor([4., 6.])" in text
+
+
+def run_notebook(name: str) -> nbformat.NotebookNode:
+    """Execute a notebook in its folder and return it with its outputs; a cell that raises
+    (a failed ``assert`` in the notebook too) fails the test with a CellExecutionError."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    return nb
+
+
+def test_train_digits_reaches_95_percent_and_plots_its_curves():
+    nb = run_notebook("train_digits.ipynb")  # its last cells assert the accuracies themselves
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    text = "".join(
+        o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stdout"
+    )
+    accuracy = dict(re.findall(r"(MLP|CNN) final test accuracy: ([\d.]+)", text))
+    assert set(accuracy) == {"MLP", "CNN"}, text
+    assert all(float(a) >= 0.95 for a in accuracy.values()), accuracy
+    # the compiled training step and the evaluation are reused after the first epoch
+    assert text.count("programs compiled after the first epoch: 0") == 2, text
+    assert re.search(r"MLP: test accuracy ([\d.]+) trained, \1 reloaded", text), text
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the learning curves

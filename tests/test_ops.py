@@ -359,6 +359,7 @@ LIBRARY_CASES = [
     Case("matmul", lambda a, b: vj.bmm(a, b), jnp.matmul, [((2, 2, 3), (2, 3, 4))]),
     Case("matmul", lambda a, b: vj.dot(a, b), jnp.dot, [((3,), (3,))]),
     Case("outer", lambda a, b: vj.outer(a, b), jnp.outer, [((3,), (2,))]),
+    Case("clone", lambda a: a.clone(), jnp.copy, UNARY_SHAPES),
     Case(
         "linear",
         lambda x, w: vj.nn.functional.linear(x, w),

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import jax
 
+from . import _tracing
+
 
 class Signature:
     """A program's cache key, hashed once (a program tuple takes microseconds to hash)."""
@@ -61,6 +63,10 @@ _STATS = CompileStats()
 
 def cached(sig, build: Callable[[], Callable]) -> Callable:
     fn = _CACHE.get(sig)
+    if _tracing.state.active:  # inlined into a varjax.jit program: nothing compiles here
+        if fn is None:
+            fn = _CACHE[sig] = jax.jit(build())
+        return fn
     if fn is None:
         fn = _CACHE[sig] = jax.jit(build())
         _STATS.compiles += 1
@@ -87,7 +93,8 @@ def wants_value(sig) -> bool:
 
 def compile_stats() -> CompileStats:
     """A snapshot of varjax's compile counters: ``compiles``, ``cache_hits``, ``cache_size``."""
-    return CompileStats(_STATS.compiles, _STATS.cache_hits, len(_CACHE))
+    size = len(_CACHE) + sum(len(owner._cache) for owner in list(_OWNERS))
+    return CompileStats(_STATS.compiles, _STATS.cache_hits, size)
 
 
 def clear_caches() -> None:

@@ -545,6 +545,11 @@ def roll(input: Variable, shifts, dims=None) -> Variable:
     return _apply("roll", x, params=(("axis", axes), ("shift", shifts)))
 
 
+def clone(input: Variable) -> Variable:
+    """A copy with its own storage; gradients flow through it (``CloneBackward0``)."""
+    return _apply("clone", _var(input))
+
+
 def contiguous(input: Variable) -> Variable:
     """The input itself: varjax values have no memory layout to fix."""
     return _var(input)
@@ -804,7 +809,7 @@ _METHODS = (
     "pow maximum minimum clamp clip lerp sum mean prod max min amax amin argmax argmin var std "
     "norm logsumexp cumsum cumprod all any softmax log_softmax reshape view flatten squeeze "
     "unsqueeze expand expand_as repeat transpose swapaxes permute t split chunk flip roll "
-    "contiguous index_select gather scatter scatter_add masked_fill matmul mm bmm dot outer to "
+    "clone contiguous index_select gather scatter scatter_add masked_fill matmul mm bmm dot outer to "
     "float double half bfloat16 long int bool"
 ).split()
 

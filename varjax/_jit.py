@@ -290,6 +290,8 @@ class _Jitted:
         _walk(self.fn, found)
         state = found.vars
         self._check_state(state)
+        for o in found.opts:
+            o._sync_hypers()
         key_node = _rng.key_node()
         pending = [v._node for v in state if v._node.value is None]
         pending += [
@@ -376,6 +378,7 @@ class _Jitted:
             plan.__init__()  # a retrace starts over
             state = found.vars
             saved = [(v._node, v._grad) for v in state]
+            versions = [_version_cell(v)[0] for v in state]  # tracing is not modifying
             saved_grad_nodes = [v._grad._node for v in state if v._grad is not None]
             ts = _tracing.state
             ts.active, ts.start_seq, ts.name = True, next(_graph._SEQ), name
@@ -403,9 +406,10 @@ class _Jitted:
                 return _collect(plan, out, state, bound, bound_grads, ts.rng[2])
             finally:
                 ts.active, ts.rng = False, None
-                for v, (node, grad) in zip(state, saved):
+                for v, (node, grad), n in zip(state, saved, versions):
                     _bind(v, node)
                     v._grad = grad
+                    _version_cell(v)[0] = n
                 gn = iter(saved_grad_nodes)
                 for v in state:
                     if v._grad is not None:

@@ -16,7 +16,7 @@ do not edit by hand. Every op is one row of the table: a JAX function with stati
 recorded lazily and differentiated by `jax.vjp` of the replay. "grad_fn" is the name
 `x.grad_fn.name()` shows (as PyTorch names it); "-" marks ops whose outputs never require
 grad. Composite functions (`cross_entropy`, `nll_loss`, `mse_loss`, `l1_loss`,
-`binary_cross_entropy(_with_logits)`, `linear`, `layer_norm`, `embedding`, `max(dim)`,
+`binary_cross_entropy(_with_logits)`, `layer_norm`, `embedding`, `max(dim)`,
 `split`, `chunk`, `flatten`, ...) are built from these ops in `varjax/_functions.py`,
 `varjax/nn/functional.py` and `varjax/linalg.py`. Any JAX function becomes an op of its own
 with `varjax.op`.

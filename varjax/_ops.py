@@ -393,6 +393,7 @@ _TABLE = (
         None,
         torch="F.one_hot",
     ),
+    Op("clone", jnp.copy, "CloneBackward0", "a new buffer, never an alias", torch="clone"),
     # values without history
     Op("detach", lax.stop_gradient, None, torch="detach, .data, Variable(v)"),
     Op("full", _full, None, torch="full, ones, zeros, ones_like, zeros_like"),

@@ -355,6 +355,14 @@ class Optimizer:
 
     # -- varjax.jit -----------------------------------------------------------------------------
 
+    def _sync_hypers(self) -> None:
+        """Bring every group's hyperparameter Variable up to date. varjax.jit calls this
+        before each call, outside the trace: a compiled call never runs ``step()`` again,
+        and a change made before a call must not look like one made inside it."""
+        for i, g in enumerate(self.param_groups):
+            if self._structure(g) == g["_structure"]:  # else step() raises the clear error
+                self._hyper(i)
+
     def _jit_key(self) -> tuple:
         """What decides the recorded update's form (a change recompiles a varjax.jit step)."""
         return (type(self), tuple(self._structure(g) for g in self.param_groups))

@@ -1,7 +1,8 @@
 """Learning-rate schedulers with PyTorch's interface (``torch.optim.lr_scheduler``).
 
-A scheduler sets ``group["lr"]`` of its optimizer from the epoch count, using optax's
-schedule functions for the closed forms. The learning rate is an input of the compiled
+A scheduler sets ``group["lr"]`` of its optimizer from the epoch count with PyTorch's closed
+forms, in Python floats (optax's schedule functions compute in float32, which would round a
+learning rate of 0.1 to 0.10000000149). The learning rate is an input of the compiled
 update, so a scheduler step never recompiles. Call ``scheduler.step()`` outside a
 ``varjax.jit`` function: it is Python bookkeeping that a compiled step would run only once.
 """
@@ -11,8 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any
-
-import optax
 
 from .. import _tracing
 from ._optimizer import Optimizer
@@ -98,7 +97,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, group_index: int, epoch: int) -> float:
-        return optax.exponential_decay(base_lr, self.step_size, self.gamma, staircase=True)(epoch)
+        return base_lr * self.gamma ** (epoch // self.step_size)
 
 
 class ExponentialLR(LRScheduler):
@@ -117,7 +116,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, group_index: int, epoch: int) -> float:
-        return optax.exponential_decay(base_lr, 1, self.gamma)(epoch)
+        return base_lr * self.gamma**epoch
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -145,13 +144,8 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, group_index: int, epoch: int) -> float:
-        period = 2 * self.T_max
-        e = epoch % period
-        e = min(e, period - e)  # the cosine is symmetric about T_max
-        if base_lr == 0:
-            return self.eta_min * (1 - math.cos(math.pi * e / self.T_max)) / 2
-        schedule = optax.cosine_decay_schedule(base_lr, self.T_max, alpha=self.eta_min / base_lr)
-        return schedule(e)
+        cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        return self.eta_min + (base_lr - self.eta_min) * cosine
 
 
 class LambdaLR(LRScheduler):
