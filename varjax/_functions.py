@@ -809,8 +809,8 @@ _METHODS = (
     "pow maximum minimum clamp clip lerp sum mean prod max min amax amin argmax argmin var std "
     "norm logsumexp cumsum cumprod all any softmax log_softmax reshape view flatten squeeze "
     "unsqueeze expand expand_as repeat transpose swapaxes permute t split chunk flip roll "
-    "clone contiguous index_select gather scatter scatter_add masked_fill matmul mm bmm dot outer to "
-    "float double half bfloat16 long int bool"
+    "clone contiguous index_select gather scatter scatter_add masked_fill matmul mm bmm dot "
+    "outer to float double half bfloat16 long int bool"
 ).split()
 
 for _name in _METHODS:
