@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 import varjax as vj
 from varjax import nn
@@ -106,13 +106,12 @@ def fit(
     step = vj.jit(train_step) if jit else train_step
     rng = np.random.default_rng(0)
     n = x_train.shape[0]
+    steps = n // BATCH_SIZE  # full batches only: one shape every step, one compiled step
     history: dict[str, list[float]] = {"loss": [], "test_acc": [], "compiles": []}
     model.train()
     bar = tqdm(range(1, epochs + 1), desc=desc)
     for epoch in bar:
         order = rng.permutation(n)
-        # full batches only: one shape every step, so the compiled step is reused
-        steps = n // BATCH_SIZE
         total = 0.0
         for i in range(steps):
             idx = order[i * BATCH_SIZE : (i + 1) * BATCH_SIZE]

@@ -469,7 +469,7 @@ def _collect(plan: _Plan, out, state, bound, bound_grads, draws) -> tuple:
     """Outputs of the traced call, and the plan for merging them (see ``_Jitted._merge``)."""
     index = {id(v): i for i, v in enumerate(state)}
     leaves, plan.out_tree = jax.tree_util.tree_flatten(out, is_leaf=_is_leaf)
-    need, out_nodes = [], []
+    out_nodes = []
     for x in leaves:
         if isinstance(x, Variable):
             if id(x) in index:

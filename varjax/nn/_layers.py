@@ -71,11 +71,13 @@ class Conv2d(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
+        k = pair(kernel_size)
         if in_channels % groups or out_channels % groups:
             raise ValueError("in_channels and out_channels must be divisible by groups")
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, k
-        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.stride, self.dilation, self.groups = pair(stride), pair(dilation), groups
+        self.padding = padding if isinstance(padding, str) else pair(padding)
         fan_in = in_channels // groups * k[0] * k[1]
         bound = 1 / math.sqrt(fan_in)
         self.weight = _uniform((out_channels, in_channels // groups, *k), bound)
@@ -88,9 +90,18 @@ class Conv2d(Module):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)  # fmt: skip
 
-    def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")  # fmt: skip
+    def extra_repr(self) -> str:  # PyTorch's: settings at their defaults are left out
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
 
 
 class Flatten(Module):
