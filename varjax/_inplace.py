@@ -227,7 +227,8 @@ def assign_node(v: Variable, node: Node) -> None:
         _commit(v, node, None)
         return
     node.requires_grad = old.requires_grad  # nothing else sees this storage: just rebind
-    _bind(v, node)
+    node.var = old.var
+    v._node = node
 
 
 def _shares_storage(v: Variable) -> bool:

@@ -28,6 +28,7 @@ import os
 import sys
 import sysconfig
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -95,21 +96,53 @@ def _walk_variable(obj: Variable, found: _Found) -> None:
 
 
 _MODULE_SLOTS = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent", "training"})
+_EPOCH = [0]  # bumped by every change to a Module's parameters, buffers, submodules or attributes
+_MODULE_WALKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def structure_changed() -> None:
+    """Called by Module on any attribute change: cached module walks are out of date."""
+    _EPOCH[0] += 1
+
+
+def _module_walk(obj: Any) -> tuple:
+    """(epoch, modules, Variables, other attribute values) of a module tree, in order; cached
+    until any Module changes, so a call walks a big model in one lookup."""
+    entry = _MODULE_WALKS.get(obj)
+    if entry is not None and entry[0] == _EPOCH[0]:
+        return entry
+    mods, state, others, seen = [], [], [], set()
+    stack = [obj]
+    while stack:
+        m = stack.pop(0)
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        mods.append(m)
+        d = m.__dict__
+        for v in (*d["_parameters"].values(), *d["_buffers"].values()):
+            if v is not None and id(v) not in seen:
+                seen.add(id(v))
+                state.append(v)
+        stack.extend(c for c in d["_modules"].values() if c is not None)
+        others.extend(v for k, v in d.items() if k not in _MODULE_SLOTS)
+    entry = _MODULE_WALKS[obj] = (_EPOCH[0], tuple(mods), tuple(state), tuple(others))
+    return entry
 
 
 def _walk_module(obj: Any, found: _Found) -> None:
-    found.modules.append(obj)
-    d = obj.__dict__
-    seen, add = found.seen, found.vars.append
-    for p in (*d["_parameters"].values(), *d["_buffers"].values()):
-        if p is not None and id(p) not in seen:
-            seen.add(id(p))
-            add(p)
-    for m in d["_modules"].values():
-        _walk(m, found)
-    for k, v in d.items():  # plain attributes: a Variable or an Optimizer kept on the model
-        if k not in _MODULE_SLOTS:
-            _walk(v, found)
+    _, mods, state, others = _module_walk(obj)
+    seen = found.seen
+    for m in mods:
+        if m is obj or id(m) not in seen:
+            seen.add(id(m))
+            found.modules.append(m)
+    for v in state:
+        if id(v) not in seen:
+            seen.add(id(v))
+            found.vars.append(v)
+    for v in others:  # plain attributes (a Variable, a list, an Optimizer kept on the model)
+        _walk(v, found)
 
 
 def _walk_optimizer(obj: Any, found: _Found) -> None:

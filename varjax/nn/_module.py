@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._grad_mode import no_grad
+from .._jit import structure_changed as _structure_changed
 from .._variable import Variable
 
 __all__ = ["Module", "Parameter"]
@@ -72,6 +73,7 @@ class Module:
     # -- attributes -----------------------------------------------------------------------------
 
     def __setattr__(self, name: str, value: Any) -> None:
+        _structure_changed()
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign to a Module before Module.__init__() call")
         if isinstance(value, Parameter):
@@ -98,6 +100,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
+        _structure_changed()
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
@@ -110,17 +113,20 @@ class Module:
                 f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                 f"(varjax.nn.Parameter or None required)"
             )
+        _structure_changed()
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Variable | None, persistent: bool = True) -> None:
         """A Variable that is state but not a parameter (e.g. BatchNorm's running mean)."""
         if tensor is not None and not isinstance(tensor, Variable):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}'")
+        _structure_changed()
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        _structure_changed()
         self._modules[name] = module
 
     register_module = add_module
