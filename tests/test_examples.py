@@ -40,6 +40,16 @@ def test_core_benchmark_runs_without_recompiles():
     assert all(r["recompiles"] == 0 for r in rows)
 
 
+def test_training_benchmark_runs_and_agrees():
+    """The contenders reach the same parameters before timing; no recompiles while timed."""
+    from benchmarks import bench_train
+
+    assert bench_train.check_agreement() < 1e-5
+    rows = bench_train.main(["--quick"])
+    assert [r["contender"] for r in rows] == ["varjax", "varjax.jit"]
+    assert all(r["recompiles"] == 0 for r in rows)
+
+
 def test_jacobian_benchmark_runs_and_agrees():
     """The benchmark checks its three Jacobians agree before timing (no timing asserted)."""
     from benchmarks import bench_jacobian
