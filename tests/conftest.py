@@ -7,6 +7,10 @@ import pytest
 
 import varjax as vj
 
+# The suite runs many shapes through the same helper lines on purpose; the recompile budget
+# is for user code (tests/test_recompile.py sets it where it is under test).
+vj.config.max_recompiles = None
+
 
 @pytest.fixture(params=["lazy", "eager"])
 def mode(request):

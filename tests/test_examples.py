@@ -50,6 +50,24 @@ def test_training_benchmark_runs_and_agrees():
     assert all(r["recompiles"] == 0 for r in rows)
 
 
+def test_benchmark_suite_prints_every_row():
+    """`python -m benchmarks --quick`: every workload, no recompiles while timed (no timing
+    asserted)."""
+    from benchmarks.__main__ import main
+
+    rows = main(["--quick"])
+    assert [r["workload"] for r in rows] == [
+        "tutorial 2x2",
+        "elementwise chain",
+        "MLP fwd+bwd",
+        "training step",
+        "training step, varjax.jit",
+        "recording (per op)",
+        "RSS over 1,000 training steps",
+    ]
+    assert all(r["recompiles"] == 0 for r in rows[:5])
+
+
 def test_jacobian_benchmark_runs_and_agrees():
     """The benchmark checks its three Jacobians agree before timing (no timing asserted)."""
     from benchmarks import bench_jacobian

@@ -130,6 +130,7 @@ from ._functions import (
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._jit import jit
 from ._lift import op
+from ._recompile import RecompileWarning
 from ._serialization import load, save
 from ._variable import Size, Variable
 from .random import initial_seed, manual_seed
@@ -151,6 +152,7 @@ multiply, subtract = mul, sub
 __all__ = [
     "CompileStats",
     "FloatTensor",
+    "RecompileWarning",
     "Size",
     "Tensor",
     "Variable",

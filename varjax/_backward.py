@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _compile
+from . import _compile, _recompile
 from ._config import config
 from ._grad_mode import enable_grad, no_grad
 from ._graph import (
@@ -228,6 +228,7 @@ def run(
         lambda: _program(
             instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, avals, want
         ),
+        lambda: ("backward", *_recompile.program_differ(instrs, b.nodes, base.key[2:] + (want,))),
     )
     grads, stored, value = fn(tuple(b.args), *b.packs())
     if config.anomaly and not all(bool(jnp.isfinite(g).all()) for g in grads):

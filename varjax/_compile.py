@@ -7,13 +7,14 @@ random draw reuses the compiled program.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
 
-from . import _tracing
+from . import _recompile, _tracing
 
 
 class Signature:
@@ -42,6 +43,11 @@ _WANTS_VALUE: set = set()
 class CompileStats:
     """Counts since start-up (or the last ``clear_caches()``).
 
+    ``compiles`` (= ``misses``): programs compiled, ``varjax.jit`` steps included;
+    ``cache_hits``: calls that reused one; ``cache_size``: programs held now;
+    ``compile_seconds``: wall time of each program's first call (tracing, XLA compilation
+    and that first run).
+
     Example:
         >>> import varjax as vj
         >>> s = vj.compile_stats()
@@ -52,27 +58,45 @@ class CompileStats:
     compiles: int = 0
     cache_hits: int = 0
     cache_size: int = 0
+    compile_seconds: float = 0.0
 
     @property
     def misses(self) -> int:
+        """Cache misses: each one compiled a program (the same number as ``compiles``)."""
         return self.compiles
 
 
 _STATS = CompileStats()
 
 
-def cached(sig, build: Callable[[], Callable]) -> Callable:
+def cached(sig, build: Callable[[], Callable], explain: Callable | None = None) -> Callable:
+    """The compiled program for ``sig``, built (by ``build``) on a miss.
+
+    ``explain()`` returns (kind, key, differ) for the recompile explanations (see
+    ``_recompile``); it is only called on a miss."""
     fn = _CACHE.get(sig)
     if _tracing.state.active:  # inlined into a varjax.jit program: nothing compiles here
         if fn is None:
             fn = _CACHE[sig] = jax.jit(build())
         return fn
-    if fn is None:
-        fn = _CACHE[sig] = jax.jit(build())
-        _STATS.compiles += 1
-    else:
+    if fn is not None:
         _STATS.cache_hits += 1
-    return fn
+        return fn
+    _STATS.compiles += 1
+    if explain is not None:
+        _recompile.on_compile(*explain())
+    jitted = jax.jit(build())
+
+    def first_call(*args):  # jax compiles on the first call: time it, then get out of the way
+        start = time.perf_counter()
+        try:
+            return jitted(*args)
+        finally:
+            _STATS.compile_seconds += time.perf_counter() - start
+            _CACHE[sig] = jitted
+
+    _CACHE[sig] = first_call
+    return first_call
 
 
 _OWNERS: weakref.WeakSet = weakref.WeakSet()  # objects with caches of their own
@@ -92,13 +116,14 @@ def wants_value(sig) -> bool:
 
 
 def compile_stats() -> CompileStats:
-    """A snapshot of varjax's compile counters: ``compiles``, ``cache_hits``, ``cache_size``."""
+    """A snapshot of varjax's compile counters (see ``CompileStats``)."""
     size = len(_CACHE) + sum(len(owner._cache) for owner in list(_OWNERS))
-    return CompileStats(_STATS.compiles, _STATS.cache_hits, size)
+    return CompileStats(_STATS.compiles, _STATS.cache_hits, size, _STATS.compile_seconds)
 
 
 def clear_caches() -> None:
-    """Drop every compiled program and abstract-evaluation result, and reset the counters."""
+    """Drop every compiled program, abstract-evaluation result and recompile history, and
+    reset the counters."""
     from . import _graph
 
     _CACHE.clear()
@@ -107,3 +132,5 @@ def clear_caches() -> None:
         owner.clear_cache()
     _graph._AVALS.clear()
     _STATS.compiles = _STATS.cache_hits = 0
+    _STATS.compile_seconds = 0.0
+    _recompile.reset()

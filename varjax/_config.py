@@ -15,6 +15,15 @@ class Config:
     ``max_pending_depth``: a chain of this many pending ops is computed at once, so a loop
     that never reads a value still runs in bounded memory and bounded program size.
 
+    ``explain_recompiles``: log (logger ``varjax.recompile``) why a line of your code compiled
+    a new program: the first op or input where it differs from the nearest earlier program
+    of that line, with shapes, dtypes and the line that recorded the op. Recording then also
+    remembers each op's line, which costs a little. ``VARJAX_EXPLAIN_RECOMPILES=1`` sets it.
+
+    ``max_recompiles``: a budget of programs per line of your code (default 8, None for no
+    budget); each one past it warns with the explanation (``varjax.RecompileWarning``).
+    ``VARJAX_MAX_RECOMPILES`` sets it.
+
     Example:
         >>> import varjax as vj
         >>> vj.config.eager = True
@@ -22,12 +31,22 @@ class Config:
     """
 
     def __init__(self) -> None:
-        self.eager: bool = os.environ.get("VARJAX_EAGER", "") not in ("", "0")
+        self.eager: bool = _flag("VARJAX_EAGER")
         self.max_pending_depth: int = 1000
         self.anomaly: bool = False  # set by varjax.autograd.detect_anomaly()
+        self.explain_recompiles: bool = _flag("VARJAX_EXPLAIN_RECOMPILES")
+        budget = os.environ.get("VARJAX_MAX_RECOMPILES", "8")
+        self.max_recompiles: int | None = None if budget.lower() in ("", "none") else int(budget)
 
     def __repr__(self) -> str:
-        return f"Config(eager={self.eager}, max_pending_depth={self.max_pending_depth})"
+        return (
+            f"Config(eager={self.eager}, max_pending_depth={self.max_pending_depth}, "
+            f"explain_recompiles={self.explain_recompiles}, max_recompiles={self.max_recompiles})"
+        )
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
 
 
 config = Config()

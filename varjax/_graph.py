@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _compile, _tracing
+from . import _compile, _recompile, _tracing
 from ._config import config
 from ._grad_mode import _state as _grad_state
 from ._ops import OPS, Op
@@ -213,6 +213,10 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     if requires_grad and (op.grad_name is None or not _grad_state.enabled):
         requires_grad = False
     node = Node(op, params, inputs, hit[0], hit[1], None, requires_grad, not requires_grad, depth)
+    if config.explain_recompiles:
+        from ._anomaly import _site
+
+        node.site = _site()
     if depth >= config.max_pending_depth or config.eager:
         materialize([node])
         if config.anomaly:
@@ -264,6 +268,7 @@ class Builder:
 
     def __init__(self) -> None:
         self.instrs: list[tuple] = []
+        self.nodes: list[Node] = []  # the node behind each instruction (recompile explanations)
         self.slot: dict[int, int] = {}
         self.args: list[jax.Array] = []
         self.arg_nodes: list[Node] = []  # the node behind each argument
@@ -277,6 +282,7 @@ class Builder:
             _tracing.check_capture(node)
         self.args.append(node.value)
         self.arg_nodes.append(node)
+        self.nodes.append(node)
         self.instrs.append(("in",) + node.aval)
         s = self.slot[id(node)] = len(self.instrs) - 1
         return s
@@ -286,7 +292,7 @@ class Builder:
 
         A Node input not yet in ``slot_map`` gets its slot from ``outside(node)``.
         """
-        instrs, fscal, iscal = self.instrs, self.fscal, self.iscal
+        instrs, fscal, iscal, behind = self.instrs, self.fscal, self.iscal, self.nodes
         for n in nodes:
             refs = []
             for x in n.inputs:
@@ -304,6 +310,7 @@ class Builder:
                         iscal.append(x)
                         refs.append(-2 * len(iscal))
             instrs.append((n.op.name, n.params, tuple(refs), n.sdtype, diff))
+            behind.append(n)
             slot_map[id(n)] = len(instrs) - 1
 
     def value(self, root: Node) -> int:
@@ -389,7 +396,11 @@ def materialize(targets: list[Node]) -> None:
     nodes, outs = b.store_slots(targets)
     instrs = tuple(b.instrs)
     sig = _compile.Signature(("fwd", instrs, outs))
-    fn = _compile.cached(sig, lambda: _forward_program(instrs, outs))
+    fn = _compile.cached(
+        sig,
+        lambda: _forward_program(instrs, outs),
+        lambda: ("forward", *_recompile.program_differ(instrs, b.nodes, (outs,))),
+    )
     store(nodes, fn(tuple(b.args), *b.packs()))
     for n in nodes:
         if n.bwd_sig is not None:  # the value a backward skipped was read after all

@@ -27,6 +27,7 @@ import functools
 import os
 import sys
 import sysconfig
+import time
 import types
 import weakref
 from collections.abc import Callable
@@ -36,7 +37,7 @@ import jax
 import jax.extend
 import numpy as np
 
-from . import _compile, _graph, _tracing
+from . import _compile, _graph, _recompile, _tracing
 from . import random as _rng
 from ._grad_mode import _state as _grad_state
 from ._graph import leaf, materialize
@@ -354,14 +355,19 @@ class _Jitted:
         arrays = [x for x in leaves if isinstance(x, (jax.Array, np.ndarray))]
         entry = self._cache.get(key)
         if entry is None:
-            flat = _flat_inputs(state, key_node, arrays, np.uint32(_rng._state.counter), None)
-            entry = self._cache[key] = self._compile(treedef, leaves, found, flat)
             _compile._STATS.compiles += 1
+            _recompile.on_compile("varjax.jit", key, _recompile.jit_differ(key, state))
+            start = time.perf_counter()
+            flat = _flat_inputs(state, key_node, arrays, np.uint32(_rng._state.counter), None)
+            entry = self._compile(treedef, leaves, found, flat)
+            outs = entry.fn(*flat)
+            self._cache[key] = entry  # only once the program has compiled and run
+            _compile._STATS.compile_seconds += time.perf_counter() - start
         else:
             _compile._STATS.cache_hits += 1
             counter = _counter(entry.plan)
             flat = _flat_inputs(state, key_node, arrays, counter, entry)
-        outs = entry.fn(*flat)
+            outs = entry.fn(*flat)
         del flat
         return self._merge(entry.plan, state, outs)
 

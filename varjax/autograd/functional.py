@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .. import _compile
+from .. import _compile, _recompile
 from .._backward import _region
 from .._graph import Builder, leaf, run_instrs
 from .._variable import Variable, _wrap, as_array
@@ -131,7 +131,11 @@ class _Pure:
             return program
 
         primals = tuple(x._node.value for x in self.xs)
-        return _compile.cached(sig, build)(self.args, *self.packs, primals, extra)
+        explain = lambda: (
+            kind,
+            *_recompile.program_differ(self.instrs, [], (self.leaf_slots, self.out_slots)),
+        )
+        return _compile.cached(sig, build, explain)(self.args, *self.packs, primals, extra)
 
     def wrap_out(self, values):
         values = tuple(_wrap(leaf(v)) for v in values)

@@ -26,7 +26,7 @@ import optax
 
 from .. import _tracing
 from .._grad_mode import enable_grad
-from .._graph import leaf, record
+from .._graph import leaf, materialize, record
 from .._inplace import assign, assign_node
 from .._ops import Op, register
 from .._variable import Variable, _bind, _wrap
@@ -121,6 +121,9 @@ class Optimizer:
         self._validate(group)
         structure = self._structure(group)
         tx = self._chain(self._hyper_dict(group), structure)
+        pending = [p._node for p in params if p._node.value is None]
+        if pending:  # one program for all of them, not one per parameter
+            materialize(pending)
         for p in params:
             leaves, tree = jax.tree_util.tree_flatten(tx.init(p._value()))
             self._slots.append([_wrap(leaf(jnp.asarray(x))) for x in leaves])

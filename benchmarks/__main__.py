@@ -1,0 +1,193 @@
+"""The benchmark suite (issue 6): one command, one table, every contender in the same run.
+
+    python -m benchmarks            # full run, a few minutes
+    python -m benchmarks --quick    # a smoke run (few repetitions, a short memory loop)
+
+Rows: the tutorial's 2x2 program, 100 alternating elementwise ops on 10,000 floats, an MLP
+128 x 784-256-256-10 forward and backward, the same MLP's training step (SGD with momentum)
+imperative and under ``varjax.jit``, the cost of recording one op, and the resident memory of
+a 10,000-step training loop at its start and end. Ratios are varjax / hand-written JAX
+(``jax.jit`` of ``jax.grad`` or ``value_and_grad``) and PyTorch eager / varjax when torch is
+installed; HIPS autograd is timed too when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import time
+
+import numpy as np
+
+import varjax as vj
+from varjax import nn
+
+from . import bench_core, bench_train
+from ._harness import machine, median_times, print_table
+
+try:  # optional references
+    import torch
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+try:
+    import autograd as hips_autograd
+    import autograd.numpy as anp
+except ImportError:  # pragma: no cover - depends on the machine
+    hips_autograd = None
+
+TARGETS = {  # varjax / hand-written JAX, median of repeated runs
+    "tutorial 2x2": 1.3,
+    "elementwise chain": 1.15,
+    "MLP fwd+bwd": 1.1,
+    "training step": 1.15,
+    "training step, varjax.jit": 1.15,
+}
+TORCH_TARGET = {"elementwise chain": 1.8}  # PyTorch eager / varjax, at least
+RECORD_TARGET_US = 1.0
+RSS_TARGET = 0.05
+
+
+def _hips_chain():
+    x0 = np.random.default_rng(0).standard_normal(10_000)
+    g = hips_autograd.grad(lambda y: bench_core.chain(y, anp.sin).sum())
+    return lambda: g(x0)
+
+
+def timed_rows(quick: bool) -> list[dict]:
+    scale, repeat = (0.1, 3) if quick else (1.0, 21)
+    tut = {"varjax": bench_core.tutorial_varjax, "jax": bench_core.tutorial_jax}
+    if torch is not None:
+        tut["torch"] = bench_core.tutorial_torch
+    chain = bench_core.make_chain()
+    if hips_autograd is not None:
+        chain["autograd"] = _hips_chain()
+    x, y, params = bench_train.data()
+    train = {"varjax": bench_train.make_varjax(x, y, params, compiled=False)[0],
+             "jax": bench_train.make_jax(x, y, params)[0]}  # fmt: skip
+    jitted = {"varjax": bench_train.make_varjax(x, y, params, compiled=True)[0],
+              "jax": train["jax"]}  # fmt: skip
+    if torch is not None:
+        train["torch"] = jitted["torch"] = bench_train.make_torch(x, y, params)[0]
+    workloads = [
+        ("tutorial 2x2", tut, 200),
+        ("elementwise chain", chain, 20),
+        ("MLP fwd+bwd", bench_core.make_mlp(), 10),
+        ("training step", train, 10),
+        ("training step, varjax.jit", jitted, 10),
+    ]
+    rows = []
+    for name, fns, number in workloads:
+        n = max(3, int(number * scale))
+        for fn in fns.values():  # warm every cache: gradients appear, the loss gets read
+            fn(), fn(), fn()
+        before = vj.compile_stats().compiles
+        times = median_times({k: fns[k] for k in ("varjax", "jax")}, number=n, repeat=repeat)
+        for other in ("torch", "autograd"):  # their threads would disturb the others: alone
+            if other in fns:
+                times.update(median_times({other: fns[other]}, number=n, repeat=repeat))
+        ratio = times["varjax"] / times["jax"]
+        row = {
+            "workload": name,
+            "varjax": f"{times['varjax'] * 1e6:.1f} us",
+            "jax": f"{times['jax'] * 1e6:.1f} us",
+            "varjax/jax": f"{ratio:.2f}",
+            "target": f"<= {TARGETS[name]}",
+            "ok": "yes" if ratio <= TARGETS[name] else "NO",
+            "recompiles": vj.compile_stats().compiles - before,
+        }
+        if "torch" in times:
+            speedup = times["torch"] / times["varjax"]
+            row["torch/varjax"] = f"{speedup:.2f}"
+            if name in TORCH_TARGET:
+                row["torch/varjax"] += f" (>= {TORCH_TARGET[name]})"
+                if speedup < TORCH_TARGET[name]:
+                    row["ok"] = "NO"
+        if "autograd" in times:
+            row["autograd/varjax"] = f"{times['autograd'] / times['varjax']:.2f}"
+        rows.append(row)
+    return rows
+
+
+def recording_row(quick: bool) -> dict:
+    """Microseconds per recorded op, nothing computed: 200 alternating elementwise ops."""
+    x = vj.tensor(np.ones(10_000, np.float32), requires_grad=True)
+    depth = vj.config.max_pending_depth
+    vj.config.max_pending_depth = 10**9  # record only: never compute the chain
+    try:
+        record = lambda: bench_core.chain(x, vj.sin)  # 100 sin, 100 mul: 200 ops
+        record()
+        runs = []
+        for _ in range(3 if quick else 21):
+            start = time.perf_counter()
+            for _ in range(5):
+                record()
+            runs.append((time.perf_counter() - start) / (5 * 200))
+    finally:
+        vj.config.max_pending_depth = depth
+    us = float(np.median(runs)) * 1e6
+    return {
+        "workload": "recording (per op)",
+        "varjax": f"{us:.2f} us",
+        "target": f"<= {RECORD_TARGET_US} us",
+        "ok": "yes" if us <= RECORD_TARGET_US else "NO",
+    }
+
+
+def _rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_row(quick: bool) -> dict:
+    """Resident memory of an imperative training loop after its warm-up and at its end."""
+    steps = 1_000 if quick else 10_000
+    vj.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
+    opt = vj.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+    x = vj.tensor(rng.standard_normal((32, 64)).astype(np.float32))
+    y = vj.tensor(rng.integers(0, 10, 32).astype(np.int32))
+    start = None
+    for i in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        if i % 100 == 0:
+            loss.item()  # a logging loop reads the loss now and then
+        if i == 199:
+            gc.collect()
+            start = _rss_mb()
+    gc.collect()
+    end = _rss_mb()
+    growth = (end - start) / start
+    return {
+        "workload": f"RSS over {steps:,} training steps",
+        "varjax": f"{start:.0f} -> {end:.0f} MB",
+        "varjax/jax": f"{growth:+.1%}",
+        "target": f"<= {RSS_TARGET:.0%} growth",
+        "ok": "yes" if growth <= RSS_TARGET else "NO",
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
+    args = ap.parse_args(argv)
+    rows = timed_rows(args.quick) + [recording_row(args.quick), memory_row(args.quick)]
+    refs = [f"torch {torch.__version__}" if torch else "torch not installed"]
+    refs.append("HIPS autograd installed" if hips_autograd else "HIPS autograd not installed")
+    print(f"machine: {machine()}, {os.cpu_count()} cores; " + ", ".join(refs))
+    cols = ["workload", "varjax", "jax", "varjax/jax", "target", "ok", "recompiles"]
+    if torch is not None:
+        cols.append("torch/varjax")
+    if hips_autograd is not None:
+        cols.append("autograd/varjax")
+    print_table(rows, cols)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

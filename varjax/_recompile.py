@@ -1,0 +1,234 @@
+"""Why varjax compiled again: explanations per call site, and a recompile budget.
+
+Every compile is charged to the user's line that caused it (``loss.backward()``,
+``loss.item()``, a ``varjax.jit`` call). When a line compiles a second program, the new
+program's signature is compared with the nearest one compiled there before, and the first op
+or input where they differ is named with its shapes and dtypes and, when
+``config.explain_recompiles`` is on, the line that recorded it:
+
+    varjax: compiled a new backward program at File "train.py", line 14: loss.backward()
+    (program 2 at this line). It differs from the nearest earlier one at input #3:
+    float32[32, 4] where that one had float32[64, 4], read by 'linear_bias' recorded at
+    File "train.py", line 12: out = model(x)
+
+``config.explain_recompiles`` (or ``VARJAX_EXPLAIN_RECOMPILES=1``) logs that to the
+``varjax.recompile`` logger; ``config.max_recompiles`` (or ``VARJAX_MAX_RECOMPILES``) is a
+budget per line: each program past it raises a ``RecompileWarning`` with the same text.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _tracing
+from ._config import config
+
+logger = logging.getLogger("varjax.recompile")
+
+
+class RecompileWarning(UserWarning):
+    """A line of user code compiled more programs than ``varjax.config.max_recompiles``."""
+
+
+_HISTORY = 16  # programs remembered per line, to find the nearest one
+_SITES: dict[tuple, list] = {}  # (file, line, kind) -> [program count, recent signatures]
+
+
+def reset() -> None:
+    _SITES.clear()
+
+
+def _user_site() -> tuple[str, int, str]:
+    from ._anomaly import _site
+
+    return _site() or ("<unknown>", 0, "")
+
+
+def _where(site: tuple | None) -> str:
+    if not site:
+        return "(its line is recorded when varjax.config.explain_recompiles is on)"
+    file, line, code = site
+    return f'recorded at File "{file}", line {line}: {code}'
+
+
+def _array(shape: tuple, dtype: Any) -> str:
+    return f"{np.dtype(dtype).name}[{', '.join(map(str, shape))}]"
+
+
+def on_compile(kind: str, key: tuple, differ: Callable[[tuple], tuple[int, str]]) -> None:
+    """Account a new program of ``kind`` to the user's line; explain it if asked.
+
+    ``differ(old_key)`` returns (how far the new key agrees with ``old_key``, a sentence
+    naming the first difference); the nearest earlier program is the one that agrees longest.
+    """
+    if _tracing.state.active or config.eager or config.anomaly:
+        return  # inlined into a varjax.jit program, or one program per op by design
+    explain, budget = config.explain_recompiles, config.max_recompiles
+    site = _user_site()
+    entry = _SITES.setdefault((*site[:2], kind), [0, []])
+    entry[0] += 1
+    count, history = entry
+    over = budget is not None and count > budget
+    if history and (explain or over):
+        diffs = [differ(old) for old in history]
+        # the nearest: the longest agreement; among equals, the most recent
+        _, _, reason = max((score, i, reason) for i, (score, reason) in enumerate(diffs))
+        file, line, code = site
+        message = (
+            f'varjax: compiled a new {kind} program at File "{file}", line {line}: {code} '
+            f"(program {count} at this line). It differs from the nearest earlier one {reason}"
+        )
+        if over:
+            message += (
+                f". This line has compiled more than varjax.config.max_recompiles={budget} "
+                f"programs: keep shapes, dtypes and the program's structure the same from one "
+                f"call to the next (e.g. pad the last batch), or raise the budget"
+            )
+        if explain:
+            logger.warning(message)
+        if over:
+            warnings.warn_explicit(message, RecompileWarning, file, line)
+    history.append(key)
+    del history[:-_HISTORY]
+
+
+# -- recorded programs ------------------------------------------------------------------------
+
+
+def program_differ(instrs: tuple, nodes: list, extra: tuple) -> tuple[tuple, Callable]:
+    """A ``differ`` for a linearized program (see ``_graph.Builder``): ``nodes[i]`` is the
+    node behind instruction ``i``, whose recording site names the line. Returns the key to
+    remember and the differ."""
+
+    def differ(old: tuple) -> tuple[int, str]:
+        old_instrs, old_extra = old
+        for i, (new, was) in enumerate(zip(instrs, old_instrs)):
+            if new != was:
+                return i, _instruction_diff(instrs, nodes, i, was)
+        n = min(len(instrs), len(old_instrs))
+        if len(instrs) > n:
+            return n, (
+                f"after its {n} instructions: this one goes on with {_describe(instrs, nodes, n)}"
+            )
+        if len(old_instrs) > n:
+            return n, f"after {n} instructions: the earlier one went on with '{old_instrs[n][0]}'"
+        if extra != old_extra:
+            return n, (
+                "only in what it returns (the same ops; e.g. a value read after a backward "
+                "that skipped computing it, or a different set of gradients requested)"
+            )
+        return n, "nowhere (the same program under a different cache key)"
+
+    return (instrs, extra), differ
+
+
+def _describe(instrs: tuple, nodes: list, i: int) -> str:
+    ins = instrs[i]
+    node = nodes[i] if i < len(nodes) else None
+    if ins[0] == "in":
+        return f"input #{i}: {_array(ins[1], ins[2])}"
+    site = None if node is None else node.site
+    return f"'{ins[0]}' (instruction #{i}) {_where(site)}"
+
+
+def _instruction_diff(instrs: tuple, nodes: list, i: int, was: tuple) -> str:
+    new = instrs[i]
+    if new[0] == "in" and was[0] == "in":
+        reader = next(
+            (j for j in range(i + 1, len(instrs)) if instrs[j][0] != "in" and i in instrs[j][2]),
+            None,
+        )
+        by = ""
+        if reader is not None:
+            site = nodes[reader].site if reader < len(nodes) else None
+            by = f", read by '{instrs[reader][0]}' {_where(site)}"
+        return (
+            f"at input #{i}: {_array(new[1], new[2])} where that one had "
+            f"{_array(was[1], was[2])}{by}"
+        )
+    site = nodes[i].site if i < len(nodes) else None
+    if new[0] != was[0]:
+        return f"at instruction #{i}: '{new[0]}' where that one had '{was[0]}', {_where(site)}"
+    if new[1] != was[1]:
+        changed = {k: v for k, v in new[1] if dict(was[1]).get(k) != v}
+        return (
+            f"at instruction #{i}: '{new[0]}' with {changed} where that one had "
+            f"{ {k: dict(was[1]).get(k) for k in changed} }, {_where(site)}"
+        )
+    if new[3] != was[3]:
+        return (
+            f"at instruction #{i}: '{new[0]}' takes Python scalars as {np.dtype(new[3]).name} "
+            f"where that one took {np.dtype(was[3]).name}, {_where(site)}"
+        )
+    return f"at instruction #{i}: '{new[0]}' reads different inputs, {_where(site)}"
+
+
+# -- varjax.jit -------------------------------------------------------------------------------
+
+_PARTS = ("the arguments' structure", "the arguments", "the state", "train/eval modes",
+          "the optimizers' settings", "grad mode")  # fmt: skip
+
+
+def jit_differ(key: tuple, state: list) -> Callable[[tuple], tuple]:
+    """A ``differ`` for a ``varjax.jit`` cache key (see ``_jit._Jitted.__call__``)."""
+
+    def differ(old: tuple) -> tuple[int, str]:
+        score = 0
+        for part, (new, was) in enumerate(zip(key, old)):
+            if new == was:
+                score += 1000
+                continue
+            if part == 1:
+                return score + _prefix(new, was), _jit_args(new, was, state)
+            if part == 2:
+                return score + _prefix(new, was), _jit_state(new, was)
+            return score, f"in {_PARTS[part]}: {new} where that one had {was}"
+        return score, "nowhere (the same structure)"
+
+    return differ
+
+
+def _prefix(a: tuple, b: tuple) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def _spec(spec: tuple, state: list | None) -> str:
+    if spec[0] == "array":
+        return _array(spec[1], spec[2])
+    if spec[0] == "var":
+        if state is not None:
+            return f"Variable {_array(*state[spec[1]]._node.aval)}"
+        return "a Variable"
+    if spec[0] == "static":
+        return f"the Python value {spec[2]!r} (Python values are part of the structure)"
+    return f"an object of id {spec[1]}"
+
+
+def _jit_args(new: tuple, was: tuple, state: list) -> str:
+    if len(new) != len(was):
+        return f"in the number of argument leaves: {len(new)} where that one had {len(was)}"
+    i = _prefix(new, was)
+    return f"at argument leaf #{i}: {_spec(new[i], state)} where that one had {_spec(was[i], None)}"
+
+
+def _jit_state(new: tuple, was: tuple) -> str:
+    if len(new) != len(was):
+        return f"in the number of state Variables: {len(new)} where that one had {len(was)}"
+    i = _prefix(new, was)
+    (aval, rg, grad), (aval0, rg0, grad0) = new[i], was[i]
+    what = f"state Variable #{i} ({_array(*aval)})"
+    if aval != aval0:
+        return f"at {what}: was {_array(*aval0)}"
+    if rg != rg0:
+        return f"at {what}: requires_grad={rg} where it was {rg0}"
+    has, had = grad is not None, grad0 is not None
+    if has != had:
+        return (
+            f"at {what}: {'has' if has else 'has no'} .grad where it {'had' if had else 'had none'}"
+        )
+    return f"at {what}: its .grad is {_array(*grad)} where it was {_array(*grad0)}"
