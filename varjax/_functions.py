@@ -20,8 +20,9 @@ import numpy as np
 
 from . import _tracing
 from . import random as _rng
-from ._graph import default_int, is_floating
-from ._variable import Variable, _apply, _dims, _shape_arg
+from ._graph import default_int, is_floating, record
+from ._ops import OPS
+from ._variable import Variable, _apply, _dims, _shape_arg, _wrap
 from ._views import link
 
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -53,8 +54,11 @@ def _float_only(name: str, x: Variable) -> None:
 
 
 def _elementwise(name: str, doc: str):
+    op = OPS[name]
+
     def fn(input: Variable) -> Variable:
-        return _apply(name, _var(input))
+        x = input if type(input) is Variable else _var(input)
+        return _wrap(record(op, (x._node,)))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"{doc}, elementwise. ``varjax.{name}(x)`` or ``x.{name}()``."

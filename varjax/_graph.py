@@ -40,6 +40,8 @@ class Node:
     ``freed`` is set by a backward without ``retain_graph``.
     """
 
+    # The fields below the line are rarely set: they live in the instance dict, created only
+    # when one is set, and read the class defaults otherwise (recording is the hot path).
     __slots__ = (
         "op",
         "params",
@@ -51,14 +53,15 @@ class Node:
         "is_leaf",
         "diff",
         "var",
-        "retain",
-        "site",
-        "freed",
         "depth",
-        "bwd_sig",
         "seq",
-        "siblings",
+        "__dict__",
     )
+    retain = False  # retain_grad(): backward also reports this node's gradient
+    site = None  # (file, line, code) of the user's code that recorded it, when asked for
+    freed = False  # a backward without retain_graph went through it
+    bwd_sig = None  # backward program that last skipped computing this value
+    siblings: tuple | None = None  # other outputs of one multi-output update
 
     def __init__(self, op, params, inputs, aval, sdtype, value, requires_grad, is_leaf, depth=0):
         self.op: Op | None = op
@@ -72,13 +75,8 @@ class Node:
         # differentiated by backward (an op output that requires grad); fixed at creation
         self.diff: bool = requires_grad and not is_leaf
         self.var = None
-        self.retain = False  # retain_grad(): backward also reports this node's gradient
-        self.site = None  # (file, line) of the user's code that recorded it, in anomaly mode
-        self.freed = False
         self.depth = depth  # length of the longest pending chain ending here
-        self.bwd_sig = None  # backward program that last skipped computing this value
         self.seq = next(_SEQ)
-        self.siblings: tuple | None = None  # other outputs of one multi-output update
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -206,8 +204,7 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
                 depth = x.depth + 1
         else:
             key.append(type(x))
-    key = tuple(key)
-    hit = _AVALS.get(key)
+    hit = _AVALS.get(key := tuple(key))
     if hit is None:
         hit = _AVALS[key] = _abstract_eval(op, params, inputs, sdtype)
     if requires_grad and (op.grad_name is None or not _grad_state.enabled):
@@ -293,11 +290,12 @@ class Builder:
         A Node input not yet in ``slot_map`` gets its slot from ``outside(node)``.
         """
         instrs, fscal, iscal, behind = self.instrs, self.fscal, self.iscal, self.nodes
+        get, add_instr, add_node = slot_map.get, instrs.append, behind.append
         for n in nodes:
             refs = []
             for x in n.inputs:
                 if type(x) is Node:
-                    s = slot_map.get(id(x))
+                    s = get(id(x))
                     refs.append(outside(x) if s is None else s)
                 else:
                     f = _FLOAT_PACK.get(n.sdtype)
@@ -309,9 +307,9 @@ class Builder:
                     else:
                         iscal.append(x)
                         refs.append(-2 * len(iscal))
-            instrs.append((n.op.name, n.params, tuple(refs), n.sdtype, diff))
-            behind.append(n)
-            slot_map[id(n)] = len(instrs) - 1
+            slot_map[id(n)] = len(instrs)
+            add_instr((n.op.name, n.params, tuple(refs), n.sdtype, diff))
+            add_node(n)
 
     def value(self, root: Node) -> int:
         """Slot holding ``root``'s value: an argument if concrete, else computed here."""

@@ -39,9 +39,14 @@ def _bind(v: Variable, node: Node) -> Variable:
 
 
 def _wrap(node: Node) -> Variable:
-    v = object.__new__(Variable)
+    v = _new(Variable)
     v._grad = None
-    return _bind(v, node)
+    v._node = node
+    node.var = _ref(v)
+    return v
+
+
+_new, _ref = object.__new__, weakref.ref
 
 
 def as_array(data: Any, dtype=None) -> jax.Array:
@@ -87,7 +92,8 @@ def _node_of(x: Any) -> Node | int | float | bool:
 
 
 def _apply(op_name: str, *args: Any, params: tuple = ()) -> Variable:
-    return _wrap(record(OPS[op_name], tuple(_node_of(a) for a in args), params))
+    nodes = tuple([a._node if type(a) is Variable else _node_of(a) for a in args])
+    return _wrap(record(OPS[op_name], nodes, params))
 
 
 def _binary(op_name: str, reflected: bool = False):
@@ -98,8 +104,11 @@ def _binary(op_name: str, reflected: bool = False):
     op = OPS[op_name]
 
     def method(self, other):
-        if type(other) is Variable:
+        t = type(other)
+        if t is Variable:
             o = other._node
+        elif t is float or t is int:
+            o = other
         else:
             try:
                 o = _node_of(other)
