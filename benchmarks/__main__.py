@@ -39,7 +39,9 @@ except ImportError:  # pragma: no cover - depends on the machine
 TARGETS = {  # varjax / hand-written JAX, median of repeated runs
     "tutorial 2x2": 1.3,
     "elementwise chain": 1.15,
+    "elementwise chain, varjax.jit": 1.15,
     "MLP fwd+bwd": 1.1,
+    "MLP fwd+bwd, varjax.jit": 1.1,
     "training step": 1.15,
     "training step, varjax.jit": 1.15,
 }
@@ -52,6 +54,40 @@ def _hips_chain():
     x0 = np.random.default_rng(0).standard_normal(10_000)
     g = hips_autograd.grad(lambda y: bench_core.chain(y, anp.sin).sum())
     return lambda: g(x0)
+
+
+def _chain_jit():
+    x0 = np.linspace(-1, 1, 10_000, dtype=np.float32)
+    xv = vj.tensor(x0, requires_grad=True)
+
+    @vj.jit
+    def step():
+        xv.grad = None
+        bench_core.chain(xv, vj.sin).sum().backward()
+
+    def run():
+        step()
+        return xv.grad._value().block_until_ready()
+
+    return run
+
+
+def _mlp_jit():
+    fns = bench_core.make_mlp(with_params=True)
+    vparams, vx, vy, vops = fns.pop("varjax_state")
+
+    @vj.jit
+    def step():
+        for w, b in vparams:
+            w.grad = b.grad = None
+        bench_core.mlp_loss(vparams, vx, vy, vops).backward()
+
+    def run():
+        step()
+        return vparams[-1][1].grad._value().block_until_ready()
+
+    fns["varjax"] = run
+    return fns
 
 
 def timed_rows(quick: bool) -> list[dict]:
@@ -69,10 +105,13 @@ def timed_rows(quick: bool) -> list[dict]:
               "jax": train["jax"]}  # fmt: skip
     if torch is not None:
         train["torch"] = jitted["torch"] = bench_train.make_torch(x, y, params)[0]
+    chain_jit = {"varjax": _chain_jit(), "jax": chain["jax"]}
     workloads = [
         ("tutorial 2x2", tut, 200),
         ("elementwise chain", chain, 20),
+        ("elementwise chain, varjax.jit", chain_jit, 20),
         ("MLP fwd+bwd", bench_core.make_mlp(), 10),
+        ("MLP fwd+bwd, varjax.jit", _mlp_jit(), 10),
         ("training step", train, 10),
         ("training step, varjax.jit", jitted, 10),
     ]

@@ -112,7 +112,7 @@ def mlp_loss(params, x, onehot, ops):
     return -(onehot * (h - lse)).sum(1).mean()
 
 
-def make_mlp():
+def make_mlp(with_params: bool = False):
     rng = np.random.default_rng(0)
     params = []
     for a, b in zip(SIZES[:-1], SIZES[1:]):
@@ -162,6 +162,8 @@ def make_mlp():
             return tparams[-1][1].grad
 
         fns["torch"] = run_torch
+    if with_params:  # for a varjax.jit contender over the same state
+        fns["varjax_state"] = (vparams, vx, vy, vops)
     return fns
 
 

@@ -381,6 +381,8 @@ def store(nodes: list[Node], values) -> None:
         n.depth = 0
         if not n.diff:
             n.inputs = ()  # a known value that backward never passes through needs nothing upstream
+        if n.siblings is not None:  # computed together: drop the reference cycle among them
+            del n.siblings
 
 
 def materialize(targets: list[Node]) -> None:
