@@ -337,3 +337,23 @@ def test_imperative_loop_is_one_compiled_call_per_iteration():
         step(x, y)
         after = vj.compile_stats()
         assert (after.compiles, after.cache_hits) == (before.compiles, before.cache_hits + 1)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["imperative", "jit"])
+def test_training_steps_leave_no_cyclic_garbage(compiled):
+    """Arrays are freed as soon as they are dead, not when the cycle collector runs."""
+    import gc
+
+    model, _, step = make(bn=True, dropout=0.2)
+    run = vj.jit(step) if compiled else step
+    x, y = vj.tensor(X), vj.tensor(Y)
+    for _ in range(4):
+        run(x, y).item()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            run(x, y).item()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
