@@ -357,3 +357,41 @@ def test_training_steps_leave_no_cyclic_garbage(compiled):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_gradient_the_user_kept_keeps_its_value():
+    """zero_grad(set_to_none) then backward makes a new .grad (PyTorch); the old one stays."""
+    model, _, step = make()
+    jstep = vj.jit(step)
+    x, y = vj.tensor(X), vj.tensor(Y)
+    jstep(x, y)
+    jstep(x, y)
+    w = next(iter(model.parameters()))
+    old = w.grad
+    before = np.asarray(jnp.array(old._node.value, copy=True))  # no view of old's buffer
+    jstep(x, y)
+    assert w.grad is not old
+    np.testing.assert_array_equal(old.numpy(), before)
+    assert not np.array_equal(w.grad.numpy(), before)
+
+
+def test_a_kept_gradient_survives_a_step_that_reads_it_before_replacing_it():
+    """The old .grad is an input (read) and then replaced: its buffer must not be reused
+    while the user holds it."""
+    w = vj.tensor([1.0, 2.0], requires_grad=True)
+
+    @vj.jit
+    def step():
+        scale = w.grad.sum()  # reads the old gradient
+        w.grad = None
+        (w * w * scale).sum().backward()
+
+    (w * w).sum().backward()  # .grad = [2, 4]
+    step()
+    step()
+    old = w.grad
+    before = np.asarray(jnp.array(old._node.value, copy=True))
+    step()
+    assert not old._node.value.is_deleted()
+    np.testing.assert_array_equal(old.detach().numpy(), before)
+    assert w.grad is not old

@@ -41,7 +41,7 @@ from . import _compile, _graph, _recompile, _tracing
 from . import random as _rng
 from ._grad_mode import _state as _grad_state
 from ._graph import leaf, materialize
-from ._inplace import assign
+from ._inplace import _shares_storage, assign
 from ._variable import Variable, _bind, _wrap
 from ._views import _version_cell
 
@@ -259,40 +259,62 @@ class _Plan:
 class _Entry:
     """One compiled structure: the program, its merge plan, and which inputs it may reuse."""
 
-    __slots__ = ("fn", "plan", "donate")
+    __slots__ = ("fn", "plan", "donate", "fresh")
 
-    def __init__(self, fn: Callable, plan: _Plan, donate: tuple[int, ...]) -> None:
+    def __init__(self, fn: Callable, plan: _Plan, donate: tuple, fresh: frozenset) -> None:
         self.fn, self.plan, self.donate = fn, plan, donate
+        # donated gradient inputs that the call replaces with a new gradient Variable: the old
+        # Variable must keep its value, so its buffer may only be reused if nobody holds it
+        self.fresh = fresh
 
 
 def _node_refs(v: Variable) -> tuple[int, int]:
     return sys.getrefcount(v._node), sys.getrefcount(v._node.value)
 
 
+def _grad_refs(v: Variable) -> int:
+    return sys.getrefcount(v._grad)
+
+
 @functools.cache
-def _sole_refs() -> tuple[int, int]:
-    """Reference counts of a value held by nothing but its Variable, measured through the
-    same helper that checks real state before donating it."""
+def _sole_refs() -> tuple[tuple[int, int], int]:
+    """Reference counts of a value held by nothing but its Variable, and of a gradient held
+    by nothing but its Variable's ``.grad``, measured through the same helpers that check real
+    state (before donating a buffer, and before reusing a gradient Variable)."""
     probe = _wrap(leaf(jax.numpy.zeros(())))
-    return _node_refs(probe)
+    probe._grad = _wrap(leaf(jax.numpy.zeros(())))
+    return _node_refs(probe), _grad_refs(probe)
 
 
-def _flat_inputs(state, key_node, arrays, counter, entry: _Entry | None) -> list:
+def _flat_inputs(state, key_node, arrays, counter, entry: _Entry | None) -> tuple[list, set]:
     """The program's inputs, flat: values, then gradients, then the random state and the
-    argument arrays. A buffer the program may reuse in place (donate) is copied if anything
-    besides its Variable holds it, so donation never invalidates an array someone can still
-    read (a pending op, an alias, an array the user kept)."""
+    argument arrays; and the donated inputs whose node only their Variable holds.
+
+    A buffer the program may reuse in place (donate) is copied if anything besides its
+    Variable holds it, so donation never invalidates an array someone can still read (a
+    pending op, an alias, an array the user kept)."""
+    held = []
+    if entry is not None and entry.fresh:  # counted before this function holds them
+        sole_grad = _sole_refs()[1]
+        held = [v._grad is not None and _grad_refs(v) != sole_grad for v in state]
     owners = state + [v._grad for v in state if v._grad is not None]
-    shared = ()
+    shared, sole = [], set()
     if entry is not None and entry.donate:  # counted before this function holds the arrays
-        sole = _sole_refs()
-        shared = [i for i in entry.donate if _node_refs(owners[i]) != sole]
+        sole_node = _sole_refs()[0]
+        if held:
+            by_slot = [i for i, v in enumerate(state) if v._grad is not None]
+            held = {len(state) + j for j, i in enumerate(by_slot) if held[i]}
+        for i in entry.donate:
+            if _node_refs(owners[i]) == sole_node and i not in held:
+                sole.add(i)
+            else:
+                shared.append(i)
     flat = [v._node.value for v in owners]
     for i in shared:
         flat[i] = jax.numpy.array(flat[i], copy=True)
     flat += [key_node.value, counter]
     flat += arrays
-    return flat
+    return flat, sole
 
 
 class _Jitted:
@@ -358,18 +380,19 @@ class _Jitted:
             _compile._STATS.compiles += 1
             _recompile.on_compile("varjax.jit", key, _recompile.jit_differ(key, state))
             start = time.perf_counter()
-            flat = _flat_inputs(state, key_node, arrays, np.uint32(_rng._state.counter), None)
+            flat, _ = _flat_inputs(state, key_node, arrays, np.uint32(_rng._state.counter), None)
             entry = self._compile(treedef, leaves, found, flat)
             outs = entry.fn(*flat)
             self._cache[key] = entry  # only once the program has compiled and run
             _compile._STATS.compile_seconds += time.perf_counter() - start
+            sole = set()
         else:
             _compile._STATS.cache_hits += 1
             counter = _counter(entry.plan)
-            flat = _flat_inputs(state, key_node, arrays, counter, entry)
+            flat, sole = _flat_inputs(state, key_node, arrays, counter, entry)
             outs = entry.fn(*flat)
         del flat
-        return self._merge(entry.plan, state, outs)
+        return self._merge(entry.plan, state, outs, sole)
 
     # -- split ------------------------------------------------------------------------------------
 
@@ -403,10 +426,13 @@ class _Jitted:
         donate = [i for i, _, _ in plan.changed]  # replaced parameters, buffers, state
         donate += [grad_slot[i] for i, how, _ in plan.grads if how != "none" and i in grad_slot]
         donate = tuple(sorted(donate))
+        fresh = frozenset(
+            grad_slot[i] for i, how, _ in plan.grads if how == "new" and i in grad_slot
+        )
         unflatten = jax.tree_util.tree_structure(out_shapes).unflatten
         run = jax.extend.core.jaxpr_as_fun(closed)
         fn = jax.jit(lambda *xs: unflatten(run(*xs)), donate_argnums=donate)
-        return _Entry(fn, plan, donate)
+        return _Entry(fn, plan, donate, fresh)
 
     def _pure(self, treedef, leaves: list, found: _Found, plan: _Plan) -> Callable:
         """The traced function: state in, state out. Runs Python only when jax traces it;
@@ -458,25 +484,41 @@ class _Jitted:
 
     # -- merge ------------------------------------------------------------------------------------
 
-    def _merge(self, plan: _Plan, state: list, outputs: tuple) -> Any:
+    def _merge(self, plan: _Plan, state: list, outputs: tuple, sole: set) -> Any:
+        """Write the new values into the state. A node that nothing but its Variable holds
+        (``sole``: its buffer was donated to this call) takes the new value in place; so does
+        a gradient Variable that nothing but its parameter holds."""
         outs, changed, grads = outputs
         for (i, rg, aval), value in zip(plan.changed, changed):
             v = state[i]
-            if v._node.aval == aval:
-                assign(v, value)
-            else:  # the function replaced the storage (``v.data = ...``)
+            node = v._node
+            if node.aval != aval:  # the function replaced the storage (``v.data = ...``)
                 _version_cell(v)[0] += 1
                 _bind(v, leaf(value, aval=aval))
+            elif i in sole and not node.diff and not _shares_storage(v):
+                _version_cell(v)[0] += 1
+                node.value = value
+            else:
+                assign(v, value)
             v._node.requires_grad = rg
         values = iter(grads)
+        slots = {}
+        if sole:
+            with_grads = [i for i, v in enumerate(state) if v._grad is not None]
+            slots = {i: len(state) + j for j, i in enumerate(with_grads)}
         for i, how, aval in plan.grads:
             v = state[i]
             if how == "none":
                 v._grad = None
+                continue
+            value = next(values)
+            g = v._grad
+            if g is not None and slots.get(i) in sole:
+                g._node.value = value  # its buffer was donated: nobody else can see it
             elif how == "inplace":
-                _bind(v._grad, leaf(next(values), aval=aval))
+                _bind(g, leaf(value, aval=aval))
             else:
-                v._grad = _wrap(leaf(next(values), aval=aval))
+                v._grad = _wrap(leaf(value, aval=aval))
         _rng._state.counter += plan.draws
         vals = iter(outs)
         result = []
