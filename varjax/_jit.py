@@ -99,6 +99,7 @@ def _walk_variable(obj: Variable, found: _Found) -> None:
 _MODULE_SLOTS = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent", "training"})
 _EPOCH = [0]  # bumped by every change to a Module's parameters, buffers, submodules or attributes
 _MODULE_WALKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_OPTIMIZER_WALKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def structure_changed() -> None:
@@ -148,10 +149,18 @@ def _walk_module(obj: Any, found: _Found) -> None:
 
 def _walk_optimizer(obj: Any, found: _Found) -> None:
     found.opts.append(obj)
-    for g in obj.param_groups:
-        _walk(g["params"], found)
-    _walk(obj._slots, found)  # optimizer state and hyperparameters are Variables too
-    _walk(obj._hypers, found)
+    # parameters, then the optimizer's state and hyperparameters (Variables too); the list
+    # changes only with add_param_group, which appends to _hypers
+    cached = _OPTIMIZER_WALKS.get(obj)
+    if cached is None or cached[0] != len(obj._hypers):
+        state = [p for g in obj.param_groups for p in g["params"]]
+        state += [v for slots in obj._slots for v in slots] + list(obj._hypers)
+        cached = _OPTIMIZER_WALKS[obj] = (len(obj._hypers), tuple(state))
+    seen, add = found.seen, found.vars.append
+    for v in cached[1]:
+        if id(v) not in seen:
+            seen.add(id(v))
+            add(v)
 
 
 def _walk_items(obj: Any, found: _Found) -> None:
@@ -345,31 +354,32 @@ class _Jitted:
                 _walk(x, found)
         _walk(self.fn, found)
         state = found.vars
-        self._check_state(state)
         for o in found.opts:
             o._sync_hypers()
         key_node = _rng.key_node()
-        pending = [v._node for v in state if v._node.value is None]
-        pending += [
-            v._grad._node for v in state if v._grad is not None and v._grad._node.value is None
-        ]
+        specs, pending = [], []
+        for v in state:  # one pass: what the key needs, what must be computed first
+            node, grad = v._node, v._grad
+            if node.diff:
+                self._reject(v)
+            if node.value is None:
+                pending.append(node)
+            if grad is None:
+                specs.append((node.aval, node.requires_grad, None))
+            else:
+                if grad._node.value is None:
+                    pending.append(grad._node)
+                specs.append((node.aval, node.requires_grad, grad._node.aval))
         if pending:
             materialize(pending)
-        index = {id(v): i for i, v in enumerate(state)}
+        index = {id(v): i for i, v in enumerate(state[: len(leaves)])}  # argument Variables
         key = (
             treedef,
             tuple(
                 _arg_spec(x) if not isinstance(x, Variable) else ("var", index[id(x)])
                 for x in leaves
             ),
-            tuple(
-                (
-                    v._node.aval,
-                    v._node.requires_grad,
-                    None if v._grad is None else v._grad._node.aval,
-                )
-                for v in state
-            ),
+            tuple(specs),
             tuple(m.training for m in found.modules),
             tuple(o._jit_key() for o in found.opts),
             _grad_state.enabled,
@@ -396,15 +406,13 @@ class _Jitted:
 
     # -- split ------------------------------------------------------------------------------------
 
-    def _check_state(self, state: list[Variable]) -> None:
-        for v in state:
-            if v._node.diff:
-                raise RuntimeError(
-                    f"varjax.jit: '{self.__name__}' can reach a Variable of shape "
-                    f"{tuple(v.shape)} with grad_fn={v.grad_fn!r}: an intermediate result made "
-                    f"before the call, and backward cannot cross into a compiled call. Remedy: "
-                    f"compute it inside the function, or pass `.detach()` of it."
-                )
+    def _reject(self, v: Variable) -> None:
+        raise RuntimeError(
+            f"varjax.jit: '{self.__name__}' can reach a Variable of shape {tuple(v.shape)} "
+            f"with grad_fn={v.grad_fn!r}: an intermediate result made before the call, and "
+            f"backward cannot cross into a compiled call. Remedy: compute it inside the "
+            f"function, or pass `.detach()` of it."
+        )
 
     def _compile(self, treedef, leaves: list, found: _Found, flat: list) -> _Entry:
         """Trace the function once into a jaxpr, then compile it with the state buffers that
