@@ -55,11 +55,11 @@ class Node:
         "var",
         "depth",
         "seq",
+        "freed",
         "__dict__",
     )
     retain = False  # retain_grad(): backward also reports this node's gradient
     site = None  # (file, line, code) of the user's code that recorded it, when asked for
-    freed = False  # a backward without retain_graph went through it
     bwd_sig = None  # backward program that last skipped computing this value
     siblings: tuple | None = None  # other outputs of one multi-output update
 
@@ -77,6 +77,7 @@ class Node:
         self.var = None
         self.depth = depth  # length of the longest pending chain ending here
         self.seq = next(_SEQ)
+        self.freed = False  # a backward without retain_graph went through it (set each time)
 
     @property
     def shape(self) -> tuple[int, ...]:
