@@ -612,3 +612,14 @@ def test_training_a_linear_model_reduces_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.05 * losses[0], losses
+
+
+def test_zero_grad_without_none_zeroes_in_place():
+    """PyTorch's zero_grad(set_to_none=False) zeroes the gradient tensor a user may hold."""
+    w = vj.tensor([1.0, 2.0], requires_grad=True)
+    opt = vj.optim.SGD([w], lr=0.1)
+    (w * w).sum().backward()
+    held = w.grad
+    opt.zero_grad(set_to_none=False)
+    assert w.grad is held
+    assert held.tolist() == [0.0, 0.0]

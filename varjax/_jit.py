@@ -6,14 +6,16 @@ Split -> pure call -> merge, as Flax NNX does for its modules:
    submodules), Optimizers (their per-parameter state and hyperparameters) and varjax's random
    state, in the arguments, the closure, the globals the code names, and the attributes of
    user objects found there. Their arrays become the inputs of one ``jax.jit`` program.
-2. *Pure call.* The first call for a structure runs the user's function once under
-   ``jax.jit`` tracing, with every state Variable temporarily bound to a traced value; the
+2. *Pure call.* The first call for a structure traces the user's function once
+   (``jax.make_jaxpr``), with every state Variable temporarily bound to a traced value; the
    engine records, backward runs and optimizers step exactly as in an uncompiled call, but
-   on tracers, so the whole step becomes one XLA program. Later calls with the same
-   structure run that program without executing any Python of the function.
+   on tracers, so the whole step becomes one XLA program, compiled with the buffers it
+   replaces donated. Later calls with the same structure run that program without executing
+   any Python of the function.
 3. *Merge.* New values of state that changed (parameters, gradients, buffers, optimizer
    state, the random counter) are written back into the same Python objects, as in-place
-   updates.
+   updates. A donated buffer that anything else still holds is copied first, so donation
+   is never visible.
 
 The cache key is the structure of the state (shapes, dtypes, which gradients exist,
 ``training`` flags, optimizer settings) and of the arguments: arrays by shape and dtype, other
@@ -56,10 +58,12 @@ _LIBRARY_ROOTS = tuple(
 @functools.cache
 def _is_user_module(name: str) -> bool:
     """True for modules the user wrote (``__main__``, a notebook, a project file)."""
+    if name == "__main__":  # a script, or a notebook (whose __main__ is ipykernel's launcher)
+        return True
     mod = sys.modules.get(name)
     file = getattr(mod, "__file__", None)
     if file is None:
-        return name == "__main__" or mod is None
+        return mod is None
     return not os.path.abspath(file).startswith(_LIBRARY_ROOTS)
 
 

@@ -199,8 +199,8 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p._grad = None
-                else:
-                    p._grad = _wrap(leaf(jnp.zeros(p.shape, p.dtype), aval=p._node.aval))
+                else:  # in place, as PyTorch: whoever holds the gradient sees the zeros
+                    p._grad.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient (recorded; computed when next needed).
