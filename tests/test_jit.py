@@ -395,3 +395,33 @@ def test_a_kept_gradient_survives_a_step_that_reads_it_before_replacing_it():
     assert not old._node.value.is_deleted()
     np.testing.assert_array_equal(old.detach().numpy(), before)
     assert w.grad is not old
+
+
+def test_state_on_an_object_of_a_class_defined_in_main():
+    """Scripts and notebooks define classes in __main__; their objects are searched too."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, sysconfig\n"
+        "import varjax as vj\n"
+        "# in a notebook, __main__ is ipykernel's launcher, a file among the installed packages\n"
+        "sys.modules['__main__'].__file__ = sysconfig.get_paths()['purelib'] + '/launcher.py'\n"
+        "class Trainer:\n"
+        "    def __init__(self):\n"
+        "        self.w = vj.tensor([1.0, 2.0], requires_grad=True)\n"
+        "        self.opt = vj.optim.SGD([self.w], lr=0.5)\n"
+        "t = Trainer()\n"
+        "@vj.jit\n"
+        "def step():\n"
+        "    t.opt.zero_grad()\n"
+        "    (t.w * t.w).sum().backward()\n"
+        "    t.opt.step()\n"
+        "step(); step()\n"
+        "print(t.w.detach().tolist())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[0.0, 0.0]"
