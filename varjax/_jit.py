@@ -247,8 +247,7 @@ def _is_leaf(x: Any) -> bool:
 
 
 def _arg_spec(leaf_: Any) -> tuple:
-    if isinstance(leaf_, Variable):
-        return ("var",)
+    """The cache-key part of an argument leaf that is not a Variable."""
     if isinstance(leaf_, (jax.Array, np.ndarray)):
         return ("array", tuple(leaf_.shape), np.dtype(leaf_.dtype))
     try:
@@ -272,10 +271,14 @@ class _Plan:
 class _Entry:
     """One compiled structure: the program, its merge plan, and which inputs it may reuse."""
 
-    __slots__ = ("fn", "plan", "donate", "fresh")
+    __slots__ = ("fn", "plan", "donate", "grad_slot", "fresh")
 
-    def __init__(self, fn: Callable, plan: _Plan, donate: tuple, fresh: frozenset) -> None:
+    def __init__(
+        self, fn: Callable, plan: _Plan, donate: tuple, grad_slot: dict, fresh: frozenset
+    ) -> None:
         self.fn, self.plan, self.donate = fn, plan, donate
+        # state index -> input index of its gradient (which gradients exist is in the key)
+        self.grad_slot = grad_slot
         # donated gradient inputs that the call replaces with a new gradient Variable: the old
         # Variable must keep its value, so its buffer may only be reused if nobody holds it
         self.fresh = fresh
@@ -306,17 +309,18 @@ def _flat_inputs(state, key_node, arrays, counter, entry: _Entry | None) -> tupl
     A buffer the program may reuse in place (donate) is copied if anything besides its
     Variable holds it, so donation never invalidates an array someone can still read (a
     pending op, an alias, an array the user kept)."""
-    held = []
+    held = set()
     if entry is not None and entry.fresh:  # counted before this function holds them
         sole_grad = _sole_refs()[1]
-        held = [v._grad is not None and _grad_refs(v) != sole_grad for v in state]
+        held = {
+            s
+            for i, s in entry.grad_slot.items()
+            if s in entry.fresh and _grad_refs(state[i]) != sole_grad
+        }
     owners = state + [v._grad for v in state if v._grad is not None]
     shared, sole = [], set()
     if entry is not None and entry.donate:  # counted before this function holds the arrays
         sole_node = _sole_refs()[0]
-        if held:
-            by_slot = [i for i, v in enumerate(state) if v._grad is not None]
-            held = {len(state) + j for j, i in enumerate(by_slot) if held[i]}
         for i in entry.donate:
             if _node_refs(owners[i]) == sole_node and i not in held:
                 sole.add(i)
@@ -406,7 +410,7 @@ class _Jitted:
             flat, sole = _flat_inputs(state, key_node, arrays, counter, entry)
             outs = entry.fn(*flat)
         del flat
-        return self._merge(entry.plan, state, outs, sole)
+        return self._merge(entry, state, outs, sole)
 
     # -- split ------------------------------------------------------------------------------------
 
@@ -444,7 +448,7 @@ class _Jitted:
         unflatten = jax.tree_util.tree_structure(out_shapes).unflatten
         run = jax.extend.core.jaxpr_as_fun(closed)
         fn = jax.jit(lambda *xs: unflatten(run(*xs)), donate_argnums=donate)
-        return _Entry(fn, plan, donate, fresh)
+        return _Entry(fn, plan, donate, grad_slot, fresh)
 
     def _pure(self, treedef, leaves: list, found: _Found, plan: _Plan) -> Callable:
         """The traced function: state in, state out. Runs Python only when jax traces it;
@@ -496,10 +500,11 @@ class _Jitted:
 
     # -- merge ------------------------------------------------------------------------------------
 
-    def _merge(self, plan: _Plan, state: list, outputs: tuple, sole: set) -> Any:
+    def _merge(self, entry: _Entry, state: list, outputs: tuple, sole: set) -> Any:
         """Write the new values into the state. A node that nothing but its Variable holds
         (``sole``: its buffer was donated to this call) takes the new value in place; so does
         a gradient Variable that nothing but its parameter holds."""
+        plan, slots = entry.plan, entry.grad_slot
         outs, changed, grads = outputs
         for (i, rg, aval), value in zip(plan.changed, changed):
             v = state[i]
@@ -514,10 +519,6 @@ class _Jitted:
                 assign(v, value)
             v._node.requires_grad = rg
         values = iter(grads)
-        slots = {}
-        if sole:
-            with_grads = [i for i, v in enumerate(state) if v._grad is not None]
-            slots = {i: len(state) + j for j, i in enumerate(with_grads)}
         for i, how, aval in plan.grads:
             v = state[i]
             if how == "none":
