@@ -137,14 +137,29 @@ def test_state_dict_keys_buffers_and_repr():
 
 
 def test_state_dict_round_trip_carries_running_stats(rng):
+    """The loaded copy equals the original and the running averages computed in NumPy, and
+    normalizes in eval mode with them."""
     a, b = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    run_mean, run_var = np.zeros(3), np.ones(3)
     for _ in range(2):
-        a(vj.tensor(_x(rng, (6, 3), shift=1.0)))
+        x = _x(rng, (6, 3), shift=1.0)
+        a(vj.tensor(x))
+        mean, _, unbiased = np_batch_stats(x)
+        run_mean, run_var = 0.9 * run_mean + 0.1 * mean, 0.9 * run_var + 0.1 * unbiased
     b.load_state_dict(a.state_dict())
     for key, value in a.state_dict().items():
         np.testing.assert_array_equal(b.state_dict()[key].numpy(), value.numpy())
     assert b.num_batches_tracked.tolist() == 2
     assert np.issubdtype(b.num_batches_tracked.dtype, np.integer)
+    # the oracle: the loaded values are the NumPy running averages and the initial affine
+    assert_close(b.running_mean.numpy(), run_mean, rtol=1e-5, atol=1e-6)
+    assert_close(b.running_var.numpy(), run_var, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(b.weight.detach().numpy(), np.ones(3, np.float32))
+    np.testing.assert_array_equal(b.bias.detach().numpy(), np.zeros(3, np.float32))
+    b.eval()
+    x = _x(rng, (4, 3))
+    expected = np_normalize(x, run_mean, run_var, np.ones(3), np.zeros(3))
+    assert_close(b(vj.tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_buffers_are_updated_in_place_on_the_same_variables(mode, rng):

@@ -1,10 +1,12 @@
 """varjax.jit: a whole training step as one compiled program.
 
-The oracle for values is the same step run uncompiled (whose ops are each checked against
-jax.numpy elsewhere) and, for the gradients, jax.grad of the plain jax.numpy function."""
+The oracles are the same steps written in plain jax.numpy (PyTorch's SGD and Adam update
+rules, BatchNorm1d's training formulas) and, for the gradients, jax.grad of the plain
+jax.numpy function; the compiled step must also match the same step run uncompiled."""
 
 from __future__ import annotations
 
+import functools
 import types
 
 import jax
@@ -48,10 +50,66 @@ def params(model):
     return [p.detach().numpy().copy() for p in model.parameters()]
 
 
+@functools.partial(jax.jit, static_argnames=("opt", "bn", "dropout"))
+def jnp_step(p, state, running, mask, t, opt, bn, dropout):
+    """``make``'s training step in plain jax.numpy: cross-entropy, PyTorch's SGD (momentum 0.9,
+    weight decay 1e-3) or Adam update, BatchNorm1d's batch statistics and running averages,
+    and dropout with the given keep mask."""
+
+    def loss_fn(p):
+        w1, b1, *mid, w2, b2 = p
+        h = X @ w1.T + b1
+        mean = var = None
+        if bn:
+            mean, var = h.mean(0), h.var(0)
+            h = (h - mean) / jnp.sqrt(var + 1e-5) * mid[0] + mid[1]
+            var = var * 8 / 7  # the running average takes the unbiased variance
+        h = jnp.tanh(h)
+        if mask is not None:
+            h = h * mask / (1 - dropout)
+        logits = h @ w2.T + b2
+        loss = -jnp.take_along_axis(jax.nn.log_softmax(logits), Y[:, None], 1).mean()
+        return loss, (mean, var)
+
+    (loss, (mean, var)), grads = jax.value_and_grad(loss_fn, has_aux=True)(p)
+    if bn:
+        running = [0.9 * running[0] + 0.1 * mean, 0.9 * running[1] + 0.1 * var]
+    new_p, new_state = [], []
+    for w, g, s in zip(p, grads, state):
+        if opt == "sgd":
+            g = g + 1e-3 * w
+            buf = jnp.where(t == 1, g, 0.9 * s[0] + g)
+            new_p.append(w - 0.1 * buf)
+            new_state.append((buf, s[1]))
+        else:
+            m, v = 0.9 * s[0] + 0.1 * g, 0.999 * s[1] + 0.001 * g * g
+            m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+            new_p.append(w - 0.01 * m_hat / (jnp.sqrt(v_hat) + 1e-8))
+            new_state.append((m, v))
+    return loss, new_p, new_state, running, grads
+
+
+def jnp_steps(init, n, opt="sgd", bn=False, dropout=0.0, masks=None):
+    """n of ``jnp_step`` from the initial parameters ``init``: (losses, parameters, buffers,
+    the last step's gradients)."""
+    p = [jnp.asarray(a) for a in init]
+    state = [(jnp.zeros_like(w), jnp.zeros_like(w)) for w in p]
+    running = [jnp.zeros(6), jnp.ones(6)]
+    losses = []
+    for t in range(1, n + 1):
+        mask = None if masks is None else jnp.asarray(masks[t - 1], jnp.float32)
+        loss, p, state, running, grads = jnp_step(
+            p, state, running, mask, jnp.float32(t), opt=opt, bn=bn, dropout=dropout
+        )
+        losses.append(float(loss))
+    return losses, p, [*running, n] if bn else [], grads
+
+
 @pytest.mark.parametrize(
     "kw", [{}, {"opt": "adam"}, {"bn": True}, {"dropout": 0.3}], ids=["sgd", "adam", "bn", "drop"]
 )
 def test_jit_matches_the_uncompiled_loop(kw):
+    """Compiled and uncompiled loops agree, and both match the same steps in plain jax.numpy."""
     m1, _, step1 = make(**kw)
     m2, _, step2 = make(**kw)
     jstep = vj.jit(step2)
@@ -67,6 +125,27 @@ def test_jit_matches_the_uncompiled_loop(kw):
         assert_close(a.numpy(), b.numpy(), atol=1e-5)
     for a, b in zip(m2.parameters(), m1.parameters()):  # .grad is written back as well
         assert_close(a.grad.numpy(), b.grad.numpy(), atol=1e-5)
+
+    # the oracle: the same four steps in plain jax.numpy from the same initial parameters;
+    # the dropout variant uses varjax's keep masks, drawn again from the same seed (one draw
+    # of the (8, 6) hidden layer's shape per step)
+    init = params(make(**kw)[0])
+    masks = None
+    if kw.get("dropout"):
+        vj.manual_seed(1)
+        masks = [
+            (nn.functional.dropout(vj.ones(8, 6), kw["dropout"]) != 0).numpy() for _ in range(4)
+        ]
+    losses, ps, buffers, grads = jnp_steps(init, 4, masks=masks, **kw)
+    for model, got in ((m1, losses1), (m2, losses2)):
+        assert_close(got, losses, rtol=1e-5, atol=1e-5)
+        for p, e in zip(model.parameters(), ps):
+            assert_close(p.detach().numpy(), e, rtol=1e-5, atol=1e-5)
+        for p, g in zip(model.parameters(), grads):
+            assert_close(p.grad.numpy(), g, rtol=1e-5, atol=1e-5)
+        assert len(list(model.buffers())) == len(buffers)
+        for b, e in zip(model.buffers(), buffers):
+            assert_close(b.numpy(), e, rtol=1e-5, atol=1e-6)
 
 
 def test_first_step_gradients_match_jax_grad():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import assert_close
@@ -450,10 +452,33 @@ def _values(model):
     return [p.detach().numpy().copy() for p in model.parameters()]
 
 
+def _ref_fit(steps):
+    """``_fit`` of ``_model_and_opt`` in NumPy: jax.grad of the plain jax.numpy MSE loss fed
+    to ``ref_adam`` with each group's settings. Returns (parameters, states) per parameter."""
+
+    def loss(w1, b1, w2, b2):
+        return jnp.mean((jnp.tanh(X @ w1.T + b1) @ w2.T + b2 - Y) ** 2)
+
+    model, _ = _model_and_opt()
+    ps = [v.astype(np.float64) for v in _values(model)]
+    states = [{} for _ in ps]
+    groups = [dict(lr=0.05, weight_decay=0.1)] * 2 + [dict(lr=0.01)] * 2
+    for _ in range(steps):
+        grads = jax.grad(loss, argnums=(0, 1, 2, 3))(*(p.astype(np.float32) for p in ps))
+        ps = [
+            ref_adam(p, np.asarray(g, np.float64), s, betas=(0.8, 0.9), **kw)
+            for p, g, s, kw in zip(ps, grads, states, groups)
+        ]
+    return ps, states
+
+
 @pytest.mark.parametrize("through_file", [False, True], ids=["memory", "file"])
 def test_state_dict_round_trip(through_file, tmp_path, mode):
+    """Training resumed from a state dict continues as the uninterrupted run does, and both
+    follow the NumPy transcription of PyTorch's Adam."""
     model, opt = _model_and_opt()
     _fit(model, opt, 3)
+    after_three = _values(model)
     model_sd, opt_sd = model.state_dict(), opt.state_dict()
     assert [g["params"] for g in opt_sd["param_groups"]] == [[0, 1], [2, 3]]
     assert opt_sd["param_groups"][0]["betas"] == [0.8, 0.9]
@@ -476,6 +501,16 @@ def test_state_dict_round_trip(through_file, tmp_path, mode):
     _fit(model2, opt2, 2)
     for p, q in zip(_values(model), _values(model2)):
         np.testing.assert_array_equal(p, q)
+    # the oracle: five uninterrupted steps of the documented Adam update; the saved state
+    # after three steps matches the reference state after three
+    ref_p, ref_s = _ref_fit(3)
+    for i, p in enumerate(after_three):
+        assert_close(p, ref_p[i], rtol=1e-5, atol=1e-6, msg=f"parameter {i} after three steps")
+        for k, v in kept[i].items():
+            assert_close(v, ref_s[i][k], rtol=1e-5, atol=1e-7, msg=f"saved {k} of {i}")
+    ref_p, _ = _ref_fit(5)
+    for i, (p, q) in enumerate(zip(_values(model2), ref_p)):
+        assert_close(p, q, rtol=1e-5, atol=1e-6, msg=f"resumed parameter {i}")
     # the state dict held copies: the steps since, and the load, left it as it was
     for i, s in opt_sd["state"].items():
         for k, v in s.items():
