@@ -178,7 +178,7 @@ def test_mixed_second_derivative_and_backward_create_graph():
 def test_second_order_loop_keeps_memory_flat():
     import gc
 
-    from varjax._graph import Node
+    from varjax._record import Node
 
     def live_nodes():  # no gc.collect(): only reference counting frees things here
         return sum(1 for o in gc.get_objects() if type(o) is Node)

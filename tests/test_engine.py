@@ -15,7 +15,7 @@ import pytest
 from conftest import assert_close
 
 import varjax as vj
-from varjax._graph import Node
+from varjax._record import Node
 
 
 def executions() -> int:

@@ -143,9 +143,24 @@ def test_op_decorator_with_static_keywords():
     assert shifted_scale(vj.tensor([4.0, 5.0, 6.0]), 1.0, shift=2).tolist() == [5.0, 6.0, 4.0]
 
 
+def test_op_with_several_outputs():
+    """A lifted function returning a tuple gives a tuple of Variables, one recorded op whose
+    gradient is jax.grad's."""
+    polar = vj.op(lambda x, y: (jnp.hypot(x, y), jnp.arctan2(y, x)))
+    xs, ys = np.array([3.0, -1.0], np.float32), np.array([4.0, 2.0], np.float32)
+    x, y = vj.tensor(xs, requires_grad=True), vj.tensor(ys, requires_grad=True)
+    r, theta = polar(x, y)
+    assert r.grad_fn == theta.grad_fn  # one node, two outputs
+    (r * 2 + theta).sum().backward()
+    f = lambda x, y: jnp.sum(2 * jnp.hypot(x, y) + jnp.arctan2(y, x))
+    gx, gy = jax.grad(f, argnums=(0, 1))(xs, ys)
+    np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), gy, rtol=1e-6)
+
+
 def test_op_errors():
-    with pytest.raises(TypeError, match="one array"):
-        vj.op(lambda a: (a, a))(vj.ones(2))
+    with pytest.raises(TypeError, match="an array or a tuple of arrays"):
+        vj.op(lambda a: {"a": a})(vj.ones(2))
     with pytest.raises(TypeError):
         vj.op(jnp.roll)(vj.ones(2), shift=np.array([1]))  # unhashable static argument
 

@@ -8,38 +8,22 @@ first op whose backward produced it, and raise PyTorch's error with that op's li
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _record
 from ._config import config
-from ._graph import Node
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _site() -> tuple[str, int, str] | None:
-    """The innermost frame outside varjax: where the user recorded the op."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    import linecache
-
-    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    return frame.f_code.co_filename, frame.f_lineno, line
+from ._record import Node
+from ._source import describe, user_site
 
 
 def where(node: Node) -> str:
     if node.site is None:
         return "(recorded outside anomaly mode, so its line is unknown)"
-    file, line, code = node.site
-    return f'recorded at File "{file}", line {line}: {code}'
+    return f"recorded at {describe(node.site)}"
 
 
 def _finite(x) -> bool:
@@ -48,7 +32,10 @@ def _finite(x) -> bool:
 
 
 def check_forward(node: Node) -> None:
-    node.site = _site()
+    """The recording hook of anomaly mode: remember the line, warn on a new NaN or Inf."""
+    if not config.anomaly:  # an inner detect_anomaly(check_nan=False)
+        return
+    node.site = user_site()
     if not _finite(node.value) and all(
         type(x) is not Node or x.value is None or _finite(x.value) for x in node.inputs
     ):
@@ -71,8 +58,7 @@ def diagnose_backward(region: list[Node], outputs: list[Node], gradients: list) 
         args = [x.value if type(x) is Node else jnp.asarray(x, n.sdtype) for x in n.inputs]
         if any(a is None for a in args):
             continue
-        params = dict(n.params)
-        _, pullback = jax.vjp(lambda *xs, n=n, p=params: n.op.fn(*xs, **p), *args)
+        _, pullback = jax.vjp(_output_of(n), *args)
         for i, (x, g) in enumerate(zip(n.inputs, pullback(cot))):
             if type(x) is not Node or not x.requires_grad:
                 continue
@@ -82,6 +68,13 @@ def diagnose_backward(region: list[Node], outputs: list[Node], gradients: list) 
                     f"the op was {where(n)}"
                 )
             cots[id(x)] = cots.get(id(x), 0) + g
+
+
+def _output_of(n: Node):
+    params, fn, index = dict(n.params), n.op.fn, n.index
+    if n.group is None:
+        return lambda *xs: fn(*xs, **params)
+    return lambda *xs: fn(*xs, **params)[index]
 
 
 class detect_anomaly:  # noqa: N801 - PyTorch's name
@@ -106,6 +99,10 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         self.prev = (config.anomaly, config.eager)
         config.anomaly = self.check_nan
         config.eager = config.eager or self.check_nan
+        first = self.check_nan and not self.prev[0]
+        self.remove = _record.add_computed_hook(check_forward) if first else None
 
     def __exit__(self, *exc) -> None:
         config.anomaly, config.eager = self.prev
+        if self.remove is not None:
+            self.remove()

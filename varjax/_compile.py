@@ -8,13 +8,12 @@ random draw reuses the compiled program.
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
 
-from . import _recompile, _tracing
+from . import _caches, _recompile, _tracing
 
 
 class Signature:
@@ -37,6 +36,8 @@ _CACHE: dict = {}
 # Backward signatures whose output value was read after the backward skipped computing it:
 # the next backward with that signature returns the value too (see _backward.py).
 _WANTS_VALUE: set = set()
+_caches.register(_CACHE.clear)
+_caches.register(_WANTS_VALUE.clear)
 
 
 @dataclass
@@ -69,6 +70,21 @@ class CompileStats:
 _STATS = CompileStats()
 
 
+def count_compile(seconds: float = 0.0) -> None:
+    """Count a program compiled outside this cache (a ``varjax.jit`` step)."""
+    _STATS.compiles += 1
+    _STATS.compile_seconds += seconds
+
+
+def count_compile_seconds(seconds: float) -> None:
+    _STATS.compile_seconds += seconds
+
+
+def count_hit() -> None:
+    """Count a call that reused a program compiled outside this cache."""
+    _STATS.cache_hits += 1
+
+
 def cached(sig, build: Callable[[], Callable], explain: Callable | None = None) -> Callable:
     """The compiled program for ``sig``, built (by ``build``) on a miss.
 
@@ -99,14 +115,6 @@ def cached(sig, build: Callable[[], Callable], explain: Callable | None = None) 
     return first_call
 
 
-_OWNERS: weakref.WeakSet = weakref.WeakSet()  # objects with caches of their own
-
-
-def on_clear(owner) -> None:
-    """Register ``owner`` (with a ``clear_cache()`` method) to be emptied by clear_caches()."""
-    _OWNERS.add(owner)
-
-
 def value_read(sig) -> None:
     _WANTS_VALUE.add(sig)
 
@@ -117,20 +125,13 @@ def wants_value(sig) -> bool:
 
 def compile_stats() -> CompileStats:
     """A snapshot of varjax's compile counters (see ``CompileStats``)."""
-    size = len(_CACHE) + sum(len(owner._cache) for owner in list(_OWNERS))
+    size = len(_CACHE) + sum(owner.cache_size() for owner in _caches.owners())
     return CompileStats(_STATS.compiles, _STATS.cache_hits, size, _STATS.compile_seconds)
 
 
 def clear_caches() -> None:
     """Drop every compiled program, abstract-evaluation result and recompile history, and
     reset the counters."""
-    from . import _graph
-
-    _CACHE.clear()
-    _WANTS_VALUE.clear()
-    for owner in list(_OWNERS):
-        owner.clear_cache()
-    _graph._AVALS.clear()
+    _caches.clear_all()
     _STATS.compiles = _STATS.cache_hits = 0
     _STATS.compile_seconds = 0.0
-    _recompile.reset()

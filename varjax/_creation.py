@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from . import random as _rng
-from ._graph import default_float, default_int, leaf, record
+from ._dtypes import default_float, default_int
 from ._ops import OPS
+from ._record import leaf, record
 from ._variable import Variable, _shape_arg, _wrap, as_array
 
 

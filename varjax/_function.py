@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._grad_mode import no_grad
-from ._graph import leaf, record
 from ._lift import _hashable
 from ._ops import OPS, Op, register
+from ._record import leaf, record
 from ._variable import Variable, _node_of, _wrap
 
 __all__ = ["Function", "FunctionCtx"]

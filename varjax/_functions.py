@@ -20,8 +20,9 @@ import numpy as np
 
 from . import _tracing
 from . import random as _rng
-from ._graph import default_int, is_floating, record
+from ._dtypes import default_int, is_floating
 from ._ops import OPS
+from ._record import record
 from ._variable import Variable, _apply, _dims, _shape_arg, _wrap
 from ._views import link
 

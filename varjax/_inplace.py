@@ -23,9 +23,10 @@ import numpy as np
 from . import _functions as F
 from . import _tracing
 from ._creation import full
+from ._dtypes import is_floating
 from ._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
-from ._graph import Node, is_floating, leaf, record
 from ._ops import OPS
+from ._record import Node, leaf, record
 from ._variable import Variable, _bind, _detached, _wrap
 from ._views import _version_cell, base_of, views_of
 

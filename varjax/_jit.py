@@ -26,9 +26,7 @@ is first compiled, as in ``jax.jit``.
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import sysconfig
 import time
 import types
 import weakref
@@ -39,38 +37,17 @@ import jax
 import jax.extend
 import numpy as np
 
-from . import _compile, _graph, _recompile, _tracing
+from . import _caches, _compile, _recompile, _record, _tracing
 from . import random as _rng
+from ._forward import materialize
 from ._grad_mode import _state as _grad_state
-from ._graph import leaf, materialize
 from ._inplace import _shares_storage, assign
+from ._record import leaf
+from ._source import is_user_file, is_user_module
 from ._variable import Variable, _bind, _wrap
 from ._views import _version_cell
 
 __all__ = ["jit"]
-
-_LIBRARY_ROOTS = tuple(
-    os.path.abspath(p)
-    for p in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], sys.prefix}
-) + (os.path.dirname(os.path.abspath(__file__)),)
-
-
-@functools.cache
-def _is_user_module(name: str) -> bool:
-    """True for modules the user wrote (``__main__``, a notebook, a project file)."""
-    if name == "__main__":  # a script, or a notebook (whose __main__ is ipykernel's launcher)
-        return True
-    mod = sys.modules.get(name)
-    file = getattr(mod, "__file__", None)
-    if file is None:
-        return mod is None
-    return not os.path.abspath(file).startswith(_LIBRARY_ROOTS)
-
-
-@functools.cache
-def _is_user_file(filename: str) -> bool:
-    """True for code the user wrote: a script, a notebook cell, a doctest, a project file."""
-    return not os.path.abspath(filename).startswith(_LIBRARY_ROOTS)
 
 
 @functools.cache
@@ -173,7 +150,7 @@ def _walk_items(obj: Any, found: _Found) -> None:
 
 
 def _walk_function(obj: types.FunctionType, found: _Found) -> None:
-    if not _is_user_file(obj.__code__.co_filename):
+    if not is_user_file(obj.__code__.co_filename):
         return
     for cell in obj.__closure__ or ():
         try:
@@ -226,7 +203,7 @@ def _handler(cls: type) -> Callable[[Any, _Found], None]:
     for types_, handler in table:
         if issubclass(cls, types_):
             return handler
-    return _walk_object if _is_user_module(cls.__module__) else _skip
+    return _walk_object if is_user_module(cls.__module__) else _skip
 
 
 _HANDLERS: dict[type, Callable[[Any, _Found], None]] = {}
@@ -341,13 +318,16 @@ class _Jitted:
         self.fn = fn
         self._cache: dict = {}
         functools.update_wrapper(self, fn)
-        _compile.on_clear(self)
+        _caches.register_owner(self)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else functools.partial(self.__call__, obj)
 
     def clear_cache(self) -> None:
         self._cache.clear()
+
+    def cache_size(self) -> int:
+        return len(self._cache)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _tracing.state.active:  # inside another varjax.jit: part of its program
@@ -395,17 +375,17 @@ class _Jitted:
         arrays = [x for x in leaves if isinstance(x, (jax.Array, np.ndarray))]
         entry = self._cache.get(key)
         if entry is None:
-            _compile._STATS.compiles += 1
+            _compile.count_compile()
             _recompile.on_compile("varjax.jit", key, _recompile.jit_differ(key, state))
             start = time.perf_counter()
-            flat, _ = _flat_inputs(state, key_node, arrays, np.uint32(_rng._state.counter), None)
+            flat, _ = _flat_inputs(state, key_node, arrays, np.uint32(_rng.counter()), None)
             entry = self._compile(treedef, leaves, found, flat)
             outs = entry.fn(*flat)
             self._cache[key] = entry  # only once the program has compiled and run
-            _compile._STATS.compile_seconds += time.perf_counter() - start
+            _compile.count_compile_seconds(time.perf_counter() - start)
             sole = set()
         else:
-            _compile._STATS.cache_hits += 1
+            _compile.count_hit()
             counter = _counter(entry.plan)
             flat, sole = _flat_inputs(state, key_node, arrays, counter, entry)
             outs = entry.fn(*flat)
@@ -462,7 +442,7 @@ class _Jitted:
             versions = [_version_cell(v)[0] for v in state]  # tracing is not modifying
             saved_grad_nodes = [v._grad._node for v in state if v._grad is not None]
             ts = _tracing.state
-            ts.active, ts.start_seq, ts.name = True, next(_graph._SEQ), name
+            ts.active, ts.start_seq, ts.name = True, _record.next_seq(), name
             try:
                 bound = []
                 for v, val in zip(state, var_vals):
@@ -532,7 +512,7 @@ class _Jitted:
                 _bind(g, leaf(value, aval=aval))
             else:
                 v._grad = _wrap(leaf(value, aval=aval))
-        _rng._state.counter += plan.draws
+        _rng.advance(plan.draws)
         vals = iter(outs)
         result = []
         for kind in plan.out_kinds:
@@ -553,7 +533,7 @@ _NO_DRAWS: list = []
 def _counter(plan: _Plan) -> Any:
     """The random counter as an input: a new value only for steps that draw."""
     if plan.draws:
-        return np.uint32(_rng._state.counter)
+        return np.uint32(_rng.counter())
     if not _NO_DRAWS:
         _NO_DRAWS.append(jax.device_put(np.uint32(0)))
     return _NO_DRAWS[0]

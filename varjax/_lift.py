@@ -1,13 +1,25 @@
-"""``varjax.op``: any JAX function of arrays as a recorded, differentiable op."""
+"""``varjax.op``: any JAX function of arrays as a recorded, differentiable op.
+
+An op lifted from a user function is an ``Op`` object held by whoever uses it (the lifted
+function, the programs compiled with it); no global table grows. Functions that behave the
+same (the same code, closure values, defaults and bound object: a fresh ``lambda`` made by
+each iteration of a loop) share one op, so they share compiled programs too. ``Function``
+and ``checkpoint`` lift their user code the same way.
+"""
 
 from __future__ import annotations
 
 import functools
+import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from ._ops import OPS, Op, register
-from ._variable import Variable, _apply
+from ._ops import Op
+from ._record import record_multi
+from ._variable import Variable, _node_of, _wrap
+
+_LIFTED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # behaviour key -> Op
 
 
 def _hashable(value: Any) -> Any:
@@ -19,12 +31,45 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+def behaviour_key(fn: Any) -> tuple:
+    """What decides what ``fn`` computes, hashable: its code, closure values, defaults and
+    bound object when those hash, else the function object itself."""
+    try:
+        if isinstance(fn, types.MethodType):
+            return ("method", behaviour_key(fn.__func__), fn.__self__)
+        if isinstance(fn, types.FunctionType):
+            cells = tuple(c.cell_contents for c in fn.__closure__ or ())
+            key = ("function", fn.__code__, cells, fn.__defaults__, _hashable(fn.__kwdefaults__))
+            hash(key)
+            return key
+    except (TypeError, ValueError):  # an unhashable closure value, or an empty cell
+        pass
+    return ("object", fn)
+
+
+def lifted(fn: Any, kind: str, make: Callable[[str], Op]) -> Op:
+    """The op of user code ``fn`` for ``kind`` (``op``, ``checkpoint``, a Function class),
+    made by ``make(label)`` the first time; it lives while anything uses it."""
+    key = (kind, behaviour_key(fn))
+    op = _LIFTED.get(key)
+    if op is None:
+        label = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", type(fn).__name__)
+        op = _LIFTED[key] = make(label)
+    return op
+
+
+def _grad_name(label: str) -> str:
+    name = label.rsplit(".", 1)[-1].strip("<>")
+    return f"{name[:1].upper()}{name[1:]}Backward"
+
+
 def op(fn: Callable | None = None, *, name: str | None = None):
     """Lift a JAX function of arrays into a recorded varjax op, differentiated by ``jax.vjp``.
 
     Positional arguments of the lifted function are its array inputs (Variables, arrays or
     Python numbers); keyword arguments are static: hashed into the program's signature, so a
-    new value compiles a new program. Usable as a decorator or a call.
+    new value compiles a new program. A function returning a tuple of arrays gives a tuple of
+    Variables. Usable as a decorator or a call.
 
     Example:
         >>> import jax, varjax as vj
@@ -37,16 +82,17 @@ def op(fn: Callable | None = None, *, name: str | None = None):
     """
     if fn is None:
         return functools.partial(op, name=name)
-    label = name or getattr(fn, "__name__", type(fn).__name__)
-    key = f"op:{getattr(fn, '__module__', '')}.{label}#{id(fn)}"
-    lifted = OPS.get(key) or register(Op(key, fn, f"{label[:1].upper()}{label[1:]}Backward"))
+    the_op = lifted(fn, "op", lambda label: Op(name or label, fn, _grad_name(name or label)))
 
     @functools.wraps(fn)
-    def call(*args: Any, **static: Any) -> Variable:
+    def call(*args: Any, **static: Any) -> Variable | tuple[Variable, ...]:
         if not args:
-            raise TypeError(f"varjax.op({label}) needs at least one array argument")
+            raise TypeError(f"varjax.op({the_op.name}) needs at least one array argument")
         params = tuple(sorted((k, _hashable(v)) for k, v in static.items()))
-        return _apply(lifted.name, *args, params=params)
+        nodes = record_multi(the_op, tuple(_node_of(a) for a in args), params)
+        if nodes[0].group is None:
+            return _wrap(nodes[0])
+        return tuple(_wrap(n) for n in nodes)
 
-    call.op = lifted  # keeps fn alive as long as the lifted function: its id stays unique
+    call.op = the_op  # the lifted function holds its op: it lives as long as the function
     return call

@@ -13,7 +13,6 @@ the modules that expose them. Adding an op is one line here plus its row in the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 import jax
@@ -22,13 +21,22 @@ import jax.scipy.special as jsp
 from jax import lax
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Op:
-    name: str
-    fn: Callable[..., jax.Array]
-    grad_name: str | None
-    note: str = ""
-    torch: str = ""  # the PyTorch API it implements, when not just torch.<name> / Tensor.<name>
+    """One primitive: a pure JAX function of positional arrays and keyword static params.
+
+    Compared and hashed by identity: a program holds its ops, never their names."""
+
+    __slots__ = ("name", "fn", "grad_name", "note", "torch", "__weakref__")
+
+    def __init__(
+        self, name: str, fn: Callable[..., jax.Array], grad_name: str | None, note: str = "",
+        torch: str = "",
+    ) -> None:  # fmt: skip
+        self.name = name
+        self.fn = fn
+        self.grad_name = grad_name
+        self.note = note
+        self.torch = torch  # the PyTorch API it implements, when not torch.<name> / Tensor.<name>
 
     def __repr__(self) -> str:
         return f"Op({self.name})"

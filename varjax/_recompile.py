@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _tracing
+from . import _caches, _tracing
 from ._config import config
+from ._program import IN, OUT
+from ._source import describe, user_site
 
 logger = logging.getLogger("varjax.recompile")
 
@@ -39,21 +41,13 @@ _HISTORY = 16  # programs remembered per line, to find the nearest one
 _SITES: dict[tuple, list] = {}  # (file, line, kind) -> [program count, recent signatures]
 
 
-def reset() -> None:
-    _SITES.clear()
-
-
-def _user_site() -> tuple[str, int, str]:
-    from ._anomaly import _site
-
-    return _site() or ("<unknown>", 0, "")
+_caches.register(_SITES.clear)
 
 
 def _where(site: tuple | None) -> str:
     if not site:
         return "(its line is recorded when varjax.config.explain_recompiles is on)"
-    file, line, code = site
-    return f'recorded at File "{file}", line {line}: {code}'
+    return f"recorded at {describe(site)}"
 
 
 def _array(shape: tuple, dtype: Any) -> str:
@@ -69,7 +63,7 @@ def on_compile(kind: str, key: tuple, differ: Callable[[tuple], tuple[int, str]]
     if _tracing.state.active or config.eager or config.anomaly:
         return  # inlined into a varjax.jit program, or one program per op by design
     explain, budget = config.explain_recompiles, config.max_recompiles
-    site = _user_site()
+    site = user_site() or ("<unknown>", 0, "")
     entry = _SITES.setdefault((*site[:2], kind), [0, []])
     entry[0] += 1
     count, history = entry
@@ -116,7 +110,10 @@ def program_differ(instrs: tuple, nodes: list, extra: tuple) -> tuple[tuple, Cal
                 f"after its {n} instructions: this one goes on with {_describe(instrs, nodes, n)}"
             )
         if len(old_instrs) > n:
-            return n, f"after {n} instructions: the earlier one went on with '{old_instrs[n][0]}'"
+            return (
+                n,
+                f"after {n} instructions: the earlier one went on with '{old_instrs[n][0].name}'",
+            )
         if extra != old_extra:
             return n, (
                 "only in what it returns (the same ops; e.g. a value read after a backward "
@@ -130,42 +127,48 @@ def program_differ(instrs: tuple, nodes: list, extra: tuple) -> tuple[tuple, Cal
 def _describe(instrs: tuple, nodes: list, i: int) -> str:
     ins = instrs[i]
     node = nodes[i] if i < len(nodes) else None
-    if ins[0] == "in":
+    if ins[0] is IN:
         return f"input #{i}: {_array(ins[1], ins[2])}"
     site = None if node is None else node.site
-    return f"'{ins[0]}' (instruction #{i}) {_where(site)}"
+    return f"'{ins[0].name}' (instruction #{i}) {_where(site)}"
+
+
+def _reads(ins: tuple, slot: int) -> bool:
+    return ins[0] is not IN and ins[0] is not OUT and slot in ins[2]
 
 
 def _instruction_diff(instrs: tuple, nodes: list, i: int, was: tuple) -> str:
     new = instrs[i]
-    if new[0] == "in" and was[0] == "in":
-        reader = next(
-            (j for j in range(i + 1, len(instrs)) if instrs[j][0] != "in" and i in instrs[j][2]),
-            None,
-        )
+    if new[0] is IN and was[0] is IN:
+        reader = next((j for j in range(i + 1, len(instrs)) if _reads(instrs[j], i)), None)
         by = ""
         if reader is not None:
             site = nodes[reader].site if reader < len(nodes) else None
-            by = f", read by '{instrs[reader][0]}' {_where(site)}"
+            by = f", read by '{instrs[reader][0].name}' {_where(site)}"
         return (
             f"at input #{i}: {_array(new[1], new[2])} where that one had "
             f"{_array(was[1], was[2])}{by}"
         )
     site = nodes[i].site if i < len(nodes) else None
-    if new[0] != was[0]:
-        return f"at instruction #{i}: '{new[0]}' where that one had '{was[0]}', {_where(site)}"
+    if new[0] is not was[0]:
+        return (
+            f"at instruction #{i}: '{new[0].name}' where that one had '{was[0].name}', "
+            f"{_where(site)}"
+        )
+    if new[0] is OUT:
+        return f"at instruction #{i}: another output layout, {_where(site)}"
     if new[1] != was[1]:
         changed = {k: v for k, v in new[1] if dict(was[1]).get(k) != v}
         return (
-            f"at instruction #{i}: '{new[0]}' with {changed} where that one had "
+            f"at instruction #{i}: '{new[0].name}' with {changed} where that one had "
             f"{ {k: dict(was[1]).get(k) for k in changed} }, {_where(site)}"
         )
     if new[3] != was[3]:
         return (
-            f"at instruction #{i}: '{new[0]}' takes Python scalars as {np.dtype(new[3]).name} "
+            f"at instruction #{i}: '{new[0].name}' takes Python scalars as {np.dtype(new[3]).name} "
             f"where that one took {np.dtype(was[3]).name}, {_where(site)}"
         )
-    return f"at instruction #{i}: '{new[0]}' reads different inputs, {_where(site)}"
+    return f"at instruction #{i}: '{new[0].name}' reads different inputs, {_where(site)}"
 
 
 # -- varjax.jit -------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import threading
 
 import jax
 
+from ._source import describe, user_site
+
 
 class _TraceState(threading.local):
     active: bool = False
@@ -29,13 +31,8 @@ def is_tracer(value) -> bool:
 
 
 def _where() -> str:
-    from ._anomaly import _site
-
-    site = _site()
-    if site is None:
-        return ""
-    file, line, code = site
-    return f' at File "{file}", line {line}: {code}'
+    site = user_site()
+    return f" at {describe(site)}" if site else ""
 
 
 def host_read(what: str) -> RuntimeError:

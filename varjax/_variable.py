@@ -16,10 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _backward, _tracing
+from . import _backward, _hooks, _tracing, _vjp
+from ._dtypes import default_float, default_int, is_floating
 from ._format import format_tensor
-from ._graph import Node, default_float, default_int, is_floating, leaf, materialize, record
+from ._forward import materialize
+from ._grad_mode import enable_grad, no_grad
 from ._ops import OPS
+from ._record import Node, leaf, record
 
 
 class Size(tuple):
@@ -89,6 +92,18 @@ def _node_of(x: Any) -> Node | int | float | bool:
     raise TypeError(
         f"unsupported operand of type {type(x).__name__}; use a Variable, an array or a number"
     )
+
+
+def _gradient_node(g: Any) -> Node:
+    """The node of a ``gradient`` argument (a Variable, an array or a number)."""
+    node = _node_of(g)
+    return node if type(node) is Node else leaf(as_array(node))
+
+
+def handle(node: Node) -> Variable:
+    """The live Variable bound to ``node``, or a new one."""
+    v = node.var() if node.var is not None else None
+    return v if v is not None and v._node is node else _wrap(node)
 
 
 def _apply(op_name: str, *args: Any, params: tuple = ()) -> Variable:
@@ -192,11 +207,16 @@ class GradFn:
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
+    def _identity(self) -> object:
+        # the outputs of one multi-output op share their backward node, as in PyTorch
+        node = self._node
+        return node if node.group is None else node.group
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, GradFn) and other._node is self._node
+        return isinstance(other, GradFn) and other._identity() is self._identity()
 
     def __hash__(self) -> int:
-        return id(self._node)
+        return id(self._identity())
 
 
 class AccumulateGrad:
@@ -359,16 +379,15 @@ class Variable:
                 supported: raises NotImplementedError).
             inputs: accumulate only into these Variables' ``.grad`` (leaves or intermediates).
         """
-        if create_graph or inputs is not None:
-            from .autograd import backward
-
-            g = None if gradient is None else [gradient]
-            return backward([self], g, retain_graph, create_graph, inputs=inputs)
-        g = None if gradient is None else _node_of(gradient)
-        if g is not None and type(g) is not Node:
-            g = leaf(as_array(g))
-        _backward.run([self._node], [g], None, bool(retain_graph), accumulate=True)
-        return None
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Variable) else list(inputs)
+            if not inputs:
+                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        retain = create_graph if retain_graph is None else retain_graph  # PyTorch's default
+        _backward.backward(
+            [self._node], [None if gradient is None else _gradient_node(gradient)],
+            inputs=inputs, retain_graph=bool(retain), create_graph=create_graph,
+        )  # fmt: skip
 
     def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` when backward computes this Variable's gradient; a returned
@@ -391,8 +410,40 @@ class Variable:
             hooks = self._hooks = {}
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
-        _backward._HOOKS[0] = True
+        _hooks.note_registered()
         return handle
+
+    def _run_hooks(self, g: Node) -> Node:
+        """Backward calls this with this Variable's gradient: each hook may replace it."""
+        grad = _wrap(g)
+        for h in list(self._hooks.values()):
+            r = h(grad)
+            if r is not None:
+                if tuple(r.shape) != tuple(grad.shape):
+                    raise RuntimeError(
+                        f"hook {getattr(h, '__name__', h)!r} returned a gradient of shape "
+                        f"{tuple(r.shape)} for one of shape {tuple(grad.shape)}"
+                    )
+                grad = r
+        return grad._node
+
+    def _accumulate_grad(self, g: Node, summed: bool) -> None:
+        """Put a gradient from backward into ``.grad``: the one place backward changes it.
+
+        ``summed``: the backward program already added the old ``.grad`` in. A computed
+        gradient goes in in place, as PyTorch does (whoever holds ``.grad`` sees the sum);
+        a recorded one (``create_graph``) out of place, so the old gradient's graph stays."""
+        old = self._grad
+        if old is None:
+            self._grad = _wrap(g)
+        elif summed:
+            old._rebind(g)
+        elif g.requires_grad or old._node.requires_grad:
+            with enable_grad():
+                self._grad = old + _wrap(g)
+        else:
+            with no_grad():
+                old._rebind((old + _wrap(g))._node)
 
     def retain_grad(self) -> None:
         """Have backward fill ``.grad`` of this intermediate too (no-op on a leaf)."""
@@ -401,7 +452,7 @@ class Variable:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if not node.is_leaf:
             node.retain = True
-            _backward._RETAINS[0] = True
+            _vjp.note_retain()
 
     @property
     def retains_grad(self) -> bool:

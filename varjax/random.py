@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from . import _tracing
-from ._graph import Node, leaf
+from ._record import Node, leaf
 
 _DEFAULT_SEED = 0
 
@@ -44,6 +44,16 @@ def manual_seed(seed: int) -> None:
 def initial_seed() -> int:
     """The seed of the current random state."""
     return _state.seed
+
+
+def counter() -> int:
+    """How many draws the current random state has made (the next draw's counter is one more)."""
+    return _state.counter
+
+
+def advance(draws: int) -> None:
+    """Count ``draws`` draws made elsewhere (inside a compiled ``varjax.jit`` step)."""
+    _state.counter += draws
 
 
 def key_node() -> Node:

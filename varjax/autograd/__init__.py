@@ -12,10 +12,11 @@ from typing import Any
 
 from .. import _backward
 from .._anomaly import detect_anomaly
+from .._creation import zeros_like
 from .._function import Function, FunctionCtx
 from .._grad_mode import enable_grad, no_grad, set_grad_enabled
-from .._graph import Node, leaf
-from .._variable import Variable, _node_of, as_array
+from .._record import Node
+from .._variable import Variable, _gradient_node, handle
 from . import functional  # noqa: E402 - needs the names above
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 
@@ -48,14 +49,7 @@ def _gradient_nodes(outputs: list[Variable], grads: Any, name: str) -> list[Node
         raise RuntimeError(
             f"{name}: got {len(grads)} gradients for {len(outputs)} outputs; pass one per output"
         )
-    nodes = []
-    for g in grads:
-        if g is None:
-            nodes.append(None)
-            continue
-        g = _node_of(g)
-        nodes.append(g if type(g) is Node else leaf(as_array(g)))
-    return nodes
+    return [None if g is None else _gradient_node(g) for g in grads]
 
 
 def backward(
@@ -81,8 +75,8 @@ def backward(
     if targets is not None and not targets:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     retain = create_graph if retain_graph is None else retain_graph  # PyTorch's default
-    nodes = [o._node for o in outputs]
-    _backward.run(nodes, grads, targets, bool(retain), True, True, create_graph)
+    _backward.backward([o._node for o in outputs], grads, inputs=targets,
+                       retain_graph=bool(retain), create_graph=create_graph)  # fmt: skip
 
 
 def grad(
@@ -108,10 +102,9 @@ def grad(
     grads = _gradient_nodes(outs, grad_outputs, "grad")
     allow = bool(allow_unused) or materialize_grads
     retain = create_graph if retain_graph is None else retain_graph  # PyTorch's default
-    nodes = [o._node for o in outs]
-    result = _backward.run(nodes, grads, targets, bool(retain), False, allow, create_graph)
+    got = _backward.grad([o._node for o in outs], targets, grads, retain_graph=bool(retain),
+                         create_graph=create_graph, allow_unused=allow)  # fmt: skip
+    result = [None if g is None else handle(g) for g in got]
     if materialize_grads:
-        from .._creation import zeros_like
-
         result = [zeros_like(t) if g is None else g for g, t in zip(result, targets)]
     return tuple(result)

@@ -15,8 +15,10 @@ import jax
 import jax.numpy as jnp
 
 from .. import _compile, _recompile
-from .._backward import _region
-from .._graph import Builder, leaf, run_instrs
+from .._creation import zeros_like
+from .._functions import stack
+from .._program import Builder
+from .._record import leaf
 from .._variable import Variable, _wrap, as_array
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
@@ -47,15 +49,11 @@ def _grads(outs, xs, cots) -> tuple:
 
     gs = grad(outs, xs, grad_outputs=cots, retain_graph=True, create_graph=True,
               allow_unused=True)  # fmt: skip
-    from .._creation import zeros_like
-
     return tuple(zeros_like(x) if g is None else g for g, x in zip(gs, xs))
 
 
 def _jacobian_rows(out: Variable, xs: tuple) -> tuple:
     """d out / d xs[i] as Variables of shape out.shape + xs[i].shape, one backward per row."""
-    from .._functions import stack
-
     eye = jnp.eye(max(out.numel(), 1), dtype=out.dtype)
     rows = [_grads([out], xs, [Variable(eye[k].reshape(out.shape))]) for k in range(out.numel())]
     return tuple(
@@ -78,64 +76,39 @@ class _Pure:
                 f"tuple of Variables, got {type(out).__name__}"
             )
         self.outs = outs
-        nodes = [o._node for o in outs]
-        b = Builder()
         wanted = {id(x._node) for x in self.xs}
-        leaf_slot: dict[int, int] = {}
-
-        def boundary(n):
-            s = b.value(n)
-            if id(n) in wanted:
-                leaf_slot[id(n)] = s
-            return s
-
-        dslot: dict[int, int] = {}
-        b.emit(_region(nodes), dslot, True, lambda n: dslot.setdefault(id(n), boundary(n)))
-        self.out_slots = tuple(dslot[id(n)] if n.diff else boundary(n) for n in nodes)
-        if strict and len(leaf_slot) < len(self.xs):
+        b = Builder()
+        reg = b.linearize_region([o._node for o in outs], lambda n: id(n) in wanted)
+        if strict and len(reg.leaves) < len(self.xs):
             raise RuntimeError(
                 "The output of the user-provided function is independent of input "
-                f"{[i for i, x in enumerate(self.xs) if id(x._node) not in leaf_slot][0]}. "
+                f"{[i for i, x in enumerate(self.xs) if id(x._node) not in reg.leaves][0]}. "
                 "This is not allowed in strict mode."
             )
         # An input the outputs do not use still needs a slot: feed it, it just gets zeros.
-        self.leaf_slots = tuple(leaf_slot.get(id(x._node), -1 - i) for i, x in enumerate(self.xs))
-        self.instrs = tuple(b.instrs)
-        self.args, self.packs = tuple(b.args), b.packs()
-
-    def function(self, args, fpack, ipack):
-        """The pure function of the inputs' values, its constants bound."""
-        instrs, leaf_slots, out_slots = self.instrs, self.leaf_slots, self.out_slots
-        vals = [None] * len(instrs)
-        run_instrs(instrs, args, fpack, ipack, vals, diff=False)
-
-        def f(*primals):
-            v = list(vals)
-            for s, p in zip(leaf_slots, primals):
-                if s >= 0:
-                    v[s] = p
-            run_instrs(instrs, args, fpack, ipack, v, diff=True)
-            return tuple(v[s] for s in out_slots)
-
-        return f
+        leaf_slots = tuple(
+            reg.leaves[id(x._node)][1] if id(x._node) in reg.leaves else -1 - i
+            for i, x in enumerate(self.xs)
+        )
+        self.program = b.program(reg.out_slots, leaf_slots)
 
     def run(self, kind: str, transform: Callable, *extra):
-        """``transform(f, primals, *extra)`` compiled once per structure and kind."""
-        sig = _compile.Signature((kind, self.instrs, self.leaf_slots, self.out_slots))
-        pure = self
+        """``transform(f, primals, *extra)`` compiled once per structure and kind, where
+        ``f(*primals)`` is the recorded function as a pure function of its inputs."""
+        p = self.program
+        sig = _compile.Signature((kind, p.instrs, p.leaves, p.outs))
+        bind = p.pure()
 
         def build():
             def program(args, fpack, ipack, primals, extra):
-                return transform(pure.function(args, fpack, ipack), primals, *extra)
+                f, _ = bind(args, fpack, ipack)
+                return transform(lambda *xs: f(xs), primals, *extra)
 
             return program
 
         primals = tuple(x._node.value for x in self.xs)
-        explain = lambda: (
-            kind,
-            *_recompile.program_differ(self.instrs, [], (self.leaf_slots, self.out_slots)),
-        )
-        return _compile.cached(sig, build, explain)(self.args, *self.packs, primals, extra)
+        explain = lambda: (kind, *_recompile.program_differ(p.instrs, p.nodes, (p.leaves, p.outs)))
+        return _compile.cached(sig, build, explain)(*p.inputs, primals, extra)
 
     def wrap_out(self, values):
         values = tuple(_wrap(leaf(v)) for v in values)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _tracing
+from .._dtypes import is_floating
 from .._functions import (
     _check_bounds,
     _index_values,
@@ -27,7 +28,6 @@ from .._functions import (
     softplus,
 )
 from .._grad_mode import no_grad
-from .._graph import is_floating
 from .._variable import Variable, _apply
 
 __all__ = [

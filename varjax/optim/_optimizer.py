@@ -25,28 +25,25 @@ import numpy as np
 import optax
 
 from .. import _tracing
+from .._forward import materialize
 from .._grad_mode import enable_grad
-from .._graph import leaf, materialize, record
 from .._inplace import assign, assign_node
 from .._ops import Op, register
+from .._record import leaf, record_multi
 from .._variable import Variable, _bind, _wrap
 
 __all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD"]
 
 
-def _update(p, g, hyper, *state, cls, structure, layout, tree, out):
-    """One parameter's optax update; output ``out``: 0 the new parameter, k the k-th state
-    leaf. The outputs of one update are separate ops of the same inputs, which XLA computes
-    once (common subexpressions)."""
+def _update(p, g, hyper, *state, cls, structure, layout, tree):
+    """One parameter's optax update: the new parameter, then the new state's leaves."""
     h, i = {}, 0
     for name, n in layout:
         h[name] = hyper[i] if n == 0 else tuple(hyper[i + j] for j in range(n))
         i += max(n, 1)
     tx = cls._chain(h, structure)
     updates, new_state = tx.update(g.astype(p.dtype), jax.tree_util.tree_unflatten(tree, state), p)
-    if out == 0:
-        return (p + updates).astype(p.dtype)
-    return jax.tree_util.tree_leaves(new_state)[out - 1]
+    return ((p + updates).astype(p.dtype), *jax.tree_util.tree_leaves(new_state))
 
 
 _UPDATE = register(
@@ -233,15 +230,10 @@ class Optimizer:
                     hyper = self._hyper(gi)
                 slots = self._slots[i]
                 inputs = (p._node, g._node, hyper._node, *(v._node for v in slots))
-                base = params + (("tree", self._trees[i]),)
-                outs = [
-                    record(_UPDATE, inputs, base + (("out", j),)) for j in range(len(slots) + 1)
-                ]
-                for n in outs:  # computing one output computes all: the state keeps up
-                    n.siblings = tuple(outs)
-                new_state = outs[1:]
+                # one op, the parameter and its state as outputs: computing one computes all
+                outs = record_multi(_UPDATE, inputs, params + (("tree", self._trees[i]),))
                 assign_node(p, outs[0])
-                for v, node in zip(slots, new_state):
+                for v, node in zip(slots, outs[1:]):
                     _bind(v, node)
         return loss
 

@@ -15,8 +15,8 @@ import jax
 
 from .._function import join_args, split_args
 from .._grad_mode import no_grad
-from .._graph import record
 from .._ops import OPS, Op, register
+from .._record import record
 from .._variable import _node_of, _wrap
 
 __all__ = ["checkpoint"]

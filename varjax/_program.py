@@ -1,0 +1,344 @@
+"""Programs: the pending graph linearized into a hashable tuple of instructions, one replay,
+and the program as a pure function of chosen leaves.
+
+The one linearizer (``Builder``) turns nodes into instructions, one per value slot:
+
+    (IN, shape, dtype)                     an array fed as an argument
+    (op, params, refs, sdtype, diff)       an op (the ``Op`` object itself) on earlier slots
+    (OUT, k, i)                            output i > 0 of the multi-output op at slot k
+
+A ref ``r >= 0`` is a slot; ``r < 0`` is a Python scalar: ``k = -1 - r`` reads element
+``k >> 1`` of the float (``k`` even) or integer (``k`` odd) pack, cast to ``sdtype``. ``diff``
+marks the eqns backward differentiates. Arrays and Python scalars are arguments of the
+compiled program, never constants in it (DESIGN principle 2), so the instructions are their
+own cache key.
+
+Forward materialization, backward and ``autograd.functional`` all run what ``Builder``
+linearizes through ``replay``, and backward and the functional transforms take the same
+``pure`` function of the differentiated leaves.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from . import _tracing
+from ._dtypes import default_int, is_floating
+from ._record import Node
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+IN = _Marker("in")  # instruction kind: an array argument
+OUT = _Marker("out")  # instruction kind: a further output of the op at an earlier slot
+
+_by_seq = operator.attrgetter("seq")
+
+
+# -- walking the graph ----------------------------------------------------------------------------
+
+
+def pending(root: Node, known: dict) -> list[Node]:
+    """Pending nodes reachable from ``root`` and not in ``known``, in creation order."""
+    seen = {id(root): root}
+    stack = [root]
+    while stack:
+        for x in stack.pop().inputs:
+            if type(x) is Node and x.value is None and id(x) not in seen and id(x) not in known:
+                seen[id(x)] = x
+                stack.append(x)
+    return sorted(seen.values(), key=_by_seq)
+
+
+def differentiated(root: Node, stop: frozenset = frozenset()) -> list[Node]:
+    """The nodes backward differentiates through from ``root`` (not past the node ids in
+    ``stop``), in creation order."""
+    seen = {id(root): root}
+    stack = [root]
+    while stack:
+        for x in stack.pop().inputs:
+            if type(x) is Node and x.diff and id(x) not in seen and id(x) not in stop:
+                seen[id(x)] = x
+                stack.append(x)
+    return sorted(seen.values(), key=_by_seq)
+
+
+def region(outputs: list[Node], cuts: frozenset = frozenset()) -> list[Node]:
+    """The differentiated nodes behind all ``outputs`` (not past ``cuts``), in creation order,
+    without repeats."""
+    if len(outputs) == 1:
+        return differentiated(outputs[0], cuts) if outputs[0].diff else []
+    seen: dict[int, Node] = {}
+    for o in outputs:
+        if o.diff and id(o) not in seen:
+            for n in differentiated(o, cuts):
+                seen[id(n)] = n
+    return sorted(seen.values(), key=_by_seq)
+
+
+# -- the linearizer -------------------------------------------------------------------------------
+
+_FLOAT_PACK: dict = {}  # dtype -> True if Python scalars cast to it travel in the float pack
+
+
+class Builder:
+    """Linearizes nodes into instructions, collecting the program's array and scalar inputs."""
+
+    def __init__(self) -> None:
+        self.instrs: list[tuple] = []
+        self.nodes: list[Node] = []  # the node behind each instruction (recompile explanations)
+        self.slot: dict[int, int] = {}
+        self.args: list[jax.Array] = []
+        self.arg_nodes: list[Node] = []  # the node behind each argument
+        self.fscal: list[float] = []
+        self.iscal: list[int] = []
+        self.emitted: list[tuple[Node, int]] = []  # pending nodes computed by the program
+        self.groups: dict[tuple, int] = {}  # (group, diff) -> slot of its eqn's first output
+
+    def array(self, node: Node) -> int:
+        """Slot of a concrete node's value, fed to the program as an argument."""
+        if _tracing.state.active:
+            _tracing.check_capture(node)
+        self.args.append(node.value)
+        self.arg_nodes.append(node)
+        self.nodes.append(node)
+        self.instrs.append((IN,) + node.aval)
+        s = self.slot[id(node)] = len(self.instrs) - 1
+        return s
+
+    def emit(self, nodes: list[Node], slot_map: dict, diff: bool, outside) -> None:
+        """Append the eqns of ``nodes`` (in order), recording each one's slot in ``slot_map``.
+
+        A Node input not yet in ``slot_map`` gets its slot from ``outside(node)``."""
+        # the hot loop of every compiled call: locals instead of attribute lookups
+        instrs, fscal, iscal, behind = self.instrs, self.fscal, self.iscal, self.nodes
+        get, add_instr, add_node, groups = slot_map.get, instrs.append, behind.append, self.groups
+        for n in nodes:
+            group = n.group
+            if group is not None and (id(group), diff) in groups:  # its eqn is out already
+                slot_map[id(n)] = groups[id(group), diff] + n.index
+                continue
+            refs = []
+            for x in n.inputs:
+                if type(x) is Node:
+                    s = get(id(x))
+                    refs.append(outside(x) if s is None else s)
+                else:
+                    f = _FLOAT_PACK.get(n.sdtype)
+                    if f is None:
+                        f = _FLOAT_PACK[n.sdtype] = is_floating(n.sdtype)
+                    if f:
+                        fscal.append(x)
+                        refs.append(-2 * len(fscal) + 1)
+                    else:
+                        iscal.append(x)
+                        refs.append(-2 * len(iscal))
+            if group is None:
+                slot_map[id(n)] = len(instrs)
+                add_instr((n.op, n.params, tuple(refs), n.sdtype, diff))
+                add_node(n)
+            else:
+                self._emit_group(n, tuple(refs), slot_map, diff)
+
+    def _emit_group(self, n: Node, refs: tuple, slot_map: dict, diff: bool) -> None:
+        """A multi-output op: one eqn whose outputs fill consecutive slots (its out binders).
+        Every live output gets its slot, so computing one output stores them all."""
+        base = self.groups[id(n.group), diff] = len(self.instrs)
+        outs = {m.index: m for m in n.group.alive()}
+        count = len(n.group.outs)
+        self.instrs.append((n.op, n.params, refs, n.sdtype, diff))
+        self.instrs.extend((OUT, base, i) for i in range(1, count))
+        self.nodes.extend(outs.get(i, n) for i in range(count))
+        for i, m in outs.items():
+            if id(m) not in slot_map:
+                slot_map[id(m)] = base + i
+                if m is not n and not diff:
+                    self.emitted.append((m, base + i))
+        slot_map[id(n)] = base + n.index
+
+    def value(self, root: Node) -> int:
+        """Slot holding ``root``'s value: an argument if concrete, else computed here."""
+        slot = self.slot
+        s = slot.get(id(root))
+        if s is not None:
+            return s
+        if root.value is not None:
+            return self.array(root)
+        nodes = pending(root, slot)
+        self.emit(nodes, slot, False, self.array)  # inputs outside are concrete: arguments
+        self.emitted.extend((n, slot[id(n)]) for n in nodes)
+        return slot[id(root)]
+
+    def packs(self) -> tuple:
+        f = (
+            np.asarray(self.fscal, jax.dtypes.canonicalize_dtype(np.float64))
+            if self.fscal
+            else None
+        )
+        i = np.asarray(self.iscal, default_int()) if self.iscal else None
+        return f, i
+
+    def store_slots(self, targets: list[Node]) -> tuple[list[Node], tuple[int, ...]]:
+        """The computed nodes whose values go back to the graph: targets and live nodes."""
+        keep = {id(t) for t in targets}
+        nodes, slots, seen = [], [], set()
+        for n, s in self.emitted:
+            if (id(n) in keep or n.live()) and s not in seen:
+                seen.add(s)
+                nodes.append(n)
+                slots.append(s)
+        return nodes, tuple(slots)
+
+    def program(self, outs: tuple = (), leaves: tuple = (), probes: tuple = ()) -> Program:
+        """The linearized program, returning the slots ``outs`` (see ``Program``)."""
+        fpack, ipack = self.packs()
+        return Program(
+            tuple(self.instrs), tuple(outs), tuple(leaves), tuple(probes),
+            tuple(self.args), fpack, ipack, self.nodes, tuple(self.arg_nodes),
+        )  # fmt: skip
+
+    def linearize_region(
+        self, outputs: list[Node], take: Callable[[Node], bool], cuts: frozenset = frozenset()
+    ) -> Region:
+        """Linearize what differentiating ``outputs`` needs: the differentiated nodes behind
+        them as diff eqns, everything they read as values computed (or fed) before them.
+
+        A node read from outside the region becomes a leaf of the differentiated function
+        when ``take(node)`` holds; a node in ``cuts`` is not differentiated through (it is an
+        input of the function: backward's hook splits)."""
+        nodes = region(outputs, cuts)
+        leaves: dict[int, tuple[Node, int]] = {}
+
+        def boundary(x: Node) -> int:
+            s = self.value(x)
+            if take(x):
+                leaves.setdefault(id(x), (x, s))
+            return s
+
+        dslot: dict[int, int] = {}
+        self.emit(nodes, dslot, True, lambda x: dslot.setdefault(id(x), boundary(x)))
+        out_slots = tuple(dslot[id(o)] if o.diff else boundary(o) for o in outputs)
+        return Region(nodes, leaves, dslot, out_slots)
+
+
+@dataclass
+class Region:
+    """A linearized differentiated region (see ``Builder.linearize_region``)."""
+
+    nodes: list[Node]  # the differentiated nodes, in creation order
+    leaves: dict[int, tuple[Node, int]]  # node id -> (node, slot) of each leaf taken
+    slots: dict[int, int]  # node id -> slot, for region nodes and what they read
+    out_slots: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """A linearized program: its instructions, what it returns, and its inputs for one call.
+
+    ``instrs``, ``outs``, ``leaves`` and ``probes`` are the structure (hashable; compiled
+    programs close over nothing else); ``args`` and the scalar packs are the values fed to
+    it; ``nodes[i]`` is the node behind instruction ``i`` (for recompile explanations)."""
+
+    instrs: tuple
+    outs: tuple
+    leaves: tuple  # slots the pure function takes as arguments (differentiated leaves)
+    probes: tuple  # slots whose value the pure function's probe argument is added to
+    args: tuple
+    fpack: np.ndarray | None
+    ipack: np.ndarray | None
+    nodes: list
+    arg_nodes: tuple
+
+    @property
+    def inputs(self) -> tuple:
+        """What the compiled program is called with: ``(args, fpack, ipack)``."""
+        return self.args, self.fpack, self.ipack
+
+    def forward(self) -> Callable:
+        """The program as ``f(args, fpack, ipack) -> values of outs`` (see ``forward_fn``)."""
+        return forward_fn(self.instrs, self.outs)
+
+    def pure(self) -> Callable:
+        """The program as a pure function of its leaves (see ``pure_fn``)."""
+        return pure_fn(self.instrs, self.leaves, self.outs, self.probes)
+
+
+def forward_fn(instrs: tuple, outs: tuple) -> Callable:
+    """``run(args, fpack, ipack)``: every instruction replayed, the values of ``outs``
+    returned (nothing differentiated)."""
+
+    def run(args, fpack, ipack):
+        vals = [None] * len(instrs)
+        replay(instrs, args, fpack, ipack, vals, diff=False)
+        return tuple(vals[s] for s in outs)
+
+    return run
+
+
+def pure_fn(instrs: tuple, leaves: tuple, outs: tuple, probes: tuple = ()) -> Callable:
+    """``bind(args, fpack, ipack) -> (f, vals)``: ``vals`` are the slots computed outside the
+    differentiated region, and ``f(primals, added=())`` the region as a pure function of
+    the leaf values (slots ``leaves``; a negative slot is an input nothing reads), returning
+    the values of ``outs``; ``added[i]`` is added to slot ``probes[i]`` once computed."""
+
+    def bind(args, fpack, ipack):
+        vals = [None] * len(instrs)
+        replay(instrs, args, fpack, ipack, vals, diff=False)
+
+        def f(primals, added=()):
+            v = list(vals)
+            for s, p in zip(leaves, primals):
+                if s >= 0:
+                    v[s] = p
+            replay(instrs, args, fpack, ipack, v, diff=True, add=dict(zip(probes, added)))
+            return tuple(v[s] for s in outs)
+
+        return f, vals
+
+    return bind
+
+
+def replay(instrs, args, fpack, ipack, vals: list, diff: bool, add=None) -> None:
+    """Run ``instrs`` into ``vals``: with ``diff`` only the differentiated eqns, else the others.
+
+    ``add`` maps slots to values added right after the slot is computed (backward's probes)."""
+    ai = 0
+    for k, ins in enumerate(instrs):
+        kind = ins[0]
+        if kind is IN:
+            if not diff:
+                vals[k] = args[ai]
+            ai += 1
+        elif kind is OUT or ins[4] != diff:
+            continue
+        else:
+            _, params, refs, sdtype, _ = ins
+            xs = [vals[r] if r >= 0 else _scalar(-1 - r, fpack, ipack, sdtype) for r in refs]
+            out = kind.fn(*xs, **dict(params))
+            if isinstance(out, (tuple, list)):
+                vals[k : k + len(out)] = out
+                touched = range(k, k + len(out))
+            else:
+                vals[k] = out
+                touched = (k,)
+            if add:
+                for s in touched:
+                    if s in add:
+                        vals[s] = vals[s] + add[s]
+
+
+def _scalar(k: int, fpack, ipack, dtype):
+    return (ipack if k & 1 else fpack)[k >> 1].astype(dtype)

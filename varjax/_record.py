@@ -1,0 +1,263 @@
+"""Recording: nodes of the lazy graph, and ``record()``, which makes them without device work.
+
+A ``Node`` is one value in the graph: a concrete array (a leaf, or a computed value) or an op
+applied to other nodes. ``record`` computes the output's shape and dtype from a cache of
+abstract evaluations, so a shape error is raised on the user's line, and nothing runs.
+An op with several outputs (``record_multi``) makes one node per output, sharing one
+``Group``: the program computes them together, as one instruction with several out binders.
+
+Two things above this module act at record time, so they register here instead of being
+imported: ``_forward`` says how to compute a node at once (eager mode, and a pending chain
+that grew too deep), and anomaly mode adds a hook that checks each value computed then.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from . import _caches
+from ._config import config
+from ._dtypes import promote, scalar_dtype
+from ._grad_mode import _state as _grad_state
+from ._ops import Op
+from ._source import user_site
+
+
+class Group:
+    """The outputs of one multi-output op application, computed together.
+
+    The group holds its outputs weakly: computing one output stores the value of every
+    output a user can still reach, and an output nobody holds is simply not stored."""
+
+    __slots__ = ("outs", "__weakref__")
+
+    def __init__(self, outs: list[Node]) -> None:
+        self.outs = [weakref.ref(n) for n in outs]
+
+    def alive(self) -> list[Node]:
+        return [n for n in (r() for r in self.outs) if n is not None]
+
+
+class Node:
+    """One value in the graph: a concrete array, or an op applied to other nodes.
+
+    ``var`` is a weak reference to the Variable bound to this node, so a node never keeps its
+    Variable alive (no reference cycles) and the engine can tell which values a user can still
+    read. ``seq`` orders nodes by creation, which is a topological order of the graph.
+    ``freed`` is set by a backward without ``retain_graph``.
+    """
+
+    # The fields below the line are rarely set: they live in the instance dict, created only
+    # when one is set, and read the class defaults otherwise (recording is the hot path).
+    __slots__ = (
+        "op",
+        "params",
+        "inputs",
+        "aval",
+        "sdtype",
+        "value",
+        "requires_grad",
+        "is_leaf",
+        "diff",
+        "var",
+        "depth",
+        "seq",
+        "freed",
+        "__dict__",
+        "__weakref__",  # a multi-output Group holds its outputs weakly
+    )
+    retain = False  # retain_grad(): backward also reports this node's gradient
+    site = None  # (file, line, code) of the user's code that recorded it, when asked for
+    bwd_sig = None  # backward program that last skipped computing this value
+    group: Group | None = None  # the outputs computed with this one (multi-output ops)
+    index = 0  # which output of its group this node is
+
+    def __init__(self, op, params, inputs, aval, sdtype, value, requires_grad, is_leaf, depth=0):
+        self.op: Op | None = op
+        self.params: tuple = params
+        self.inputs: tuple = inputs
+        self.aval: tuple = aval  # (shape, dtype)
+        self.sdtype = sdtype  # dtype that Python-scalar inputs are cast to
+        self.value: jax.Array | None = value
+        self.requires_grad: bool = requires_grad
+        self.is_leaf: bool = is_leaf
+        # differentiated by backward (an op output that requires grad); fixed at creation
+        self.diff: bool = requires_grad and not is_leaf
+        self.var = None
+        self.depth = depth  # length of the longest pending chain ending here
+        self.seq = next(_SEQ)
+        self.freed = False  # a backward without retain_graph went through it (set each time)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval[0]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval[1]
+
+    def live(self) -> bool:
+        """True while a user-held Variable is still bound to this node."""
+        v = self.var() if self.var is not None else None
+        return v is not None and v._node is self
+
+
+_SEQ = itertools.count()
+
+
+def next_seq() -> int:
+    """A sequence number: every node made after this call has a larger ``seq``."""
+    return next(_SEQ)
+
+
+def leaf(value: jax.Array, requires_grad: bool = False, aval: tuple | None = None) -> Node:
+    """A concrete node; pass ``aval`` when known (reading a jax.Array's metadata is slow)."""
+    if aval is None:
+        aval = (tuple(value.shape), np.dtype(value.dtype))
+    return Node(None, (), (), aval, None, value, requires_grad, True)
+
+
+# -- abstract evaluation --------------------------------------------------------------------------
+
+_AVALS: dict = {}  # (op, params, sdtype, input avals...) -> (aval(s), sdtype, outputs or 0)
+_caches.register(_AVALS.clear)
+
+
+def _abstract_eval(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple:
+    """(output aval, or a tuple of them; the dtype scalar inputs take; number of outputs, 0
+    for an op with one output)."""
+    if sdtype is None and any(type(x) is not Node for x in inputs):
+        dtypes = tuple(x.aval[1] for x in inputs if type(x) is Node)
+        base = dtypes[0] if len(dtypes) == 1 else promote(dtypes)
+        sdtype = scalar_dtype(base, [x for x in inputs if type(x) is not Node])
+    avals = tuple(x.aval if type(x) is Node else ((), sdtype) for x in inputs)
+    structs = [jax.ShapeDtypeStruct(*a) for a in avals]
+    try:
+        out = jax.eval_shape(lambda *xs: op.fn(*xs, **dict(params)), *structs)
+    except Exception as e:  # JAX raises TypeError/ValueError; name the op and the shapes
+        raise RuntimeError(_shape_error(op, params, avals, e)) from None
+    if isinstance(out, jax.ShapeDtypeStruct):
+        return (tuple(out.shape), np.dtype(out.dtype)), sdtype, 0
+    if (
+        isinstance(out, (tuple, list))
+        and out
+        and all(isinstance(o, jax.ShapeDtypeStruct) for o in out)
+    ):
+        return tuple((tuple(o.shape), np.dtype(o.dtype)) for o in out), sdtype, len(out)
+    raise TypeError(
+        f"{op.name}: an op must return an array or a tuple of arrays, got {type(out).__name__}"
+    )
+
+
+_HINTS = {
+    "matmul": "the last dim of the first operand must equal the second-to-last dim of the second",
+    "linear": "the input's last dim must equal weight.shape[1] (in_features)",
+    "linear_bias": "the input's last dim must equal weight.shape[1] (in_features) and the bias "
+    "must have weight.shape[0] (out_features) entries",
+    "reshape": "the new shape must have the same number of elements (one dim may be -1)",
+    "cat": "all inputs need the same number of dims and equal sizes except along dim",
+    "stack": "all inputs need the same shape",
+}
+_BROADCAST = "elementwise ops need shapes that broadcast (NumPy rules)"
+_ELEMENTWISE = frozenset(
+    "add sub mul div pow maximum minimum where lerp lt le gt ge eq ne logical_and logical_or "
+    "clamp".split()
+)
+
+
+def _shape_error(op: Op, params: tuple, avals: tuple, err: Exception) -> str:
+    shapes = " and ".join(str(tuple(a[0])) for a in avals) or "no inputs"
+    hint = _HINTS.get(op.name) or (
+        _BROADCAST if op.name in _ELEMENTWISE else "check the input shapes, dtypes and arguments"
+    )
+    extra = f" with {dict(params)}" if params else ""
+    msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return f"{op.name}: cannot apply to inputs of shapes {shapes}{extra}: {msg}. Remedy: {hint}."
+
+
+def _evaluated(op: Op, inputs: tuple, params: tuple, sdtype) -> tuple[tuple, bool, int]:
+    """(cached abstract evaluation, whether the output requires grad, pending depth).
+
+    The cache is keyed by the inputs' avals, with a Python scalar standing as its type (its
+    dtype follows from the other inputs), so a hit costs one dict lookup."""
+    key = [op, params, sdtype]
+    requires_grad = False
+    depth = 0
+    for x in inputs:
+        if type(x) is Node:
+            key.append(x.aval)
+            if x.requires_grad:
+                requires_grad = True
+            if x.value is None and x.depth >= depth:
+                depth = x.depth + 1
+        else:
+            key.append(type(x))
+    hit = _AVALS.get(key := tuple(key))
+    if hit is None:
+        hit = _AVALS[key] = _abstract_eval(op, params, inputs, sdtype)
+    if requires_grad and (op.grad_name is None or not _grad_state.enabled):
+        requires_grad = False
+    return hit, requires_grad, depth
+
+
+def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
+    """Record ``op`` applied to ``inputs`` (Nodes or Python scalars); no device work."""
+    hit, requires_grad, depth = _evaluated(op, inputs, params, sdtype)
+    if hit[2]:
+        raise TypeError(f"{op.name} has {hit[2]} outputs: record it with record_multi")
+    node = Node(op, params, inputs, hit[0], hit[1], None, requires_grad, not requires_grad, depth)
+    if config.explain_recompiles:
+        node.site = user_site()
+    if depth >= config.max_pending_depth or config.eager:
+        _settle([node])
+    return node
+
+
+def record_multi(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> tuple[Node, ...]:
+    """Record an op with several outputs: one node per output, computed together."""
+    hit, requires_grad, depth = _evaluated(op, inputs, params, sdtype)
+    if not hit[2]:
+        return (record(op, inputs, params, sdtype),)
+    outs = [
+        Node(op, params, inputs, aval, hit[1], None, requires_grad, not requires_grad, depth)
+        for aval in hit[0]
+    ]
+    group = Group(outs)
+    site = user_site() if config.explain_recompiles else None
+    for i, n in enumerate(outs):
+        n.group, n.index = group, i
+        if site is not None:
+            n.site = site
+    if depth >= config.max_pending_depth or config.eager:
+        _settle(outs)
+    return tuple(outs)
+
+
+# -- what acts at record time (registered from above) -------------------------------------------
+
+_COMPUTE: list[Callable[[list[Node]], None]] = []
+_ON_COMPUTED: list[Callable[[Node], None]] = []
+
+
+def set_compute(compute: Callable[[list[Node]], None]) -> None:
+    """How to compute nodes at once (``_forward.materialize``, which sits above this module)."""
+    _COMPUTE[:] = [compute]
+
+
+def add_computed_hook(hook: Callable[[Node], None]) -> Callable[[], None]:
+    """Call ``hook(node)`` for each node computed as it is recorded (eager mode); returns a
+    function that removes the hook again."""
+    _ON_COMPUTED.append(hook)
+    return lambda: _ON_COMPUTED.remove(hook)
+
+
+def _settle(nodes: list[Node]) -> None:
+    _COMPUTE[0](nodes)
+    for hook in _ON_COMPUTED:
+        for n in nodes:
+            hook(n)

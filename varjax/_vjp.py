@@ -1,0 +1,244 @@
+"""The backward program: what to differentiate, the vjp as a pure function, one compiled call.
+
+``plan`` linearizes the differentiated region behind the outputs and decides which values
+get a gradient: leaves (the primals of ``jax.vjp``) and intermediates (through zero
+"probes" added to their values, whose gradient is theirs). Everything else the replay
+needs (constants, pending leaf values, the ``gradient`` argument, existing ``.grad`` values
+to accumulate into) is computed in the same program, outside the differentiated function.
+``run`` compiles and calls it; ``vjp_fn`` is the same program as a pure function, which
+``_higher_order`` records as an op for ``create_graph``.
+
+The engine never imports Variable (it sits above): it reads a handle's ``_node`` and
+``_grad``, and a node's ``var`` weak reference gives the handle bound to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _anomaly, _compile, _recompile
+from ._config import config
+from ._forward import store
+from ._program import Builder, Region, pure_fn
+from ._record import Node, leaf
+
+FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+UNUSED = (
+    "One of the differentiated Tensors appears to not have been used in the graph. Set "
+    "allow_unused=True if this is the desired behavior."
+)
+
+_RETAINS = [False]  # becomes True at the first retain_grad() of the process
+
+
+def note_retain() -> None:
+    """Called by ``retain_grad()``: from now on, backward looks for retained intermediates."""
+    _RETAINS[0] = True
+
+
+def leaf_handle(n: Node) -> Any:
+    """The live Variable of a node that requires grad, or None."""
+    return n.var() if n.requires_grad and n.var is not None else None
+
+
+def check_gradient(out: Node, gradient: Node | None, i: int = 0) -> None:
+    """PyTorch's rules for the ``gradient`` argument, raised before anything changes."""
+    if gradient is None:
+        if math.prod(out.shape) != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs: backward() needs a "
+                f"gradient argument for an output of shape {tuple(out.shape)}; pass "
+                f"gradient=ones_like(out) or reduce with .sum() first"
+            )
+        return
+    try:
+        ok = np.broadcast_shapes(out.shape, gradient.shape) == tuple(gradient.shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(gradient.shape)} and "
+            f"output[{i}] has a shape of {tuple(out.shape)}; pass a gradient of the output's "
+            f"shape"
+        )
+
+
+# -- plan -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """One backward, linearized: the program so far and who gets which gradient."""
+
+    builder: Builder
+    region: Region
+    outputs: list[Node]
+    leaves: list[tuple[Node, int, Any]]  # (node, slot, handle): primals of the vjp
+    probes: list[tuple[Node, Any]]  # (node, handle): intermediates, through probes
+    grads: list  # each output's gradient argument (a node), None for ones
+    cot_slots: tuple  # the slot of each gradient argument
+
+    @property
+    def handles(self) -> list:
+        """The handle of each gradient the program returns, in order."""
+        return [h for _, _, h in self.leaves] + [h for _, h in self.probes]
+
+    @property
+    def leaf_slots(self) -> tuple:
+        return tuple(s for _, s, _ in self.leaves)
+
+    @property
+    def probe_slots(self) -> tuple:
+        return tuple(self.region.slots[id(n)] for n, _ in self.probes)
+
+
+def _taker(targets: list | None, cuts: frozenset) -> Callable[[Node], bool]:
+    """Which nodes read by the region become primals of the vjp."""
+    wanted = None if targets is None else {id(t._node) for t in targets}
+
+    def take(x: Node) -> bool:
+        h = x.var() if id(x) in cuts else leaf_handle(x)
+        return h is not None and (wanted is None or id(x) in wanted)
+
+    return take
+
+
+def plan(
+    outputs: list[Node], grads: list, targets: list | None, *, allow_unused: bool = False,
+    cuts: frozenset = frozenset(),
+) -> Plan:  # fmt: skip
+    """Linearize the backward of ``sum_i <outputs[i], grads[i]>``.
+
+    ``targets`` None means every live leaf and every intermediate that retains its grad (what
+    ``backward()`` fills); otherwise the given handles (leaves or intermediates). ``cuts`` are
+    intermediate nodes treated as inputs: the backward stops there and reports their
+    gradient (how ``_hooks`` splits a backward at hooked nodes)."""
+    b = Builder()
+    reg = b.linearize_region(outputs, _taker(targets, cuts), cuts)
+    if any(n.freed for n in reg.nodes):
+        raise RuntimeError(FREED)
+    cot_slots = tuple(None if g is None else b.value(g) for g in grads)
+    if targets is None:
+        leaves = [(n, s, n.var()) for n, s in reg.leaves.values()]
+        # scanning the region for retained nodes costs a little: only once retain_grad is used
+        probes = [(n, n.var()) for n in reg.nodes if n.retain and n.live()] if _RETAINS[0] else []
+    else:
+        leaves, probes = _assign(reg, targets, allow_unused)
+    return Plan(b, reg, outputs, leaves, probes, list(grads), cot_slots)
+
+
+def _assign(reg: Region, targets: list, allow_unused: bool) -> tuple[list, list]:
+    """Split the targets into primals (leaves and cuts) and probes (intermediates)."""
+    leaves, probes = [], []
+    for t in targets:
+        n = t._node
+        if id(n) in reg.leaves:
+            leaves.append((n, reg.leaves[id(n)][1], t))
+        elif n.diff and id(n) in reg.slots:
+            probes.append((n, t))
+        elif not allow_unused:
+            raise RuntimeError(UNUSED)
+    return leaves, probes
+
+
+# -- the vjp program ------------------------------------------------------------------------------
+
+
+def sum_to(g: jax.Array, shape: tuple) -> jax.Array:
+    """Reduce a gradient of a broadcast shape back to ``shape`` (PyTorch's validate_outputs)."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1
+    )
+    return jnp.sum(g, axis=axes).reshape(shape) if axes else g
+
+
+def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, avals, want):
+    """The pure backward: replay, ``jax.vjp`` w.r.t. leaves and probes, accumulate.
+
+    Returns ``run(args, fpack, ipack) -> (gradients, stored values, output value or None)``;
+    ``old_slots[i]`` is the slot of an existing gradient added to gradient ``i`` (or None)."""
+    out_avals, probe_avals, store_slots = avals
+    bind = pure_fn(instrs, leaf_slots, out_slots, probe_slots)
+
+    def run(args, fpack, ipack):
+        f, vals = bind(args, fpack, ipack)
+        probes = tuple(jnp.zeros(shape, dtype) for shape, dtype in probe_avals)
+        values, pullback = jax.vjp(f, tuple(vals[s] for s in leaf_slots), probes)
+        cots = tuple(
+            jnp.ones(shape, dtype) if c is None else sum_to(vals[c], shape).astype(dtype)
+            for c, (shape, dtype) in zip(cot_slots, out_avals)
+        )
+        g_leaves, g_probes = pullback(cots)
+        grads = tuple(g_leaves) + tuple(g_probes)
+        grads = tuple(g if o is None else vals[o] + g for g, o in zip(grads, old_slots))
+        return grads, tuple(vals[s] for s in store_slots), (values[0] if want else None)
+
+    return run
+
+
+# -- execute --------------------------------------------------------------------------------------
+
+
+def run(p: Plan, *, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node], bool]:
+    """Compute the planned gradients in one compiled call.
+
+    Returns (handles, gradient nodes, summed): with ``accumulate`` each existing ``.grad`` is
+    added inside the program, and ``summed`` says so: a handle's gradient then already
+    includes its old ``.grad``."""
+    b, handles = p.builder, p.handles
+    old_slots = tuple(
+        None if not accumulate or h._grad is None else b.value(h._grad._node) for h in handles
+    )
+    store_nodes, store_slots = b.store_slots([])
+    avals = (tuple(o.aval for o in p.outputs), tuple(n.aval for n, _ in p.probes), store_slots)
+    out_slots, leaf_slots, probe_slots = p.region.out_slots, p.leaf_slots, p.probe_slots
+    program = b.program(out_slots, leaf_slots, probe_slots)
+    base = _compile.Signature(
+        ("bwd", program.instrs, out_slots, leaf_slots, probe_slots, old_slots, p.cot_slots, avals)
+    )
+    single = p.outputs[0] if len(p.outputs) == 1 and p.outputs[0].value is None else None
+    want = single is not None and _compile.wants_value(base)
+    fn = _compile.cached(
+        (base, want),
+        lambda: vjp_fn(*base.key[1:], want),
+        lambda: ("backward", *_recompile.program_differ(program.instrs, program.nodes,
+                                                        base.key[2:] + (want,))),
+    )  # fmt: skip
+    grads, stored, value = fn(*program.inputs)
+    nodes = [n for n, _, _ in p.leaves] + [n for n, _ in p.probes]
+    grad_nodes = [leaf(g, aval=n.aval) for n, g in zip(nodes, grads)]
+    if config.anomaly and not all(bool(jnp.isfinite(g).all()) for g in grads):
+        _anomaly.diagnose_backward(p.region.nodes, p.outputs, p.grads)
+    store(store_nodes, stored)
+    if want:
+        store([single], [value])
+    elif single is not None:
+        single.bwd_sig = base
+    if not retain_graph:
+        free(p.region.nodes, p.outputs)
+    return handles, grad_nodes, accumulate
+
+
+def free(region: list[Node], outputs: list[Node]) -> None:
+    """After a backward without ``retain_graph``: the graph can no longer be differentiated;
+    values no user can read are released. Their recipes stay, so a live Variable downstream
+    can still compute its own value."""
+    keep = {id(o) for o in outputs}
+    for n in region:
+        n.freed = True
+        if n.value is not None and id(n) not in keep and not n.live():
+            n.value = None
