@@ -85,13 +85,17 @@ def count_hit() -> None:
     _STATS.cache_hits += 1
 
 
-def cached(sig, build: Callable[[], Callable], explain: Callable | None = None) -> Callable:
+def cached(
+    sig, build: Callable[[], Callable], explain: Callable | None = None, inlined: bool = False
+) -> Callable:
     """The compiled program for ``sig``, built (by ``build``) on a miss.
 
     ``explain()`` returns (kind, key, differ) for the recompile explanations (see
-    ``_recompile``); it is only called on a miss."""
+    ``_recompile``); it is only called on a miss. An ``inlined`` program runs on traced
+    values (inside a ``Function``, a ``checkpoint`` or another JAX transform): it becomes part
+    of the enclosing program and is no compile of its own."""
     fn = _CACHE.get(sig)
-    if _tracing.state.active:  # inlined into a varjax.jit program: nothing compiles here
+    if inlined or _tracing.state.active:  # part of an enclosing program: nothing compiles here
         if fn is None:
             fn = _CACHE[sig] = jax.jit(build())
         return fn

@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from . import random as _rng
+from ._args import shape_arg as _shape_arg
 from ._dtypes import default_float, default_int
-from ._ops import OPS
+from ._ops import P
 from ._record import leaf, record
-from ._variable import Variable, _shape_arg, _wrap, as_array
+from ._variable import Variable, _wrap, as_array
 
 
 def _dtype(dtype, fallback) -> np.dtype:
@@ -56,7 +57,7 @@ def full(size, fill_value: float, dtype=None, requires_grad: bool = False) -> Va
         )
     dt = np.dtype(dtype)
     shape = _shape_arg((size,)) if not isinstance(size, numbers.Integral) else (int(size),)
-    node = record(OPS["full"], (fill_value,), (("dtype", dt), ("shape", shape)), sdtype=dt)
+    node = record(P.full, (fill_value,), (("dtype", dt), ("shape", shape)), sdtype=dt)
     return _made(node, requires_grad)
 
 
@@ -97,7 +98,7 @@ def arange(
     ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = _dtype(dtype, default_int() if ints else default_float())
     params = (("dtype", dt), ("start", start), ("step", step), ("stop", end))
-    return _made(record(OPS["arange"], (), params), requires_grad)
+    return _made(record(P.arange, (), params), requires_grad)
 
 
 def linspace(
@@ -106,7 +107,7 @@ def linspace(
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     dt = _dtype(dtype, default_float())
     node = record(
-        OPS["linspace"],
+        P.linspace,
         (float(start), float(end)),
         (("dtype", dt), ("steps", int(steps))),
         sdtype=dt,
@@ -118,40 +119,28 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
     """The ``n`` x ``m`` identity matrix (square by default)."""
     dt = _dtype(dtype, default_float())
     params = (("dtype", dt), ("m", int(n if m is None else m)), ("n", int(n)))
-    return _made(record(OPS["eye"], (), params), requires_grad)
+    return _made(record(P.eye, (), params), requires_grad)
 
 
-def _draw(op: str, size, dtype, requires_grad: bool) -> Variable:
+def _draw(op, size, dtype, requires_grad: bool) -> Variable:
     dt = _dtype(dtype, default_float())
     key, counter = _rng.next_draw()
-    node = record(OPS[op], (key, counter), (("dtype", dt), ("shape", _shape_arg(size))))
+    node = record(op, (key, counter), (("dtype", dt), ("shape", _shape_arg(size))))
     return _made(node, requires_grad)
 
 
 def randn(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
     """Standard normal samples of the given shape, from varjax's seeded state (``manual_seed``)."""
-    return _draw("normal", size, dtype, requires_grad)
+    return _draw(P.normal, size, dtype, requires_grad)
 
 
 def rand(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
     """Uniform samples in [0, 1) of the given shape, from varjax's seeded state."""
-    return _draw("uniform", size, dtype, requires_grad)
-
-
-def _legacy(dtype, args) -> Variable:
-    # Tensor(2, 3) makes a (zero-filled) 2x3 tensor; Tensor([..]) or Tensor(array) holds data.
-    if args and all(isinstance(a, numbers.Integral) for a in args) or not args:
-        return zeros(*args, dtype=dtype) if args else tensor(np.zeros((0,)), dtype=dtype)
-    if len(args) == 1:
-        return tensor(args[0], dtype=dtype)
-    raise TypeError(f"expected sizes or one sequence of data, got {args!r}")
-
-
-def Tensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name
-    """Legacy constructor: ``Tensor([1.0, 2.0])`` holds data, ``Tensor(2, 3)`` has that shape."""
-    return _legacy(default_float(), args)
+    return _draw(P.uniform, size, dtype, requires_grad)
 
 
 def FloatTensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name
-    """``Tensor`` with dtype float32, as in the tutorial: ``FloatTensor([0.1, 1.0, 0.0001])``."""
-    return _legacy(np.float32, args)
+    """``Tensor`` with dtype float32, as in the tutorial: ``FloatTensor([0.1, 1.0, 0.0001])``;
+    ``FloatTensor(2, 3)`` has that shape."""
+    v = Variable(*args)
+    return v if v.dtype == np.float32 else v.float()

@@ -7,7 +7,7 @@ from them.
 
 from __future__ import annotations
 
-from . import _compile, _recompile, _record
+from . import _compile, _recompile, _record, _tracing
 from ._program import Builder
 from ._record import Node
 
@@ -34,6 +34,7 @@ def materialize(targets: list[Node]) -> None:
         _compile.Signature(("fwd", program.instrs, outs)),
         program.forward,
         lambda: ("forward", *_recompile.program_differ(program.instrs, program.nodes, (outs,))),
+        inlined=any(_tracing.is_tracer(a) for a in program.args),
     )
     store(nodes, fn(*program.inputs))
     for n in nodes:

@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._grad_mode import no_grad
-from ._lift import _hashable
-from ._ops import OPS, Op, register
-from ._record import leaf, record
+from ._lift import _hashable, lifted
+from ._ops import Op
+from ._record import leaf, record_multi
 from ._variable import Variable, _node_of, _wrap
 
 __all__ = ["Function", "FunctionCtx"]
@@ -133,16 +133,13 @@ def _lowered(cls, layout, statics, needs):
 
 
 def _op_for(cls) -> Op:
-    """The table op of one Function class (registered at its first apply)."""
-    name = f"fn:{cls.__module__}.{cls.__qualname__}#{id(cls)}"
-    op = OPS.get(name)
-    if op is None:
+    """The op of one Function class: it lives as long as the class (see ``_lift.lifted``)."""
 
-        def fn(*arrays, layout, statics, needs, index):
-            return _lowered(cls, layout, statics, needs)(*arrays)[index]
+    def fn(*arrays, layout, statics, needs, tuple_out):
+        outs = _lowered(cls, layout, statics, needs)(*arrays)
+        return outs if tuple_out else outs[0]
 
-        op = register(Op(name, fn, f"{cls.__name__}Backward"))
-    return op
+    return lifted(cls, "function", lambda label: Op(label, fn, f"{cls.__name__}Backward"))
 
 
 class Function:
@@ -189,12 +186,10 @@ class Function:
             probe["nondiff"] = [i for i, o in enumerate(outs) if id(o) in ctx._non_differentiable]
             return tuple(o._value() for o in outs)
 
-        avals = [jax.ShapeDtypeStruct(*t._node.aval) for t in tensors]
-        n_out = len(jax.eval_shape(shapes, *avals))
-        inputs = tuple(_node_of(t) for t in tensors)
-        outs = []
-        for i in range(n_out):
-            params = (("index", i), ("layout", layout), ("needs", needs), ("statics", statics))
-            out = _wrap(record(op, inputs, params))
-            outs.append(out.detach() if i in probe["nondiff"] else out)
+        jax.eval_shape(shapes, *[jax.ShapeDtypeStruct(*t._node.aval) for t in tensors])
+        params = (("layout", layout), ("needs", needs), ("statics", statics),
+                  ("tuple_out", probe["tuple"]))  # fmt: skip
+        nodes = record_multi(op, tuple(_node_of(t) for t in tensors), params)
+        outs = [_wrap(n) for n in nodes]  # one node per output, computed together
+        outs = [o.detach() if i in probe["nondiff"] else o for i, o in enumerate(outs)]
         return tuple(outs) if probe["tuple"] else outs[0]

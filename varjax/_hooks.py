@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ops import OPS
+from ._ops import P
 from ._program import region
 from ._record import Node, record
 from ._vjp import free, leaf_handle, plan, run
@@ -84,7 +84,7 @@ def _raw(outputs: list[Node], grads: list, targets: list, cuts: frozenset) -> li
 def _add(a: Node | None, b: Node | None) -> Node | None:
     if a is None or b is None:
         return b if a is None else a
-    return record(OPS["add"], (a, b))
+    return record(P.add, (a, b))
 
 
 def _split(outputs: list[Node], grads: list, targets: list, hooked_nodes: list[Node]) -> list:

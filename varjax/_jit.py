@@ -28,8 +28,6 @@ from __future__ import annotations
 import functools
 import sys
 import time
-import types
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -37,186 +35,16 @@ import jax
 import jax.extend
 import numpy as np
 
-from . import _caches, _compile, _recompile, _record, _tracing
+from . import _caches, _compile, _recompile, _record, _state, _tracing
 from . import random as _rng
 from ._forward import materialize
 from ._grad_mode import _state as _grad_state
-from ._inplace import _shares_storage, assign
+from ._methods.inplace import assign, shares_storage
 from ._record import leaf
-from ._source import is_user_file, is_user_module
 from ._variable import Variable, _bind, _wrap
 from ._views import _version_cell
 
 __all__ = ["jit"]
-
-
-@functools.cache
-def _code_names(code: types.CodeType) -> tuple[str, ...]:
-    """Global names a code object (and the functions and comprehensions inside it) reads."""
-    names = list(code.co_names)
-    for c in code.co_consts:
-        if isinstance(c, types.CodeType):
-            names.extend(_code_names(c))
-    return tuple(dict.fromkeys(names))
-
-
-_ATOMS = (str, bytes, int, float, complex, bool, type(None), np.ndarray, np.generic, jax.Array)
-
-
-class _Found:
-    """The state reachable from a call, in a deterministic order."""
-
-    def __init__(self) -> None:
-        self.vars: list[Variable] = []
-        self.modules: list = []
-        self.opts: list = []
-        self.seen: set[int] = set()
-
-
-def _walk_variable(obj: Variable, found: _Found) -> None:
-    found.vars.append(obj)
-
-
-_MODULE_SLOTS = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent", "training"})
-_EPOCH = [0]  # bumped by every change to a Module's parameters, buffers, submodules or attributes
-_MODULE_WALKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_OPTIMIZER_WALKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def structure_changed() -> None:
-    """Called by Module on any attribute change: cached module walks are out of date."""
-    _EPOCH[0] += 1
-
-
-def _module_walk(obj: Any) -> tuple:
-    """(epoch, modules, Variables, other attribute values) of a module tree, in order; cached
-    until any Module changes, so a call walks a big model in one lookup."""
-    entry = _MODULE_WALKS.get(obj)
-    if entry is not None and entry[0] == _EPOCH[0]:
-        return entry
-    mods, state, others, seen = [], [], [], set()
-    stack = [obj]
-    while stack:
-        m = stack.pop(0)
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        mods.append(m)
-        d = m.__dict__
-        for v in (*d["_parameters"].values(), *d["_buffers"].values()):
-            if v is not None and id(v) not in seen:
-                seen.add(id(v))
-                state.append(v)
-        stack.extend(c for c in d["_modules"].values() if c is not None)
-        others.extend(v for k, v in d.items() if k not in _MODULE_SLOTS)
-    entry = _MODULE_WALKS[obj] = (_EPOCH[0], tuple(mods), tuple(state), tuple(others))
-    return entry
-
-
-def _walk_module(obj: Any, found: _Found) -> None:
-    _, mods, state, others = _module_walk(obj)
-    seen = found.seen
-    for m in mods:
-        if m is obj or id(m) not in seen:
-            seen.add(id(m))
-            found.modules.append(m)
-    for v in state:
-        if id(v) not in seen:
-            seen.add(id(v))
-            found.vars.append(v)
-    for v in others:  # plain attributes (a Variable, a list, an Optimizer kept on the model)
-        _walk(v, found)
-
-
-def _walk_optimizer(obj: Any, found: _Found) -> None:
-    found.opts.append(obj)
-    # parameters, then the optimizer's state and hyperparameters (Variables too); the list
-    # changes only with add_param_group, which appends to _hypers
-    cached = _OPTIMIZER_WALKS.get(obj)
-    if cached is None or cached[0] != len(obj._hypers):
-        state = [p for g in obj.param_groups for p in g["params"]]
-        state += [v for slots in obj._slots for v in slots] + list(obj._hypers)
-        cached = _OPTIMIZER_WALKS[obj] = (len(obj._hypers), tuple(state))
-    seen, add = found.seen, found.vars.append
-    for v in cached[1]:
-        if id(v) not in seen:
-            seen.add(id(v))
-            add(v)
-
-
-def _walk_items(obj: Any, found: _Found) -> None:
-    for x in obj.values() if isinstance(obj, dict) else obj:
-        _walk(x, found)
-
-
-def _walk_function(obj: types.FunctionType, found: _Found) -> None:
-    if not is_user_file(obj.__code__.co_filename):
-        return
-    for cell in obj.__closure__ or ():
-        try:
-            _walk(cell.cell_contents, found)
-        except ValueError:  # an empty cell (a name assigned later)
-            pass
-    glb = obj.__globals__
-    for name in _code_names(obj.__code__):
-        if name in glb:
-            _walk(glb[name], found)
-
-
-def _walk_method(obj: types.MethodType, found: _Found) -> None:
-    _walk(obj.__self__, found)
-    _walk(obj.__func__, found)
-
-
-def _walk_partial(obj: functools.partial, found: _Found) -> None:
-    _walk((obj.func, obj.args, obj.keywords), found)
-
-
-def _walk_jitted(obj: Any, found: _Found) -> None:
-    _walk(obj.fn, found)
-
-
-def _walk_object(obj: Any, found: _Found) -> None:
-    _walk(getattr(obj, "__dict__", None), found)
-
-
-def _skip(obj: Any, found: _Found) -> None:
-    pass
-
-
-def _handler(cls: type) -> Callable[[Any, _Found], None]:
-    """How to search objects of type ``cls`` for state (decided once per type)."""
-    from .nn._module import Module
-    from .optim._optimizer import Optimizer
-
-    table = [
-        (_ATOMS + (type, types.ModuleType), _skip),
-        (Variable, _walk_variable),
-        (Module, _walk_module),
-        (Optimizer, _walk_optimizer),
-        ((list, tuple, set, frozenset, dict), _walk_items),
-        (types.FunctionType, _walk_function),
-        (types.MethodType, _walk_method),
-        (functools.partial, _walk_partial),
-        (_Jitted, _walk_jitted),
-    ]
-    for types_, handler in table:
-        if issubclass(cls, types_):
-            return handler
-    return _walk_object if is_user_module(cls.__module__) else _skip
-
-
-_HANDLERS: dict[type, Callable[[Any, _Found], None]] = {}
-
-
-def _walk(obj: Any, found: _Found) -> None:
-    handler = _HANDLERS.get(type(obj))
-    if handler is None:
-        handler = _HANDLERS[type(obj)] = _handler(type(obj))
-    if handler is _skip or id(obj) in found.seen:
-        return
-    found.seen.add(id(obj))
-    handler(obj, found)
 
 
 def _is_leaf(x: Any) -> bool:
@@ -333,17 +161,15 @@ class _Jitted:
         if _tracing.state.active:  # inside another varjax.jit: part of its program
             return self.fn(*args, **kwargs)
         leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_leaf)
-        found = _Found()
+        found = _state.Found()
         for x in leaves:  # argument Variables first, then what the rest reaches
             if isinstance(x, Variable):
-                _walk(x, found)
+                found.walk(x)
         for x in leaves:
             if not isinstance(x, Variable):
-                _walk(x, found)
-        _walk(self.fn, found)
+                found.walk(x)
+        found.walk(self.fn)
         state = found.vars
-        for o in found.opts:
-            o._sync_hypers()
         key_node = _rng.key_node()
         specs, pending = [], []
         for v in state:  # one pass: what the key needs, what must be computed first
@@ -368,8 +194,7 @@ class _Jitted:
                 for x in leaves
             ),
             tuple(specs),
-            tuple(m.training for m in found.modules),
-            tuple(o._jit_key() for o in found.opts),
+            tuple(found.statics),
             _grad_state.enabled,
         )
         arrays = [x for x in leaves if isinstance(x, (jax.Array, np.ndarray))]
@@ -402,7 +227,7 @@ class _Jitted:
             f"function, or pass `.detach()` of it."
         )
 
-    def _compile(self, treedef, leaves: list, found: _Found, flat: list) -> _Entry:
+    def _compile(self, treedef, leaves: list, found: _state.Found, flat: list) -> _Entry:
         """Trace the function once into a jaxpr, then compile it with the state buffers that
         the call replaces donated, so XLA updates parameters and optimizer state in place."""
         plan = _Plan()
@@ -430,7 +255,7 @@ class _Jitted:
         fn = jax.jit(lambda *xs: unflatten(run(*xs)), donate_argnums=donate)
         return _Entry(fn, plan, donate, grad_slot, fresh)
 
-    def _pure(self, treedef, leaves: list, found: _Found, plan: _Plan) -> Callable:
+    def _pure(self, treedef, leaves: list, found: _state.Found, plan: _Plan) -> Callable:
         """The traced function: state in, state out. Runs Python only when jax traces it;
         what it learns about the outputs goes into ``plan``."""
         fn, name = self.fn, self.__name__
@@ -492,7 +317,7 @@ class _Jitted:
             if node.aval != aval:  # the function replaced the storage (``v.data = ...``)
                 _version_cell(v)[0] += 1
                 _bind(v, leaf(value, aval=aval))
-            elif i in sole and not node.diff and not _shares_storage(v):
+            elif i in sole and not node.diff and not shares_storage(v):
                 _version_cell(v)[0] += 1
                 node.value = value
             else:
@@ -615,3 +440,6 @@ def jit(fn: Callable | None = None) -> Any:
     if fn is None:
         return jit
     return _Jitted(fn)
+
+
+_state.register(_Jitted, lambda jitted, found: found.walk(jitted.fn))

@@ -54,7 +54,7 @@ def lifted(fn: Any, kind: str, make: Callable[[str], Op]) -> Op:
     op = _LIFTED.get(key)
     if op is None:
         label = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", type(fn).__name__)
-        op = _LIFTED[key] = make(label)
+        op = _LIFTED[key] = make(label.rpartition("<locals>.")[2])  # "Block.forward", "step"
     return op
 
 

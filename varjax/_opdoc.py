@@ -1,23 +1,28 @@
-"""Render ``docs/ops.md``, the op reference, from the op table.
+"""Render the op reference (``docs/ops.md``) and the functions' type stub
+(``varjax/_functions.pyi``) from the op table and the methods.
 
-    python -m varjax._opdoc > docs/ops.md
+    python -m varjax._opdoc
 
-``tests/test_docs.py`` checks that the committed page matches the table.
+writes both files; ``tests/test_docs.py`` checks that the committed ones match.
 """
 
 from __future__ import annotations
 
-from ._ops import OPS
+import inspect
+from pathlib import Path
+
+from . import _functions, _ops
 
 _HEADER = """# varjax op reference
 
-Generated from the op table (`varjax/_ops.py`) by `python -m varjax._opdoc > docs/ops.md`;
-do not edit by hand. Every op is one row of the table: a JAX function with static params,
-recorded lazily and differentiated by `jax.vjp` of the replay. "grad_fn" is the name
+Generated from the op table (`varjax/_ops.py`) by `python -m varjax._opdoc`; do not edit by
+hand. Every op is one row of the table: a JAX function with static params, recorded lazily
+and differentiated by `jax.vjp` of the replay. A row with an argument convention is also
+the method `x.<op>(...)` and the function `varjax.<op>(x, ...)`. "grad_fn" is the name
 `x.grad_fn.name()` shows (as PyTorch names it); "-" marks ops whose outputs never require
 grad. Composite functions (`cross_entropy`, `nll_loss`, `mse_loss`, `l1_loss`,
-`binary_cross_entropy(_with_logits)`, `layer_norm`, `embedding`, `max(dim)`,
-`split`, `chunk`, `flatten`, ...) are built from these ops in `varjax/_functions.py`,
+`binary_cross_entropy(_with_logits)`, `layer_norm`, `embedding`, `max(dim)`, `split`,
+`chunk`, `flatten`, ...) are built from these ops in `varjax/_methods/`,
 `varjax/nn/functional.py` and `varjax/linalg.py`. Any JAX function becomes an op of its own
 with `varjax.op`.
 
@@ -28,29 +33,127 @@ views, so an in-place op on one changes the Variable it came from (and the other
 never corrupt values saved for backward. Differences that hold everywhere: integer results
 use JAX's default integer (`int32` unless x64 mode is on); `float64` needs JAX's x64 mode;
 `reshape` always returns a view (PyTorch copies when strides forbid a view).
-
-| op | PyTorch API | grad_fn | difference from PyTorch |
-|---|---|---|---|
 """
 
+_STUB_HEADER = '''"""Type stub of ``varjax._functions``; written by ``python -m varjax._opdoc``."""
 
-# prefixes of ops registered at run time (varjax.op, Functions, checkpoints): not table rows
-RUNTIME = ("op:", "fn:", "ckpt:")
+from collections.abc import Sequence
+from typing import Any
+
+from ._variable import Variable
+
+Tensor = Variable
+Dims = int | Sequence[int] | None
+
+'''
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|") or ""
+    return text.replace("|", "\\|")
+
+
+def _api(op: _ops.Op, names: list[str]) -> str:
+    api = op.torch or f"torch.{op.name}, Tensor.{op.name}"
+    aliases = [n for n in names if n != op.name]
+    return api + (f"; also {', '.join(aliases)}" if aliases else "")
+
+
+def _section(section: type) -> list[str]:
+    title = section.__doc__.splitlines()[0] if section.__doc__ else section.__name__
+    lines = [f"## {section.__name__}: {title}", ""]
+    lines += ["| op | computes | PyTorch API | grad_fn | difference from PyTorch |"]
+    lines += ["|---|---|---|---|---|"]
+    for name, value in vars(section).items():
+        row = value if isinstance(value, _ops.Row) else None
+        op = row.op if row else value
+        if not isinstance(op, _ops.Op) or op.name != name:
+            continue  # an alias: listed with its op
+        cells = [f"`{name}`", op.doc, _api(op, row.names if row else [name]),
+                 op.grad_name or "-", op.note]  # fmt: skip
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines + [""]
 
 
 def render() -> str:
-    rows = []
-    for name, op in OPS.items():
-        if name.startswith(RUNTIME):
-            continue  # functions lifted with varjax.op at run time
-        api = op.torch or f"torch.{name}, Tensor.{name}"
-        rows.append(f"| `{name}` | {_cell(api)} | {op.grad_name or '-'} | {_cell(op.note)} |")
-    return _HEADER + "\n".join(rows) + "\n"
+    """``docs/ops.md``: every section of the table, one line per op."""
+    lines = [_HEADER]
+    for section in _ops.SECTIONS:
+        lines += _section(section)
+    library = [op for name, op in _ops.OPS.items() if not _in_sections(op)]
+    if library:
+        lines += ["## Library ops: defined beside their machinery", ""]
+        lines += ["| op | PyTorch API | grad_fn | note |", "|---|---|---|---|"]
+        lines += [f"| `{op.name}` | {_cell(op.torch)} | {op.grad_name or '-'} | {_cell(op.note)} |"
+                  for op in library]  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
 
+
+def _in_sections(op: _ops.Op) -> bool:
+    for section in _ops.SECTIONS:
+        for v in vars(section).values():
+            if v is op or isinstance(v, _ops.Row) and v.op is op:
+                return True
+    return False
+
+
+def _default(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return "..."
+
+
+def _signature(fn) -> str:
+    """``(input: Tensor, ...) -> ...`` of a function or of a method (``self`` becomes the
+    input), annotations as written in the source."""
+    row = getattr(fn, "row", None)
+    if row is not None:
+        return row.signature
+    sig = inspect.signature(getattr(fn, "__wrapped__", fn))
+    params = []
+    for i, p in enumerate(sig.parameters.values()):
+        if i == 0 and p.name == "self":
+            params.append("input: Tensor")
+            continue
+        annotated = p.annotation is not p.empty
+        text = f"{p.name}: {p.annotation}" if annotated else p.name
+        if p.kind is p.VAR_POSITIONAL:
+            text = "*" + text
+        elif p.kind is p.VAR_KEYWORD:
+            text = "**" + text
+        if p.default is not p.empty:
+            text += f" = {_default(p.default)}" if annotated else f"={_default(p.default)}"
+        params.append(text)
+    keyword_only = [i for i, p in enumerate(sig.parameters.values()) if p.kind is p.KEYWORD_ONLY]
+    if keyword_only and not any(s.startswith("*") for s in params):
+        params.insert(keyword_only[0], "*")
+    ret = "Any" if sig.return_annotation is sig.empty else sig.return_annotation
+    return f"({', '.join(params)}) -> {ret}"
+
+
+def render_stub() -> str:
+    """``varjax/_functions.pyi``: every function of ``varjax._functions`` with its signature."""
+    names = _functions.__all__
+    lines = [_STUB_HEADER + "__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n"]
+    for name in names:
+        lines.append(_def(name, _signature(getattr(_functions, name))))
+    return "\n".join(lines) + "\n"
+
+
+def _def(name: str, signature: str) -> str:
+    line = f"def {name}{signature}: ..."
+    if len(line) <= 100:
+        return line
+    params, ret = signature[1:].rsplit(") -> ", 1)
+    return f"def {name}(\n    {params}\n) -> {ret}: ..."
+
+
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "ops.md"
+STUB = Path(__file__).resolve().parent / "_functions.pyi"
 
 if __name__ == "__main__":
-    print(render(), end="")
+    PAGE.write_text(render())
+    STUB.write_text(render_stub())
+    print(f"wrote {PAGE} and {STUB}")

@@ -1,45 +1,240 @@
-"""The op table: every primitive varjax records, declared once.
+"""The op table: every primitive varjax records, declared once, one row each.
 
-An op is a name, a pure JAX function of positional arrays and keyword static params, and the
-name PyTorch gives its ``grad_fn``. Gradients come from ``jax.vjp`` of the replay, so no op
-has a hand-written backward. An op whose ``grad_name`` is ``None`` is not differentiable: its
+An op is a pure JAX function of positional arrays and keyword static params, and the name
+PyTorch gives its ``grad_fn``. Gradients come from ``jax.vjp`` of the replay, so no op has a
+hand-written backward. An op whose ``grad_name`` is ``None`` is not differentiable: its
 output never requires grad (comparisons, creation, indices, ``detach``). ``note`` records a
 behaviour that differs from PyTorch; ``docs/ops.md`` is generated from this table.
 
-Composite functions (``cross_entropy``, ``linear``, ``max(dim)``...) are built from these ops in
-the modules that expose them. Adding an op is one line here plus its row in the tests.
+Most rows follow an argument convention (``unary``, ``binary``, ``reduction``, ``along``),
+which is all the user-facing code the op needs: the row
+
+    sinh = unary(jnp.sinh, "SinhBackward0", "Hyperbolic sine")
+
+is the op, the method ``x.sinh()``, the function ``varjax.sinh(x)`` and its line in the
+docs. The sections holding such rows are mixins of ``Variable``
+(``class Variable(Elementwise, Binary, Reductions, Scans, ..., facade=...)``), whose
+row methods are made when that class is created. Ops whose arguments need more than a
+convention (views, indices, composites, creation) are rows of ``Primitives``, and their
+functions are written out in ``_methods/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 from jax import lax
 
+from ._args import dim1, reduce_params
+from ._dtypes import is_floating
+
+if TYPE_CHECKING:
+    from ._variable import Variable
+
 
 class Op:
     """One primitive: a pure JAX function of positional arrays and keyword static params.
 
-    Compared and hashed by identity: a program holds its ops, never their names."""
+    Compared and hashed by identity: a program holds its ops, never their names. An op made
+    as a row of the table is named by its attribute (``Op.__set_name__``)."""
 
-    __slots__ = ("name", "fn", "grad_name", "note", "torch", "__weakref__")
+    __slots__ = ("name", "fn", "grad_name", "note", "torch", "doc", "elementwise", "__weakref__")
 
     def __init__(
-        self, name: str, fn: Callable[..., jax.Array], grad_name: str | None, note: str = "",
-        torch: str = "",
+        self, name: str | None, fn: Callable[..., Any], grad_name: str | None, note: str = "",
+        torch: str = "", *, doc: str = "", elementwise: bool = False,
     ) -> None:  # fmt: skip
         self.name = name
         self.fn = fn
         self.grad_name = grad_name
         self.note = note
         self.torch = torch  # the PyTorch API it implements, when not torch.<name> / Tensor.<name>
+        self.doc = doc
+        self.elementwise = elementwise  # shapes broadcast (NumPy rules): its errors say so
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if self.name is None:
+            self.name = name
+            register(self)
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
+
+
+OPS: dict[str, Op] = {}  # the table's ops by name (docs, tests); programs hold Op objects
+
+
+def register(op: Op) -> Op:
+    """Add a library op (defined beside its machinery, e.g. ``vjp``) to the table's index."""
+    existing = OPS.get(op.name)
+    if existing is not None and existing is not op:
+        raise ValueError(f"an op named {op.name!r} is already registered")
+    OPS[op.name] = op
+    return op
+
+
+# -- argument conventions: a row makes its op and its user-facing function --------------------
+
+
+class Facade(NamedTuple):
+    """What a row's function needs from the class it becomes a method of (see ``Table``)."""
+
+    record: Callable  # (op, inputs, params) -> Node
+    wrap: Callable  # Node -> Variable
+    lift: Callable  # anything tensor-like -> Variable
+    node_of: Callable  # an operand -> Node or Python scalar
+
+
+class Row:
+    """A table row with an argument convention: its op, and how to make its function."""
+
+    __slots__ = ("op", "build", "signature", "names")
+
+    def __init__(self, op: Op, build: Callable, signature: str) -> None:
+        self.op, self.build, self.signature = op, build, signature
+        self.names: list[str] = []  # the attribute names (the first one names the op)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.names.append(name)
+        if self.op.name is None:
+            self.op.name = name
+            register(self.op)
+
+
+def _lifted(input: Any, lift: Callable) -> Any:
+    return input if hasattr(input, "_node") else lift(input)
+
+
+def _unary(op: Op, f: Facade) -> Callable:
+    record, wrap, lift = f.record, f.wrap, f.lift
+
+    def fn(input):
+        try:
+            node = input._node
+        except AttributeError:
+            node = lift(input)._node
+        return wrap(record(op, (node,)))
+
+    return fn
+
+
+def _binary(op: Op, f: Facade) -> Callable:
+    record, wrap, lift, node_of = f
+
+    def fn(input, other):
+        try:
+            node = input._node
+        except AttributeError:
+            node = lift(input)._node
+        return wrap(record(op, (node, node_of(other))))
+
+    return fn
+
+
+def _reduction(op: Op, f: Facade, floating: bool) -> Callable:
+    record, wrap, lift, _ = f
+
+    def fn(input, dim=None, keepdim=False, *, dtype=None):
+        x = _lifted(input, lift) if dtype is None else _lifted(input, lift).to(dtype)
+        if floating and not is_floating(x.dtype):
+            raise RuntimeError(
+                f"{op.name}(): could not infer output dtype. Input dtype must be either a "
+                f"floating point or complex dtype. Got: {x.dtype}; convert with .float() first"
+            )
+        return wrap(record(op, (x._node,), reduce_params(dim, keepdim, x.ndim)))
+
+    return fn
+
+
+def _scan(op: Op, f: Facade) -> Callable:
+    record, wrap, lift, _ = f
+
+    def fn(input, dim, dtype=None):
+        x = _lifted(input, lift) if dtype is None else _lifted(input, lift).to(dtype)
+        return wrap(record(op, (x._node,), (("axis", dim1(dim, x.ndim)),)))
+
+    return fn
+
+
+def _row(build, signature, fn, grad_name, doc, note, torch, **flags) -> Any:
+    op = Op(None, fn, grad_name, note, torch, doc=doc, **flags)
+    return Row(op, partial(build, op), signature)
+
+
+def unary(
+    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = ""
+) -> Callable[[Variable], Variable]:
+    """``x.f()`` and ``varjax.f(x)``: a function of one tensor."""
+    return _row(_unary, "(input: Tensor) -> Tensor", fn, grad_name, doc, note, torch,
+                elementwise=True)  # fmt: skip
+
+
+def binary(
+    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = ""
+) -> Callable[[Variable, Any], Variable]:
+    """``x.f(other)`` and ``varjax.f(x, other)``: elementwise, broadcasting; ``other`` may be
+    a Python number."""
+    return _row(_binary, "(input: Tensor, other: Tensor | float) -> Tensor", fn, grad_name,
+                doc, note, torch, elementwise=True)  # fmt: skip
+
+
+def reduction(
+    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = "",
+    floating: bool = False,
+) -> Callable[..., Variable]:  # fmt: skip
+    """``x.f(dim=None, keepdim=False, *, dtype=None)``: reduce over ``dim`` (an int, a tuple,
+    or every dim); ``floating`` ops refuse integer inputs, as PyTorch's mean does."""
+    sig = "(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor"
+    build = partial(_reduction, floating=floating)
+    return _row(lambda op, f: build(op, f), sig, fn, grad_name, doc, note, torch)
+
+
+def along(
+    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = ""
+) -> Callable[..., Variable]:
+    """``x.f(dim, dtype=None)``: along one dim, keeping the shape (scans, softmaxes)."""
+    return _row(_scan, "(input: Tensor, dim: int, dtype: Any = None) -> Tensor", fn,
+                grad_name, doc, note, torch)  # fmt: skip
+
+
+class Table:
+    """A section of the op table. Rows with a convention become methods of the class declared
+    with ``facade=Facade(...)`` (``Variable``), made once, when that class is created."""
+
+    __slots__ = ()  # a mixin of Variable, which keeps its instances slotted
+
+    def __init_subclass__(cls, facade: Facade | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if facade is None:
+            return
+        for base in reversed(cls.__mro__):
+            for value in list(vars(base).values()):
+                if isinstance(value, Row):
+                    fn = value.build(facade)
+                    fn.__name__ = fn.__qualname__ = value.op.name
+                    fn.__doc__ = _docstring(value)
+                    fn.row = value  # type: ignore[attr-defined]
+                    for name in value.names:
+                        setattr(cls, name, fn)
+
+
+def _docstring(row: Row) -> str:
+    name, op = row.op.name, row.op
+    note = f" {op.note[:1].upper()}{op.note[1:]}." if op.note else ""
+    grad = f" ``grad_fn``: ``{op.grad_name}``." if op.grad_name else " Not differentiable."
+    call = f"``varjax.{name}{row.signature.split(' ->')[0]}`` or ``x.{name}(...)``"
+    return f"{op.doc}. {call}.{grad}{note}"
+
+
+def rows() -> list[Row]:
+    """Every row with a convention, in table order."""
+    return [v for section in SECTIONS for v in dict.fromkeys(vars(section).values())
+            if isinstance(v, Row)]  # fmt: skip
 
 
 # -- helpers for ops whose JAX spelling differs from PyTorch's --------------------------------
@@ -226,199 +421,205 @@ def _uniform(key, counter, *, shape, dtype):
 
 
 _ZERO_GRAD = "gradient is zero everywhere, as in PyTorch"
+_TIES = "ties share the gradient evenly, as in PyTorch"
 
-_TABLE = (
+
+class Elementwise(Table):
+    """Functions of one tensor, elementwise."""
+
+    __slots__ = ()
+
+    exp = unary(jnp.exp, "ExpBackward0", "e to the power x")
+    expm1 = unary(jnp.expm1, "Expm1Backward0", "exp(x) - 1, accurate near 0")
+    exp2 = unary(jnp.exp2, "Exp2Backward0", "2 to the power x")
+    log = unary(jnp.log, "LogBackward0", "Natural logarithm")
+    log1p = unary(jnp.log1p, "Log1PBackward0", "log(1 + x), accurate near 0")
+    log2 = unary(jnp.log2, "Log2Backward0", "Base-2 logarithm")
+    log10 = unary(jnp.log10, "Log10Backward0", "Base-10 logarithm")
+    sqrt = unary(jnp.sqrt, "SqrtBackward0", "Square root")
+    rsqrt = unary(lax.rsqrt, "RsqrtBackward0", "1 / sqrt(x)")
+    square = unary(jnp.square, "PowBackward0", "x * x (PyTorch computes it as a power)")
+    reciprocal = unary(jnp.reciprocal, "ReciprocalBackward0", "1 / x")
+    neg = negative = unary(jnp.negative, "NegBackward0", "Negation", torch="torch.neg, unary -")
+    abs = unary(jnp.abs, "AbsBackward0", "Absolute value")  # noqa: A003 - PyTorch's name
+    sin = unary(jnp.sin, "SinBackward0", "Sine")
+    cos = unary(jnp.cos, "CosBackward0", "Cosine")
+    tan = unary(jnp.tan, "TanBackward0", "Tangent")
+    asin = arcsin = unary(jnp.arcsin, "AsinBackward0", "Inverse sine")
+    acos = arccos = unary(jnp.arccos, "AcosBackward0", "Inverse cosine")
+    atan = arctan = unary(jnp.arctan, "AtanBackward0", "Inverse tangent")
+    sinh = unary(jnp.sinh, "SinhBackward0", "Hyperbolic sine")
+    cosh = unary(jnp.cosh, "CoshBackward0", "Hyperbolic cosine")
+    tanh = unary(jnp.tanh, "TanhBackward0", "Hyperbolic tangent")
+    asinh = arcsinh = unary(jnp.arcsinh, "AsinhBackward0", "Inverse hyperbolic sine")
+    acosh = arccosh = unary(jnp.arccosh, "AcoshBackward0", "Inverse hyperbolic cosine")
+    atanh = arctanh = unary(jnp.arctanh, "AtanhBackward0", "Inverse hyperbolic tangent")
+    deg2rad = unary(jnp.deg2rad, "Deg2RadBackward0", "Degrees to radians")
+    rad2deg = unary(jnp.rad2deg, "Rad2DegBackward0", "Radians to degrees")
+    erf = unary(jsp.erf, "ErfBackward0", "Error function")
+    sigmoid = unary(jax.nn.sigmoid, "SigmoidBackward0", "Logistic sigmoid 1 / (1 + exp(-x))")
+    relu = unary(jax.nn.relu, "ReluBackward0", "max(x, 0), with gradient 0 at 0",
+                 torch="torch.relu, Tensor.relu, F.relu")  # fmt: skip
+    silu = unary(jax.nn.silu, "SiluBackward0", "x * sigmoid(x)", torch="F.silu, Tensor.silu")
+    sign = unary(jnp.sign, "SignBackward0", "Sign (-1, 0, 1)", note=_ZERO_GRAD)
+    floor = unary(jnp.floor, "FloorBackward0", "Round down", note=_ZERO_GRAD)
+    ceil = unary(jnp.ceil, "CeilBackward0", "Round up", note=_ZERO_GRAD)
+    trunc = fix = unary(jnp.trunc, "TruncBackward0", "Round toward zero", note=_ZERO_GRAD)
+    isnan = unary(jnp.isnan, None, "True where x is NaN")
+    isinf = unary(jnp.isinf, None, "True where x is +-inf")
+    isfinite = unary(jnp.isfinite, None, "True where x is neither NaN nor +-inf")
+    logical_not = unary(jnp.logical_not, None, "Boolean not")
+
+
+class Binary(Table):
+    """Elementwise functions of two tensors (or a tensor and a number), broadcasting."""
+
+    __slots__ = ()
+
+    maximum = binary(jnp.maximum, "MaximumBackward0", "Elementwise maximum", note=_TIES,
+                     torch="torch.maximum, torch.max(a, b)")  # fmt: skip
+    minimum = binary(jnp.minimum, "MinimumBackward0", "Elementwise minimum", note=_TIES,
+                     torch="torch.minimum, torch.min(a, b)")  # fmt: skip
+    atan2 = arctan2 = binary(jnp.arctan2, "Atan2Backward0", "Angle of the point (other, input)")
+    hypot = binary(jnp.hypot, "HypotBackward0", "sqrt(input**2 + other**2)")
+    logaddexp = binary(jnp.logaddexp, "LogaddexpBackward0", "log(exp(input) + exp(other))")
+    fmod = binary(jnp.fmod, "FmodBackward0", "Remainder of a division rounded toward zero: "
+                  "its sign is the dividend's (C's fmod)")  # fmt: skip
+    remainder = binary(jnp.remainder, "RemainderBackward0", "Remainder of a division rounded "
+                       "down: its sign is the divisor's (Python's %)",
+                       torch="torch.remainder, Tensor.remainder, %, %=")  # fmt: skip
+    floor_divide = binary(jnp.floor_divide, "FloorDivideBackward0", "input / other rounded "
+                          "down (Python's //)", torch="torch.floor_divide, //, //=",
+                          note="PyTorch has no derivative and raises in backward; varjax's "
+                          "gradient is zero everywhere, as for floor")  # fmt: skip
+    logical_and = binary(jnp.logical_and, None, "Boolean and")
+    logical_or = binary(jnp.logical_or, None, "Boolean or")
+    logical_xor = binary(jnp.logical_xor, None, "Boolean exclusive or")
+    lt = less = binary(jnp.less, None, "input < other", torch="torch.lt, <")
+    le = less_equal = binary(jnp.less_equal, None, "input <= other", torch="torch.le, <=")
+    gt = greater = binary(jnp.greater, None, "input > other", torch="torch.gt, >")
+    ge = greater_equal = binary(jnp.greater_equal, None, "input >= other", torch="torch.ge, >=")
+    eq = binary(jnp.equal, None, "input == other", torch="torch.eq, ==")
+    ne = not_equal = binary(jnp.not_equal, None, "input != other", torch="torch.ne, !=")
+
+
+class Reductions(Table):
+    """Reductions over ``dim`` (an int, a tuple, or every dim)."""
+
+    __slots__ = ()
+
+    sum = reduction(jnp.sum, "SumBackward0", "Sum")  # noqa: A003 - PyTorch's name
+    mean = reduction(jnp.mean, "MeanBackward0", "Mean", floating=True)
+    prod = reduction(jnp.prod, "ProdBackward0", "Product")
+    amax = reduction(jnp.max, "AmaxBackward0", "Largest value", note=_TIES,
+                     torch="torch.amax, max() without dim")  # fmt: skip
+    amin = reduction(jnp.min, "AminBackward0", "Smallest value", note=_TIES,
+                     torch="torch.amin, min() without dim")  # fmt: skip
+    logsumexp = reduction(jsp.logsumexp, "LogsumexpBackward0", "log(sum(exp(x))), computed "
+                          "stably")  # fmt: skip
+    all = reduction(jnp.all, None, "True where every element is nonzero")  # noqa: A003
+    any = reduction(jnp.any, None, "True where some element is nonzero")  # noqa: A003
+
+
+class Scans(Table):
+    """Functions along one dim that keep the shape."""
+
+    __slots__ = ()
+
+    cumsum = along(jnp.cumsum, "CumsumBackward0", "Running sum")
+    cumprod = along(jnp.cumprod, "CumprodBackward0", "Running product")
+    softmax = along(jax.nn.softmax, "SoftmaxBackward0", "exp(x) / sum(exp(x))",
+                    torch="torch.softmax, Tensor.softmax, F.softmax")  # fmt: skip
+    log_softmax = along(jax.nn.log_softmax, "LogSoftmaxBackward0", "log(softmax(x)), computed "
+                        "stably", torch="F.log_softmax, F.cross_entropy")  # fmt: skip
+
+
+def _op(fn, grad_name, note="", torch="", **kw) -> Op:
+    return Op(None, fn, grad_name, note, torch, **kw)
+
+
+class Primitives(Table):
+    """Ops whose functions are written out in ``_methods/`` (views, indices, composites,
+    creation): their arguments need more than a convention. Not a mixin of Variable."""
+
     # arithmetic (Python scalars may stand in either position)
-    Op("add", jnp.add, "AddBackward0", torch="torch.add, +, +=, add_"),
-    Op("sub", jnp.subtract, "SubBackward0", torch="torch.sub, -, -=, sub_"),
-    Op("mul", jnp.multiply, "MulBackward0", torch="torch.mul, *, *=, mul_"),
-    Op("div", _div, "DivBackward0", torch="torch.div, true_divide, /, /=, div_"),
-    Op("pow", jnp.power, "PowBackward0", torch="torch.pow, **"),
-    Op("neg", jnp.negative, "NegBackward0", torch="torch.neg, unary -"),
-    Op("maximum", jnp.maximum, "MaximumBackward0", torch="torch.maximum, torch.max(a, b)"),
-    Op("minimum", jnp.minimum, "MinimumBackward0", torch="torch.minimum, torch.min(a, b)"),
-    Op("clamp", _clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_"),
-    Op("where", jnp.where, "WhereBackward0", torch="torch.where, masked_fill"),
-    Op("lerp", _lerp, "LerpBackward0"),
-    Op("reciprocal", jnp.reciprocal, "ReciprocalBackward0"),
-    # elementwise functions
-    Op("exp", jnp.exp, "ExpBackward0"),
-    Op("expm1", jnp.expm1, "Expm1Backward0"),
-    Op("log", jnp.log, "LogBackward0"),
-    Op("log1p", jnp.log1p, "Log1PBackward0"),
-    Op("log2", jnp.log2, "Log2Backward0"),
-    Op("sin", jnp.sin, "SinBackward0"),
-    Op("cos", jnp.cos, "CosBackward0"),
-    Op("tan", jnp.tan, "TanBackward0"),
-    Op("tanh", jnp.tanh, "TanhBackward0"),
-    Op("sigmoid", jax.nn.sigmoid, "SigmoidBackward0"),
-    Op("relu", jax.nn.relu, "ReluBackward0", torch="torch.relu, F.relu"),
-    Op(
-        "gelu", jax.nn.gelu, "GeluBackward0", torch="F.gelu"
-    ),  # param approximate: PyTorch's default is exact
-    Op("silu", jax.nn.silu, "SiluBackward0", torch="F.silu"),
-    Op("softplus", _softplus, "SoftplusBackward0", torch="F.softplus"),
-    Op("sqrt", jnp.sqrt, "SqrtBackward0"),
-    Op("rsqrt", lax.rsqrt, "RsqrtBackward0"),
-    Op("abs", jnp.abs, "AbsBackward0"),
-    Op("erf", jsp.erf, "ErfBackward0"),
-    Op("sign", jnp.sign, "SignBackward0", _ZERO_GRAD),
-    Op("floor", jnp.floor, "FloorBackward0", _ZERO_GRAD),
-    Op("ceil", jnp.ceil, "CeilBackward0", _ZERO_GRAD),
-    Op("round", jnp.round, "RoundBackward0", _ZERO_GRAD + "; halves round to even"),
-    Op("trunc", jnp.trunc, "TruncBackward0", _ZERO_GRAD),
-    # comparisons and logic: boolean results, never differentiable
-    Op("lt", jnp.less, None, torch="<"),
-    Op("le", jnp.less_equal, None, torch="<="),
-    Op("gt", jnp.greater, None, torch=">"),
-    Op("ge", jnp.greater_equal, None, torch=">="),
-    Op("eq", jnp.equal, None, torch="=="),
-    Op("ne", jnp.not_equal, None, torch="!="),
-    Op("logical_not", jnp.logical_not, None),
-    Op("logical_and", jnp.logical_and, None),
-    Op("logical_or", jnp.logical_or, None),
-    Op("all", jnp.all, None),
-    Op("any", jnp.any, None),
-    # reductions (params: axis, keepdims)
-    Op("sum", jnp.sum, "SumBackward0"),
-    Op("mean", jnp.mean, "MeanBackward0"),
-    Op("prod", jnp.prod, "ProdBackward0"),
-    Op(
-        "amax",
-        jnp.max,
-        "AmaxBackward0",
-        "ties share the gradient evenly, as in PyTorch",
-        torch="torch.amax, max() without dim",
-    ),
-    Op(
-        "amin",
-        jnp.min,
-        "AminBackward0",
-        "ties share the gradient evenly, as in PyTorch",
-        torch="torch.amin, min() without dim",
-    ),
-    Op("argmax", jnp.argmax, None, torch="torch.argmax, indices of max(dim)"),
-    Op("argmin", jnp.argmin, None, torch="torch.argmin, indices of min(dim)"),
-    Op("var", _var, "VarBackward0"),
-    Op("std", _std, "StdBackward0"),
-    Op("norm", _norm, "NormBackward0"),
-    Op("logsumexp", jsp.logsumexp, "LogsumexpBackward0"),
-    Op("cumsum", jnp.cumsum, "CumsumBackward0"),
-    Op("cumprod", jnp.cumprod, "CumprodBackward0"),
-    Op("softmax", jax.nn.softmax, "SoftmaxBackward0", torch="torch.softmax, F.softmax"),
-    Op(
-        "log_softmax",
-        jax.nn.log_softmax,
-        "LogSoftmaxBackward0",
-        torch="F.log_softmax, F.cross_entropy",
-    ),
+    add = _op(jnp.add, "AddBackward0", torch="torch.add, +, +=, add_", elementwise=True)
+    sub = _op(jnp.subtract, "SubBackward0", torch="torch.sub, -, -=, sub_", elementwise=True)
+    mul = _op(jnp.multiply, "MulBackward0", torch="torch.mul, *, *=, mul_", elementwise=True)
+    div = _op(_div, "DivBackward0", torch="torch.div, true_divide, /, /=, div_",
+              elementwise=True)  # fmt: skip
+    pow = _op(jnp.power, "PowBackward0", torch="torch.pow, **", elementwise=True)  # noqa: A003
+    clamp = _op(_clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_", elementwise=True)
+    where = _op(jnp.where, "WhereBackward0", torch="torch.where, masked_fill", elementwise=True)
+    lerp = _op(_lerp, "LerpBackward0", elementwise=True)
+    round = _op(jnp.round, "RoundBackward0", _ZERO_GRAD + "; halves round to even")  # noqa: A003
+    gelu = _op(jax.nn.gelu, "GeluBackward0", torch="F.gelu")  # approximate: exact by default
+    softplus = _op(_softplus, "SoftplusBackward0", torch="F.softplus")
+    nan_to_num = _op(jnp.nan_to_num, "NanToNumBackward0")
+    # reductions with arguments of their own
+    argmax = _op(jnp.argmax, None, torch="torch.argmax, indices of max(dim)")
+    argmin = _op(jnp.argmin, None, torch="torch.argmin, indices of min(dim)")
+    var = _op(_var, "VarBackward0")
+    std = _op(_std, "StdBackward0")
+    norm = _op(_norm, "NormBackward0")
     # shape
-    Op(
-        "reshape",
-        jnp.reshape,
-        "ViewBackward0",
-        "a view: in-place ops on it write into its input",
-        torch="reshape, view, flatten",
-    ),
-    Op("transpose", jnp.swapaxes, "TransposeBackward0", torch="transpose, swapaxes, t"),
-    Op("permute", jnp.transpose, "PermuteBackward0", torch="permute, T"),
-    Op("squeeze", jnp.squeeze, "SqueezeBackward0"),
-    Op("unsqueeze", jnp.expand_dims, "UnsqueezeBackward0"),
-    Op("expand", jnp.broadcast_to, "ExpandBackward0", torch="expand, expand_as"),
-    Op("repeat", jnp.tile, "RepeatBackward0"),
-    Op(
-        "cat",
-        lambda *xs, axis: jnp.concatenate(xs, axis),
-        "CatBackward0",
-        torch="torch.cat, concat",
-    ),
-    Op("stack", lambda *xs, axis: jnp.stack(xs, axis), "StackBackward0"),
-    Op("flip", jnp.flip, "FlipBackward0"),
-    Op("roll", jnp.roll, "RollBackward0"),
-    Op("pad", _pad, "ConstantPadNdBackward0", torch="F.pad"),
-    Op(
-        "astype",
-        lambda x, *, dtype: x.astype(dtype),
-        "ToCopyBackward0",
-        torch="to, float, double, half, bfloat16, long, int, bool",
-    ),
+    reshape = _op(jnp.reshape, "ViewBackward0", "a view: in-place ops on it write into its input",
+                  torch="reshape, view, flatten")  # fmt: skip
+    transpose = _op(jnp.swapaxes, "TransposeBackward0", torch="transpose, swapaxes, t")
+    permute = _op(jnp.transpose, "PermuteBackward0", torch="permute, T")
+    squeeze = _op(jnp.squeeze, "SqueezeBackward0")
+    unsqueeze = _op(jnp.expand_dims, "UnsqueezeBackward0")
+    expand = _op(jnp.broadcast_to, "ExpandBackward0", torch="expand, expand_as")
+    repeat = _op(jnp.tile, "RepeatBackward0")
+    cat = _op(lambda *xs, axis: jnp.concatenate(xs, axis), "CatBackward0",
+              torch="torch.cat, concat")  # fmt: skip
+    stack = _op(lambda *xs, axis: jnp.stack(xs, axis), "StackBackward0")
+    flip = _op(jnp.flip, "FlipBackward0")
+    roll = _op(jnp.roll, "RollBackward0")
+    pad = _op(_pad, "ConstantPadNdBackward0", torch="F.pad")
+    astype = _op(lambda x, *, dtype: x.astype(dtype), "ToCopyBackward0",
+                 torch="to, float, double, half, bfloat16, long, int, bool")  # fmt: skip
     # indexing
-    Op(
-        "getitem",
-        _getitem,
-        "IndexBackward0",
-        "basic indexing gives views; integer arrays and masks give copies (as PyTorch)",
-        torch="x[...] (ints, slices, None, ..., integer arrays, boolean masks), split, chunk",
-    ),
-    Op("setitem", _setitem, "IndexPutBackward0", torch="x[...] = v"),
-    Op(
-        "index_select",
-        lambda x, i, *, axis: jnp.take(x, i, axis),
-        "IndexSelectBackward0",
-        torch="torch.index_select, F.embedding",
-    ),
-    Op(
-        "gather",
-        lambda x, i, *, axis: jnp.take_along_axis(x, i, axis),
-        "GatherBackward0",
-        torch="torch.gather, values of max/min(dim)",
-    ),
-    Op("scatter", _scatter, "ScatterBackward0"),
-    Op("scatter_add", _scatter_add, "ScatterAddBackward0"),
+    getitem = _op(_getitem, "IndexBackward0",
+                  "basic indexing gives views; integer arrays and masks give copies (as PyTorch)",
+                  torch="x[...] (ints, slices, None, ..., integer arrays, boolean masks), split, "
+                  "chunk")  # fmt: skip
+    setitem = _op(_setitem, "IndexPutBackward0", torch="x[...] = v")
+    index_select = _op(lambda x, i, *, axis: jnp.take(x, i, axis), "IndexSelectBackward0",
+                       torch="torch.index_select, F.embedding")  # fmt: skip
+    gather = _op(lambda x, i, *, axis: jnp.take_along_axis(x, i, axis), "GatherBackward0",
+                 torch="torch.gather, values of max/min(dim)")  # fmt: skip
+    scatter = _op(_scatter, "ScatterBackward0")
+    scatter_add = _op(_scatter_add, "ScatterAddBackward0")
     # linear algebra
-    Op("matmul", jnp.matmul, "MmBackward0", torch="torch.matmul, @, mm, bmm, dot"),
-    Op("linear", lambda x, w: jnp.matmul(x, w.T), "MmBackward0", torch="F.linear without bias"),
-    Op(
-        "linear_bias",
-        lambda x, w, b: jnp.matmul(x, w.T) + b,
-        "AddmmBackward0",
-        torch="F.linear, nn.Linear",
-    ),
-    Op("outer", jnp.outer, "OuterBackward0"),
-    Op("einsum", lambda *xs, eq: jnp.einsum(eq, *xs), "EinsumBackward0"),
-    Op("linalg_norm", jnp.linalg.norm, "LinalgVectorNormBackward0", torch="torch.linalg.norm"),
-    Op("linalg_inv", jnp.linalg.inv, "LinalgInvExBackward0", torch="torch.linalg.inv"),
-    Op("linalg_solve", jnp.linalg.solve, "LinalgSolveExBackward0", torch="torch.linalg.solve"),
+    matmul = _op(jnp.matmul, "MmBackward0", torch="torch.matmul, @, mm, bmm, dot")
+    linear = _op(lambda x, w: jnp.matmul(x, w.T), "MmBackward0", torch="F.linear without bias")
+    linear_bias = _op(lambda x, w, b: jnp.matmul(x, w.T) + b, "AddmmBackward0",
+                      torch="F.linear, nn.Linear")  # fmt: skip
+    outer = _op(jnp.outer, "OuterBackward0")
+    einsum = _op(lambda *xs, eq: jnp.einsum(eq, *xs), "EinsumBackward0")
+    linalg_norm = _op(jnp.linalg.norm, "LinalgVectorNormBackward0", torch="torch.linalg.norm")
+    linalg_inv = _op(jnp.linalg.inv, "LinalgInvExBackward0", torch="torch.linalg.inv")
+    linalg_solve = _op(jnp.linalg.solve, "LinalgSolveExBackward0", torch="torch.linalg.solve")
     # neural-network primitives
-    Op("conv2d", _conv2d, "ConvolutionBackward0", torch="F.conv2d"),
-    Op(
-        "max_pool2d",
-        partial(_pool, kind="max"),
-        "MaxPool2DWithIndicesBackward0",
-        torch="F.max_pool2d",
-    ),
-    Op("avg_pool2d", partial(_pool, kind="avg"), "AvgPool2DBackward0", torch="F.avg_pool2d"),
-    Op(
-        "dropout",
-        _dropout,
-        "NativeDropoutBackward0",
-        "masks come from varjax's seeded keys",
-        torch="F.dropout",
-    ),
-    Op(
-        "one_hot",
-        lambda x, *, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype),
-        None,
-        torch="F.one_hot",
-    ),
-    Op("clone", jnp.copy, "CloneBackward0", "a new buffer, never an alias", torch="clone"),
+    conv2d = _op(_conv2d, "ConvolutionBackward0", torch="F.conv2d")
+    max_pool2d = _op(partial(_pool, kind="max"), "MaxPool2DWithIndicesBackward0",
+                     torch="F.max_pool2d")  # fmt: skip
+    avg_pool2d = _op(partial(_pool, kind="avg"), "AvgPool2DBackward0", torch="F.avg_pool2d")
+    dropout = _op(_dropout, "NativeDropoutBackward0", "masks come from varjax's seeded keys",
+                  torch="F.dropout")  # fmt: skip
+    one_hot = _op(lambda x, *, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype), None,
+                  torch="F.one_hot")  # fmt: skip
+    clone = _op(jnp.copy, "CloneBackward0", "a new buffer, never an alias", torch="clone")
     # values without history
-    Op("detach", lax.stop_gradient, None, torch="detach, .data, Variable(v)"),
-    Op("full", _full, None, torch="full, ones, zeros, ones_like, zeros_like"),
-    Op("arange", lambda *, start, stop, step, dtype: jnp.arange(start, stop, step, dtype), None),
-    Op("linspace", _linspace, None),
-    Op("eye", lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype), None),
-    Op("normal", _normal, None, torch="randn"),
-    Op("uniform", _uniform, None, torch="rand"),
-)
-
-OPS: dict[str, Op] = {op.name: op for op in _TABLE}
+    detach = _op(lax.stop_gradient, None, torch="detach, .data, Variable(v)")
+    full = _op(_full, None, torch="full, ones, zeros, ones_like, zeros_like")
+    arange = _op(lambda *, start, stop, step, dtype: jnp.arange(start, stop, step, dtype), None)
+    linspace = _op(_linspace, None)
+    eye = _op(lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype), None)
+    normal = _op(_normal, None, torch="randn")
+    uniform = _op(_uniform, None, torch="rand")
 
 
-def register(op: Op) -> Op:
-    """Add an op to the table (``varjax.op`` does this for user functions)."""
-    existing = OPS.get(op.name)
-    if existing is not None and existing.fn is not op.fn:
-        raise ValueError(f"an op named {op.name!r} is already registered")
-    OPS[op.name] = op
-    return op
+P = Primitives
+SECTIONS = (Elementwise, Binary, Reductions, Scans, Primitives)

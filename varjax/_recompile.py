@@ -173,8 +173,8 @@ def _instruction_diff(instrs: tuple, nodes: list, i: int, was: tuple) -> str:
 
 # -- varjax.jit -------------------------------------------------------------------------------
 
-_PARTS = ("the arguments' structure", "the arguments", "the state", "train/eval modes",
-          "the optimizers' settings", "grad mode")  # fmt: skip
+_PARTS = ("the arguments' structure", "the arguments", "the state",
+          "the modules' train/eval modes or the optimizers' settings", "grad mode")  # fmt: skip
 
 
 def jit_differ(key: tuple, state: list) -> Callable[[tuple], tuple]:

@@ -24,7 +24,7 @@ from . import _caches
 from ._config import config
 from ._dtypes import promote, scalar_dtype
 from ._grad_mode import _state as _grad_state
-from ._ops import Op
+from ._ops import Op, P
 from ._source import user_site
 
 
@@ -120,6 +120,13 @@ def leaf(value: jax.Array, requires_grad: bool = False, aval: tuple | None = Non
     if aval is None:
         aval = (tuple(value.shape), np.dtype(value.dtype))
     return Node(None, (), (), aval, None, value, requires_grad, True)
+
+
+def detached(node: Node) -> Node:
+    """A new leaf with ``node``'s value (shared, or computed when needed) and no history."""
+    if node.value is not None:
+        return leaf(node.value, aval=node.aval)
+    return record(P.detach, (node,))
 
 
 # -- abstract evaluation --------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 A Variable holds a ``Node`` (a concrete ``jax.Array`` or a pending op) and its ``.grad``.
 No math lives here: every operator and method records an op from the table in ``_ops``.
+The whole surface is declared by this class and its bases: the op table's sections (one
+method per row, made when the class is created) and the hand-written mixins of
+``_methods/``. ``varjax.Tensor`` is this class.
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
 import weakref
 from collections.abc import Sequence
@@ -17,12 +19,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _backward, _hooks, _tracing, _vjp
+from ._args import dim1
 from ._dtypes import default_float, default_int, is_floating
 from ._format import format_tensor
 from ._forward import materialize
 from ._grad_mode import enable_grad, no_grad
-from ._ops import OPS
-from ._record import Node, leaf, record
+from ._methods.dtype import DtypeMethods
+from ._methods.elementwise import ElementwiseMethods
+from ._methods.index import IndexMethods
+from ._methods.inplace import InplaceMethods
+from ._methods.linalg import LinalgMethods
+from ._methods.reduce import ReduceMethods
+from ._methods.shape import ShapeMethods
+from ._ops import OPS, Binary, Elementwise, Facade, Op, P, Reductions, Scans
+from ._record import Node, detached, leaf, record
 
 
 class Size(tuple):
@@ -106,17 +116,10 @@ def handle(node: Node) -> Variable:
     return v if v is not None and v._node is node else _wrap(node)
 
 
-def _apply(op_name: str, *args: Any, params: tuple = ()) -> Variable:
-    nodes = tuple([a._node if type(a) is Variable else _node_of(a) for a in args])
-    return _wrap(record(OPS[op_name], nodes, params))
+def _binary(op: Op, reflected: bool = False):
+    """The method for a binary operator: records ``op`` on (self, other) or (other, self).
 
-
-def _binary(op_name: str, reflected: bool = False):
-    """The method for a binary operator: records ``op_name`` on (self, other) or (other, self).
-
-    This is the hot path of every operator, so the op is looked up once, here.
-    """
-    op = OPS[op_name]
+    This is the hot path of every operator: plain numbers and Variables go straight in."""
 
     def method(self, other):
         t = type(other)
@@ -131,48 +134,45 @@ def _binary(op_name: str, reflected: bool = False):
                 return NotImplemented  # let Python try the other operand, then raise TypeError
         return _wrap(record(op, (o, self._node) if reflected else (self._node, o)))
 
-    method.__name__ = f"__r{op_name}__" if reflected else op_name
-    method.__doc__ = f"Records ``{op_name}`` ({'other, self' if reflected else 'self, other'})."
+    name = op.name
+    method.__name__ = f"__r{name}__" if reflected else f"__{name}__"
+    method.__doc__ = f"Records ``{name}`` ({'other, self' if reflected else 'self, other'})."
     return method
 
 
-def _unary(op_name: str):
-    """The method for an elementwise function of self, e.g. ``x.exp()``."""
-    op = OPS[op_name]
+def as_variable(x: Any) -> Variable:
+    """``x`` itself if it is a Variable, else a new leaf holding it."""
+    return x if isinstance(x, Variable) else Variable(x)
+
+
+def _unary(op: Op):
+    """The method for a unary operator (``-x``, ``abs(x)``)."""
 
     def method(self) -> Variable:
         return _wrap(record(op, (self._node,)))
 
-    method.__name__ = op_name
-    method.__doc__ = f"Elementwise ``{op_name}`` of this Variable, differentiable."
+    method.__name__ = f"__{op.name}__"
+    method.__doc__ = f"Records ``{op.name}``."
     return method
 
 
-def _dims(dim, ndim: int) -> tuple[int, ...] | None:
-    """Normalize ``dim`` (int, tuple or None) against ``ndim`` as PyTorch does."""
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
-    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
-    out = []
-    for d in dims:
-        if not isinstance(d, numbers.Integral):
-            raise TypeError(f"dim must be an int or a tuple of ints, got {d!r}")
-        if not lo <= d <= hi:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})"
-            )
-        if ndim:
-            out.append(int(d) % ndim)
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {tuple(dims)} appears multiple times in the list of dims")
-    return tuple(out)
-
-
-def _shape_arg(shape: Sequence) -> tuple:
-    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-        shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+def _construct(args: tuple) -> tuple[Node, bool]:
+    """(node, requires_grad) for ``Variable(*args)``: ``(data)``, the legacy ``(data,
+    requires_grad)``, PyTorch's ``Tensor(*sizes)`` (zeros) and ``Tensor()`` (empty)."""
+    if not args:
+        return leaf(jnp.zeros((0,), default_float())), False
+    if len(args) == 2 and isinstance(args[1], bool):
+        data, requires_grad = args
+    elif all(type(a) is int for a in args):  # Python ints are sizes; a NumPy scalar is data
+        return leaf(jnp.zeros(tuple(int(a) for a in args), default_float())), False
+    elif len(args) == 1:
+        data, requires_grad = args[0], False
+    else:
+        raise TypeError(
+            f"Variable() takes data (and requires_grad), or sizes as ints; got {args!r}"
+        )
+    node = detached(data._node) if isinstance(data, Variable) else leaf(as_array(data))
+    return node, requires_grad
 
 
 class RemovableHandle:
@@ -236,13 +236,6 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-def _detached(node: Node) -> Node:
-    """A new leaf with ``node``'s value (shared, or computed when needed) and no history."""
-    if node.value is not None:
-        return leaf(node.value, aval=node.aval)
-    return record(OPS["detach"], (node,))
-
-
 def _grad_fn_of(x) -> GradFn | AccumulateGrad | None:
     if type(x) is not Node or not x.requires_grad:
         return None
@@ -252,11 +245,17 @@ def _grad_fn_of(x) -> GradFn | AccumulateGrad | None:
     return AccumulateGrad(v) if v is not None else None
 
 
-class Variable:
+class Variable(
+    Elementwise, Binary, Reductions, Scans,  # the op table's rows: x.exp(), x.sum(1), ...
+    ElementwiseMethods, ReduceMethods, ShapeMethods, IndexMethods, LinalgMethods,
+    DtypeMethods, InplaceMethods,
+    facade=Facade(record, _wrap, as_variable, _node_of),
+):  # fmt: skip
     """A value with autograd: PyTorch's ``Variable`` / ``Tensor``, recorded lazily on JAX.
 
     Args:
-        data: a Variable, ``jax.Array``, NumPy array, nested list or Python scalar.
+        data: a Variable, ``jax.Array``, NumPy array, nested list or Python scalar; or, as
+            PyTorch's ``Tensor(2, 3)``, sizes (a Variable of zeros of that shape).
         requires_grad: track operations on it so ``backward()`` fills ``.grad``. Only
             floating dtypes may require grad.
 
@@ -268,6 +267,8 @@ class Variable:
         >>> x.grad
         tensor([[4.5000, 4.5000],
                 [4.5000, 4.5000]])
+        >>> isinstance(out, vj.Tensor), vj.Tensor([1.0, 2.0])
+        (True, tensor([1., 2.]))
     """
 
     # _vc (version counter cell), _alias (.data / detach() sharing storage), _vbase and
@@ -280,12 +281,23 @@ class Variable:
     _node: Node
     _grad: Variable | None
 
-    def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        node = _detached(data._node) if isinstance(data, Variable) else leaf(as_array(data))
+    def __init__(self, *args: Any, requires_grad: bool = False) -> None:
+        node, legacy_requires_grad = _construct(args)
         self._grad = None
         _bind(self, node)
-        if requires_grad:
+        if requires_grad or legacy_requires_grad:
             self.requires_grad = True
+
+    # -- what the method mixins use (see _methods/_base.py) -----------------------------------
+
+    def _apply(self, op: Op, *inputs: Any, params: tuple = ()) -> Variable:
+        return _wrap(record(op, tuple([_node_of(a) for a in inputs]), params))
+
+    def _new(self, node: Node) -> Variable:
+        return _wrap(node)
+
+    def _lift(self, x: Any) -> Variable:
+        return as_variable(x)
 
     # -- internal -----------------------------------------------------------------------------
 
@@ -468,8 +480,7 @@ class Variable:
     def size(self, dim: int | None = None) -> Size | int:
         if dim is None:
             return self.shape
-        (d,) = _dims(dim, self.ndim) or (0,)
-        return self._node.shape[d]
+        return self._node.shape[dim1(dim, self.ndim)]
 
     @property
     def dtype(self) -> np.dtype:
@@ -561,20 +572,18 @@ class Variable:
 
     # -- operators --------------------------------------------------------------------------------
 
-    __add__, __radd__ = _binary("add"), _binary("add", reflected=True)
-    __sub__, __rsub__ = _binary("sub"), _binary("sub", reflected=True)
-    __mul__, __rmul__ = _binary("mul"), _binary("mul", reflected=True)
-    __truediv__, __rtruediv__ = _binary("div"), _binary("div", reflected=True)
-    __pow__, __rpow__ = _binary("pow"), _binary("pow", reflected=True)
-    __matmul__, __rmatmul__ = _binary("matmul"), _binary("matmul", reflected=True)
-    __lt__, __le__, __gt__ = _binary("lt"), _binary("le"), _binary("gt")
-    __ge__, __eq__, __ne__ = _binary("ge"), _binary("eq"), _binary("ne")
-    __neg__, __abs__ = _unary("neg"), _unary("abs")
+    __add__, __radd__ = _binary(P.add), _binary(P.add, reflected=True)
+    __sub__, __rsub__ = _binary(P.sub), _binary(P.sub, reflected=True)
+    __mul__, __rmul__ = _binary(P.mul), _binary(P.mul, reflected=True)
+    __truediv__, __rtruediv__ = _binary(P.div), _binary(P.div, reflected=True)
+    __floordiv__ = _binary(OPS["floor_divide"])
+    __rfloordiv__ = _binary(OPS["floor_divide"], reflected=True)
+    __mod__, __rmod__ = _binary(OPS["remainder"]), _binary(OPS["remainder"], reflected=True)
+    __pow__, __rpow__ = _binary(P.pow), _binary(P.pow, reflected=True)
+    __matmul__, __rmatmul__ = _binary(P.matmul), _binary(P.matmul, reflected=True)
+    __lt__, __le__, __gt__ = _binary(OPS["lt"]), _binary(OPS["le"]), _binary(OPS["gt"])
+    __ge__, __eq__, __ne__ = _binary(OPS["ge"]), _binary(OPS["eq"]), _binary(OPS["ne"])
+    __neg__, __abs__ = _unary(OPS["neg"]), _unary(OPS["abs"])
 
     def __pos__(self) -> Variable:
         return self
-
-    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
-    # Every other tensor method (exp, sum, reshape, ...) is a function of varjax._functions,
-    # attached to this class there, so that x.exp() and varjax.exp(x) share one definition;
-    # detach(), .data and the in-place methods come from _inplace.py (storage sharing).

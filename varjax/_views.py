@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ._variable import Variable
+if TYPE_CHECKING:
+    from ._variable import Variable
 
-Fwd = Callable[[Variable], Variable]
-Inv = Callable[[Variable, Variable], Variable]
+Fwd = Callable[["Variable"], "Variable"]
+Inv = Callable[["Variable", "Variable"], "Variable"]
 
 
 def _version_cell(v: Variable) -> list:

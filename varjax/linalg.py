@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._functions import _dims, _var
-from ._variable import Variable, _apply
+from ._args import dims as _dims
+from ._ops import P
+from ._variable import Variable, as_variable
 
 __all__ = ["inv", "norm", "solve"]
 
@@ -19,7 +20,7 @@ def norm(input: Any, ord: Any = None, dim: Any = None, keepdim: bool = False) ->
         >>> vj.linalg.norm(vj.tensor([3.0, 4.0])).item()
         5.0
     """
-    x = _var(input)
+    x = as_variable(input)
     axis = _dims(dim, x.ndim)
     if axis is None and ord is not None and x.ndim not in (1, 2):
         raise RuntimeError(
@@ -31,23 +32,23 @@ def norm(input: Any, ord: Any = None, dim: Any = None, keepdim: bool = False) ->
     if axis is not None and len(axis) == 1:
         axis = axis[0]
     params = (("axis", axis), ("keepdims", bool(keepdim)), ("ord", ord))
-    return _apply("linalg_norm", x, params=params)
+    return x._apply(P.linalg_norm, x, params=params)
 
 
 def inv(A: Any) -> Variable:  # noqa: N803 - PyTorch's argument name
     """Inverse of a square matrix (or a batch of them)."""
-    a = _var(A)
+    a = as_variable(A)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(
             f"linalg.inv: A must be batches of square matrices, but they are "
             f"{a.shape[-2] if a.ndim >= 2 else a.ndim} by {a.shape[-1] if a.ndim else 0} matrices"
         )
-    return _apply("linalg_inv", a)
+    return a._apply(P.linalg_inv, a)
 
 
 def solve(A: Any, B: Any) -> Variable:  # noqa: N803 - PyTorch's names
     """The solution X of ``A @ X = B`` for square ``A``."""
-    a, b = _var(A), _var(B)
+    a, b = as_variable(A), as_variable(B)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"linalg.solve: A must be batches of square matrices, got {a.shape}")
-    return _apply("linalg_solve", a, b)
+    return a._apply(P.linalg_solve, a, b)

@@ -7,18 +7,13 @@ same call, through zero "probes" added to those values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from .. import _backward
 from .._anomaly import detect_anomaly
-from .._creation import zeros_like
 from .._function import Function, FunctionCtx
 from .._grad_mode import enable_grad, no_grad, set_grad_enabled
-from .._record import Node
-from .._variable import Variable, _gradient_node, handle
-from . import functional  # noqa: E402 - needs the names above
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from .._variable import Variable
+from . import functional
+from ._grad import backward, grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
     "Function",
@@ -35,76 +30,3 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
 ]
-
-
-def _seq(x: Any) -> list:
-    if x is None:
-        return []
-    return [x] if isinstance(x, Variable) else list(x)
-
-
-def _gradient_nodes(outputs: list[Variable], grads: Any, name: str) -> list[Node | None]:
-    grads = _seq(grads) if grads is not None else [None] * len(outputs)
-    if len(grads) != len(outputs):
-        raise RuntimeError(
-            f"{name}: got {len(grads)} gradients for {len(outputs)} outputs; pass one per output"
-        )
-    return [None if g is None else _gradient_node(g) for g in grads]
-
-
-def backward(
-    tensors: Variable | Sequence[Variable],
-    grad_tensors: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    inputs: Variable | Sequence[Variable] | None = None,
-) -> None:
-    """Accumulate gradients of ``tensors`` into ``.grad`` (of ``inputs`` only, if given).
-
-    Example:
-        >>> import varjax as vj
-        >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
-        >>> y = vj.tensor([3.0], requires_grad=True)
-        >>> vj.autograd.backward([(x * x).sum(), (y * 2).sum()])
-        >>> x.grad, y.grad
-        (tensor([2., 4.]), tensor([2.]))
-    """
-    outputs = _seq(tensors)
-    grads = _gradient_nodes(outputs, grad_tensors, "backward")
-    targets = None if inputs is None else _seq(inputs)
-    if targets is not None and not targets:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    retain = create_graph if retain_graph is None else retain_graph  # PyTorch's default
-    _backward.backward([o._node for o in outputs], grads, inputs=targets,
-                       retain_graph=bool(retain), create_graph=create_graph)  # fmt: skip
-
-
-def grad(
-    outputs: Variable | Sequence[Variable],
-    inputs: Variable | Sequence[Variable],
-    grad_outputs: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool | None = None,
-    materialize_grads: bool = False,
-) -> tuple[Variable | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned; ``.grad`` is untouched.
-
-    Example:
-        >>> import varjax as vj
-        >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
-        >>> h = x * 3
-        >>> vj.autograd.grad((h * h).sum(), [x, h])
-        (tensor([18., 36.]), tensor([ 6., 12.]))
-    """
-    outs = _seq(outputs)
-    targets = _seq(inputs)
-    grads = _gradient_nodes(outs, grad_outputs, "grad")
-    allow = bool(allow_unused) or materialize_grads
-    retain = create_graph if retain_graph is None else retain_graph  # PyTorch's default
-    got = _backward.grad([o._node for o in outs], targets, grads, retain_graph=bool(retain),
-                         create_graph=create_graph, allow_unused=allow)  # fmt: skip
-    result = [None if g is None else handle(g) for g in got]
-    if materialize_grads:
-        result = [zeros_like(t) if g is None else g for g, t in zip(result, targets)]
-    return tuple(result)

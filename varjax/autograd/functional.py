@@ -20,6 +20,7 @@ from .._functions import stack
 from .._program import Builder
 from .._record import leaf
 from .._variable import Variable, _wrap, as_array
+from ._grad import grad
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
@@ -45,8 +46,6 @@ def _graph_inputs(ins: tuple) -> tuple:
 
 
 def _grads(outs, xs, cots) -> tuple:
-    from . import grad
-
     gs = grad(outs, xs, grad_outputs=cots, retain_graph=True, create_graph=True,
               allow_unused=True)  # fmt: skip
     return tuple(zeros_like(x) if g is None else g for g, x in zip(gs, xs))

@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 from .._variable import Variable
+from ._grad import grad
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
@@ -64,8 +65,6 @@ def _numerical(func: Callable, inputs: tuple, diff: list[int], eps: float) -> li
 
 def _analytical(func: Callable, inputs: tuple, diff: list[int]) -> list:
     """jac[o][i] from backward passes: one ``autograd.grad`` per output element."""
-    from . import grad
-
     xs = tuple(
         Variable(x.detach(), requires_grad=True) if i in diff else x.detach()
         for i, x in enumerate(inputs)
@@ -151,8 +150,6 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: ``gradcheck`` of the (create_graph) vector-Jacobian product
     of ``func`` with ``grad_outputs`` (random, fixed by a seed, when omitted)."""
-    from . import grad
-
     _require_x64()
     inputs = _tuple(inputs)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Variable) and x.requires_grad]

@@ -6,14 +6,15 @@ does, so iteration order, ``state_dict`` keys and ``repr`` match what PyTorch us
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import _state
 from .._grad_mode import no_grad
-from .._jit import structure_changed as _structure_changed
 from .._variable import Variable
 
 __all__ = ["Module", "Parameter"]
@@ -36,6 +37,13 @@ class Parameter(Variable):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+_EPOCH = [0]  # bumped by every change to a Module's parameters, buffers, submodules or attributes
+
+
+def _structure_changed() -> None:
+    _EPOCH[0] += 1
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -142,16 +150,37 @@ class Module:
     # -- iteration ------------------------------------------------------------------------------
 
     def named_modules(
-        self, memo: set | None = None, prefix: str = ""
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Module]]:
+        """This module and its submodules, depth-first; a module reached twice appears once
+        unless ``remove_duplicate`` is False."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                sub = f"{prefix}.{name}" if prefix else name
+                yield from module.named_modules(memo, sub, remove_duplicate)
+
+    def _named_state(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True,
+        persistent: bool = False,
+    ) -> Iterator[tuple[str, Module, str, str, Variable]]:  # fmt: skip
+        """(dotted name, owner, store, name, value) of every parameter and buffer: the one
+        walk of a module tree's state (``parameters``, ``state_dict``, ``load_state_dict``,
+        ``to``, ``varjax.jit``), in PyTorch's order: each module's parameters, then its
+        buffers, modules depth-first. ``persistent`` leaves out non-persistent buffers."""
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        for mod_prefix, m in modules if recurse else [(prefix, self)]:
+            d = m.__dict__
+            for store in ("_parameters", "_buffers"):
+                for name, v in d[store].items():
+                    if v is None or persistent and name in d["_non_persistent"]:
+                        continue
+                    yield (f"{mod_prefix}.{name}" if mod_prefix else name), m, store, name, v
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -170,13 +199,10 @@ class Module:
 
     def _named(self, store: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Variable]]:
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
-        for mod_prefix, module in modules:
-            for name, value in getattr(module, store).items():
-                if value is None or id(value) in seen:
-                    continue
+        for key, _, kind, _, value in self._named_state(prefix, recurse):
+            if kind == store and id(value) not in seen:
                 seen.add(id(value))
-                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+                yield key, value
 
     def named_parameters(self, prefix: str = "", recurse: bool = True):
         return self._named("_parameters", prefix, recurse)
@@ -197,29 +223,16 @@ class Module:
     def state_dict(self, destination: dict | None = None, prefix: str = "") -> OrderedDict:
         """Parameters and persistent buffers by dotted name (values without history)."""
         out = OrderedDict() if destination is None else destination
-        for name, p in self._parameters.items():
-            if p is not None:
-                out[prefix + name] = p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent:
-                out[prefix + name] = b.detach()
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(out, prefix + name + ".")
+        for key, _, _, _, v in self._state_entries(prefix):
+            out[key] = v.detach()
         return out
 
-    def _state_slots(self, prefix: str = "") -> dict[str, tuple[Module, str, str]]:
-        slots = {}
-        for name, p in self._parameters.items():
-            if p is not None:
-                slots[prefix + name] = (self, "_parameters", name)
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent:
-                slots[prefix + name] = (self, "_buffers", name)
-        for name, m in self._modules.items():
-            if m is not None:
-                slots.update(m._state_slots(prefix + name + "."))
-        return slots
+    def _state_entries(self, prefix: str = "") -> Iterator[tuple[str, Module, str, str, Variable]]:
+        # a module reached twice appears under each of its names, as in PyTorch
+        return self._named_state(prefix.rstrip("."), remove_duplicate=False, persistent=True)
+
+    def _state_slots(self) -> dict[str, tuple[Module, str, str]]:
+        return {key: (m, store, name) for key, m, store, name, _ in self._state_entries()}
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
         """Copy values into the parameters and buffers; every check runs before any change,
@@ -294,11 +307,11 @@ class Module:
         """Convert floating parameters and buffers to ``dtype`` in place (devices: as
         ``Variable.to``)."""
         with no_grad():
-            for store in ("_parameters", "_buffers"):
-                for m in self.modules():
-                    for v in getattr(m, store).values():
-                        if v is not None and v.is_floating_point():
-                            v.data = v.to(dtype, *args, **kwargs)
+            seen = set()
+            for _, _, _, _, v in self._named_state():
+                if id(v) not in seen and v.is_floating_point():
+                    seen.add(id(v))
+                    v.data = v.to(dtype, *args, **kwargs)
         return self
 
     def float(self) -> Module:
@@ -316,6 +329,39 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = ([extra] if extra else []) + lines
         return f"{type(self).__name__}(\n  " + "\n  ".join(body) + "\n)"
+
+
+# -- varjax.jit: how to find a module tree's state ----------------------------------------------
+
+_WALKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SLOTS = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent", "training"})
+
+
+def _tree(root: Module) -> tuple:
+    """(modules, state Variables, other attribute values) of a module tree, in order; cached
+    until any Module changes, so a call walks a big model in one lookup."""
+    entry = _WALKS.get(root)
+    if entry is not None and entry[0] == _EPOCH[0]:
+        return entry[1:]
+    mods = [m for _, m in root.named_modules()]
+    state = list({id(v): v for *_, v in root._named_state()}.values())
+    others = [v for m in mods for k, v in m.__dict__.items() if k not in _SLOTS]
+    _WALKS[root] = (_EPOCH[0], tuple(mods), tuple(state), tuple(others))
+    return _WALKS[root][1:]
+
+
+def _walk_module(root: Module, found: _state.Found) -> None:
+    mods, state, others = _tree(root)
+    for m in mods:
+        if m is root or found.first(m):
+            found.static(m.training)  # train/eval decides the program
+    for v in state:
+        found.variable(v)
+    for v in others:  # plain attributes (a Variable, a list, an Optimizer kept on the model)
+        found.walk(v)
+
+
+_state.register(Module, _walk_module)
 
 
 def _indent(text: str) -> str:

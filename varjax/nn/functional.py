@@ -13,22 +13,16 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from .. import _tracing
+from .. import _functions, _tracing
+from .. import random as _rng
 from .._dtypes import is_floating
-from .._functions import (
-    _check_bounds,
-    _index_values,
-    _var,
-    dropout,
-    gelu,
-    log_softmax,
-    relu,
-    silu,
-    softmax,
-    softplus,
-)
 from .._grad_mode import no_grad
-from .._variable import Variable, _apply
+from .._methods.index import check_bounds as _check_bounds
+from .._methods.index import index_values as _index_values
+from .._ops import Op, P
+from .._record import record
+from .._variable import Variable, _node_of, _wrap
+from .._variable import as_variable as _var
 
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -38,6 +32,36 @@ __all__ = [
 ]  # fmt: skip
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+relu, silu = _functions.relu, _functions.silu
+softmax, log_softmax = _functions.softmax, _functions.log_softmax
+
+
+def _apply(op: Op, *inputs: Any, params: tuple = ()) -> Variable:
+    return _wrap(record(op, tuple(_node_of(a) for a in inputs), params))
+
+
+def gelu(input: Any, approximate: str = "none") -> Variable:
+    """GELU: exact (``approximate='none'``, PyTorch's default) or the tanh approximation."""
+    return _var(input).gelu(approximate)
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Variable:
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+    return _var(input).softplus(beta, threshold)
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True) -> Variable:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+    x = _var(input)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    key, counter = _rng.next_draw()
+    return _apply(P.dropout, x, key, counter, params=(("p", float(p)),))
 
 
 def _reduce(loss: Variable, reduction: str) -> Variable:
@@ -61,8 +85,8 @@ def _same_shape(name: str, a: Variable, b: Variable) -> None:
 def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
     """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features)."""
     if bias is None:
-        return _apply("linear", _var(input), _var(weight))
-    return _apply("linear_bias", _var(input), _var(weight), _var(bias))
+        return _apply(P.linear, _var(input), _var(weight))
+    return _apply(P.linear_bias, _var(input), _var(weight), _var(bias))
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Variable:
@@ -122,10 +146,10 @@ def _class_weights(target: Variable, weight: Any, n_classes: int, ignore_index: 
     """(target with ignored entries set to 0, per-entry weight: weight[target], 0 if ignored)."""
     _check_targets(target, n_classes, ignore_index)
     keep = target != ignore_index
-    safe = _apply("where", keep, target, 0)  # in bounds by construction: no further checks
+    safe = _apply(P.where, keep, target, 0)  # in bounds by construction: no further checks
     if weight is None:
         return safe, keep.float()
-    rows = _apply("index_select", _var(weight), safe.reshape(-1), params=(("axis", 0),))
+    rows = _apply(P.index_select, _var(weight), safe.reshape(-1), params=(("axis", 0),))
     w = rows.reshape(*safe.shape)
     return safe, w * keep.float()
 
@@ -148,7 +172,7 @@ def nll_loss(
         )
     n_classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
     safe, w = _class_weights(target, weight, n_classes, ignore_index)
-    picked = _apply("gather", logp, safe.unsqueeze(1), params=(("axis", 1),)).squeeze(1)
+    picked = _apply(P.gather, logp, safe.unsqueeze(1), params=(("axis", 1),)).squeeze(1)
     loss = -picked * w
     if reduction == "mean":
         return loss.sum() / w.sum()
@@ -207,7 +231,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
     if num_classes == -1:
         num_classes = int(values.max()) + 1 if values.size else 0
     _check_bounds(values, num_classes, t.ndim, allow_negative=False)
-    return _apply("one_hot", t, params=(("num_classes", int(num_classes)),))
+    return _apply(P.one_hot, t, params=(("num_classes", int(num_classes)),))
 
 
 def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Variable:
@@ -230,8 +254,8 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0
                 f"pad: reflect padding must be smaller than the padded dim, got {pad} for "
                 f"shape {tuple(x.shape)}"
             )
-        return _apply("pad", x, float(value), params=(("mode", mode), ("pad", pad)))
-    return _apply("pad", x, float(value), params=(("pad", pad),))
+        return _apply(P.pad, x, float(value), params=(("mode", mode), ("pad", pad)))
+    return _apply(P.pad, x, float(value), params=(("pad", pad),))
 
 
 def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variable:
@@ -244,7 +268,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variab
     if padding_idx is None:
         return rows
     keep = (idx != padding_idx).unsqueeze(-1)
-    return _apply("where", keep, rows, rows.detach())
+    return _apply(P.where, keep, rows, rows.detach())
 
 
 def layer_norm(
@@ -390,7 +414,7 @@ def conv2d(
         ("dilation", _pair(dilation, "dilation")), ("groups", int(groups)), ("padding", pad),
         ("stride", _pair(stride, "stride")),
     )  # fmt: skip
-    out = _apply("conv2d", x, w, params=params)
+    out = _apply(P.conv2d, x, w, params=params)
     return out if bias is None else out + _var(bias).reshape(1, -1, 1, 1)
 
 
@@ -406,7 +430,7 @@ def _pool(kind: str, input, kernel_size, stride, padding, ceil_mode) -> Variable
             f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k}"
         )
     params = (("ceil_mode", bool(ceil_mode)), ("kernel", k), ("padding", p), ("stride", s))
-    return _apply(f"{kind}_pool2d", x, params=params)
+    return _apply(P.max_pool2d if kind == "max" else P.avg_pool2d, x, params=params)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False) -> Variable:

@@ -24,10 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .. import _tracing
+from .. import _state, _tracing
 from .._forward import materialize
 from .._grad_mode import enable_grad
-from .._inplace import assign, assign_node
+from .._methods.inplace import assign, assign_node
 from .._ops import Op, register
 from .._record import leaf, record_multi
 from .._variable import Variable, _bind, _wrap
@@ -350,6 +350,16 @@ class Optimizer:
 
     # -- varjax.jit -----------------------------------------------------------------------------
 
+    def _state_variables(self) -> tuple[Variable, ...]:
+        """Parameters, then the optimizer's state and hyperparameters: what a compiled step
+        reads and writes. The list changes only with add_param_group (cached until then)."""
+        cached = self.__dict__.get("_state_cache")
+        if cached is None or cached[0] != len(self._hypers):
+            state = [p for g in self.param_groups for p in g["params"]]
+            state += [v for slots in self._slots for v in slots] + list(self._hypers)
+            cached = self._state_cache = (len(self._hypers), tuple(state))
+        return cached[1]
+
     def _sync_hypers(self) -> None:
         """Bring every group's hyperparameter Variable up to date. varjax.jit calls this
         before each call, outside the trace: a compiled call never runs ``step()`` again,
@@ -594,3 +604,15 @@ class Adagrad(Optimizer):
             optax.scale_by_schedule(lambda c: 1.0 / (1.0 + c * decay)),
             optax.scale(-h["lr"]),
         )
+
+
+def _walk_optimizer(opt: Optimizer, found: _state.Found) -> None:
+    # a compiled call never runs step() again: hyperparameters changed before the call go
+    # into their Variables now, outside the trace (a change inside it would be an error)
+    opt._sync_hypers()
+    found.static(opt._jit_key())
+    for v in opt._state_variables():
+        found.variable(v)
+
+
+_state.register(Optimizer, _walk_optimizer)

@@ -15,39 +15,36 @@ import jax
 
 from .._function import join_args, split_args
 from .._grad_mode import no_grad
-from .._ops import OPS, Op, register
-from .._record import record
+from .._lift import lifted
+from .._ops import Op
+from .._record import record_multi
 from .._variable import _node_of, _wrap
 
 __all__ = ["checkpoint"]
 
 
-def _inner(fn: Callable, layout: tuple, statics: tuple, seen: dict | None = None) -> Callable:
-    """``fn`` as a pure function of its tensor inputs' arrays, returning a tuple of arrays
-    (``seen["tuple"]`` says whether ``fn`` itself returned a tuple)."""
+def _inner(fn: Callable, layout: tuple, statics: tuple) -> Callable:
+    """``fn`` as a pure function of its tensor inputs' arrays, returning an array, or a
+    tuple of arrays where ``fn`` returns a tuple."""
 
     def pure(*arrays):
         args = join_args(arrays, layout, statics)
         with no_grad():  # the replay differentiates; recording needs no history
             out = fn(*args)
-        is_tuple = isinstance(out, (tuple, list))
-        if seen is not None:
-            seen["tuple"] = is_tuple
-        return tuple(o._value() for o in (out if is_tuple else (out,)))
+        if isinstance(out, (tuple, list)):
+            return tuple(o._value() for o in out)
+        return out._value()
 
     return pure
 
 
 def _op_for(fn: Callable) -> Op:
-    name = f"ckpt:{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', fn)}#{id(fn)}"
-    op = OPS.get(name)
-    if op is None:
+    """The op of ``fn``: one per behaviour, living as long as it is used (``_lift.lifted``)."""
 
-        def run(*arrays, layout, statics, index):
-            return jax.checkpoint(_inner(fn, layout, statics))(*arrays)[index]
+    def run(*arrays, layout, statics):
+        return jax.checkpoint(_inner(fn, layout, statics))(*arrays)
 
-        op = register(Op(name, run, "CheckpointFunctionBackward"))
-    return op
+    return lifted(fn, "checkpoint", lambda label: Op(label, run, "CheckpointFunctionBackward"))
 
 
 def checkpoint(fn: Callable, *args: Any, use_reentrant: bool | None = None, **kwargs: Any):
@@ -65,13 +62,8 @@ def checkpoint(fn: Callable, *args: Any, use_reentrant: bool | None = None, **kw
     if kwargs:
         raise TypeError(f"checkpoint: unexpected keyword arguments {sorted(kwargs)}")
     layout, tensors, statics = split_args(args)
-    avals = [jax.ShapeDtypeStruct(*t._node.aval) for t in tensors]
-    seen: dict = {}
-    n_out = len(jax.eval_shape(_inner(fn, layout, statics, seen), *avals))
-    op = _op_for(fn)
     inputs = tuple(_node_of(t) for t in tensors)
-    outs = tuple(
-        _wrap(record(op, inputs, (("index", i), ("layout", layout), ("statics", statics))))
-        for i in range(n_out)
-    )
-    return outs if seen["tuple"] else outs[0]
+    nodes = record_multi(_op_for(fn), inputs, (("layout", layout), ("statics", statics)))
+    if nodes[0].group is None:
+        return _wrap(nodes[0])
+    return tuple(_wrap(n) for n in nodes)

@@ -16,30 +16,32 @@ and are recomputed when their base changes.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _functions as F
-from . import _tracing
-from ._creation import full
-from ._dtypes import is_floating
-from ._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
-from ._ops import OPS
-from ._record import Node, leaf, record
-from ._variable import Variable, _bind, _detached, _wrap
-from ._views import _version_cell, base_of, views_of
+from .. import _tracing
+from .._dtypes import is_floating
+from .._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
+from .._ops import P
+from .._record import Node, detached, leaf, record
+from .._views import _version_cell, base_of, views_of
+from ._base import Methods
+from .index import index_template, setitem
+
+if TYPE_CHECKING:
+    from .._variable import Variable
 
 
-def version(v: Variable) -> int:
+def version(v: Any) -> int:
     """How many in-place modifications ``v``'s storage has seen (PyTorch's ``_version``)."""
     cell = getattr(v, "_vc", None)
     return 0 if cell is None else cell[0]
 
 
-def alias(base: Variable, shares_version: bool) -> Variable:
+def alias(base: Any, shares_version: bool) -> Variable:
     """A Variable without history sharing ``base``'s storage (``.data`` / ``.detach()``)."""
-    out = _wrap(_detached(base._node))
+    out = base._new(detached(base._node))
     group = getattr(base, "_alias", None)
     if group is None:
         group = base._alias = [weakref.ref(base)]
@@ -50,21 +52,21 @@ def alias(base: Variable, shares_version: bool) -> Variable:
     return out
 
 
-def _follow(v: Variable, value: Node) -> Node:
+def _follow(v: Any, value: Node) -> Node:
     """A node for ``v`` holding ``value`` while keeping ``v``'s autograd identity."""
     old = v._node
     if old.diff:
         # A modification autograd cannot see (under no_grad, or through an alias): the value
         # changes, the gradient path stays that of ``old``, as in PyTorch.
-        delta = record(OPS["sub"], (_detached(value), _detached(old)))
+        delta = record(P.sub, (detached(value), detached(old)))
         with enable_grad():
-            return record(OPS["add"], (old, delta))
-    node = _detached(value)
+            return record(P.add, (old, delta))
+    node = detached(value)
     node.requires_grad = old.requires_grad
     return node
 
 
-def _check(v: Variable, name: str) -> None:
+def _check(v: Any, name: str) -> None:
     if v.is_leaf and v.requires_grad and is_grad_enabled():
         raise RuntimeError(
             f"a leaf Variable that requires grad is being used in an in-place operation "
@@ -88,7 +90,7 @@ def _check(v: Variable, name: str) -> None:
         link = base_of(base)
 
 
-def _new_value(v: Variable, new: Node) -> Node:
+def _new_value(v: Any, new: Node) -> Node:
     """The node ``v`` is rebound to when its value becomes ``new``, keeping PyTorch's rules."""
     if new.diff:
         return new
@@ -98,15 +100,15 @@ def _new_value(v: Variable, new: Node) -> Node:
     return new
 
 
-def _commit(v: Variable, new: Node, came_from: Variable | None) -> None:
+def _commit(v: Any, new: Node, came_from: Any) -> None:
     """Rebind ``v`` to ``new`` and carry the change to everything sharing its storage."""
     if _tracing.state.active and v._node.seq < _tracing.state.start_seq:
         raise _tracing.stale(v._node.shape, writing=True)
-    _bind(v, _new_value(v, new))
+    v._rebind(_new_value(v, new))
     for ref in getattr(v, "_alias", None) or ():
         other = ref()
         if other is not None and other is not v and other is not came_from:
-            _bind(other, _follow(other, v._node))
+            other._rebind(_follow(other, v._node))
             _refresh_views(other, None)
     link = base_of(v)
     if link is not None and link[0] is not came_from:
@@ -115,15 +117,15 @@ def _commit(v: Variable, new: Node, came_from: Variable | None) -> None:
     _refresh_views(v, came_from)
 
 
-def _refresh_views(v: Variable, skip: Variable | None) -> None:
+def _refresh_views(v: Any, skip: Any) -> None:
     for u in views_of(v):
         if u is not skip:
             with set_grad_enabled(u.requires_grad):
-                _bind(u, u._vbase[1](v)._node)
+                u._rebind(u._vbase[1](v)._node)
             _refresh_views(u, None)
 
 
-def apply(v: Variable, result: Variable, name: str) -> Variable:
+def apply(v: Any, result: Any, name: str) -> Variable:
     """Rebind ``v`` to ``result`` (the out-of-place value of an in-place op); return ``v``."""
     if tuple(result.shape) != tuple(v.shape):
         raise RuntimeError(
@@ -140,91 +142,104 @@ def apply(v: Variable, result: Variable, name: str) -> Variable:
                 f"{name}: result type {result.dtype} can't be cast to the desired output type "
                 f"{v.dtype}; convert the Variable first, e.g. x = x.float()"
             )
-        result = F.to(result, v.dtype)
+        result = result.to(v.dtype)
     _version_cell(v)[0] += 1
     _commit(v, result._node, None)
     return v
 
 
-def _method(name: str, fn):
-    def method(self: Variable, *args: Any, **kwargs: Any) -> Variable:
+def _inplace(name: str, result: Any):
+    """The in-place method ``name``: ``result(self, ...)`` (a method name, or a function),
+    rebound into self."""
+    if isinstance(result, str):
+        name_of = result
+        compute = lambda self, *a, **k: getattr(self, name_of)(*a, **k)
+    else:
+        compute = result
+    what = result if isinstance(result, str) else name.strip("_")
+
+    def method(self, *args: Any, **kwargs: Any) -> Variable:
         _check(self, name)
-        return apply(self, fn(self, *args, **kwargs), name)
+        return apply(self, compute(self, *args, **kwargs), name)
 
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In-place ``{name[:-1]}``: rebinds this Variable to the result; returns it."
+    method.__doc__ = f"In-place ``{what}``: rebinds this Variable to the result; returns it."
     return method
 
 
-def _fill(x: Variable, value: Any) -> Variable:
-    if isinstance(value, Variable):
+def _filled(x: Any, value: Any) -> Variable:
+    if isinstance(value, Methods):
         if value.ndim:
             raise RuntimeError(
                 f"fill_ only supports 0-dimension value tensor but got tensor with "
                 f"{value.ndim} dimensions."
             )
-        return F.expand(F.to(value, x.dtype), *x.shape)
-    return full(tuple(x.shape), value, dtype=x.dtype)
+        return value.to(x.dtype).expand(*x.shape)
+    params = (("dtype", x.dtype), ("shape", tuple(x.shape)))
+    return x._new(record(P.full, (value,), params, sdtype=x.dtype))
 
 
-def _copy(x: Variable, src: Any) -> Variable:
-    return F.expand(F.to(F._var(src), x.dtype), *x.shape)
+def _copied(x: Any, src: Any) -> Variable:
+    return x._lift(src).to(x.dtype).expand(*x.shape)
 
 
-def _setitem(x: Variable, key: Any, value: Any) -> Variable:
-    template, arrays = F._index_template(x, key)
-    return F._setitem(x, template, value, arrays)
+def _written(x: Any, key: Any, value: Any) -> Variable:
+    template, arrays = index_template(x, key)
+    return setitem(x, template, value, arrays)
 
 
-Variable.add_ = _method("add_", F.add)
-Variable.sub_ = _method("sub_", F.sub)
-Variable.mul_ = _method("mul_", F.mul)
-Variable.div_ = _method("div_", F.div)
-Variable.clamp_ = _method("clamp_", F.clamp)
-Variable.fill_ = _method("fill_", _fill)
-Variable.zero_ = _method("zero_", lambda x: _fill(x, 0))
-Variable.copy_ = _method("copy_", _copy)
-Variable.__iadd__ = _method("__iadd__", F.add)
-Variable.__isub__ = _method("__isub__", F.sub)
-Variable.__imul__ = _method("__imul__", F.mul)
-Variable.__itruediv__ = _method("__itruediv__", F.div)
-Variable.__setitem__ = _method("__setitem__", _setitem)
+class InplaceMethods(Methods):
+    __slots__ = ()
+
+    add_ = _inplace("add_", "add")
+    sub_ = _inplace("sub_", "sub")
+    mul_ = _inplace("mul_", "mul")
+    div_ = _inplace("div_", "div")
+    clamp_ = _inplace("clamp_", "clamp")
+    fill_ = _inplace("fill_", _filled)
+    zero_ = _inplace("zero_", lambda x: _filled(x, 0))
+    copy_ = _inplace("copy_", _copied)
+    __iadd__ = _inplace("__iadd__", "add")
+    __isub__ = _inplace("__isub__", "sub")
+    __imul__ = _inplace("__imul__", "mul")
+    __itruediv__ = _inplace("__itruediv__", "div")
+    __imod__ = _inplace("__imod__", "remainder")
+    __ifloordiv__ = _inplace("__ifloordiv__", "floor_divide")
+    __setitem__ = _inplace("__setitem__", _written)
+
+    def detach(self) -> Variable:
+        """A Variable with the same value, no history, sharing this one's storage and
+        version."""
+        return alias(self, True)
+
+    @property
+    def data(self) -> Variable:
+        """The value without history, sharing this Variable's storage."""
+        return alias(self, False)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        # Replaces the storage, as PyTorch's setter does: aliases and views stop sharing it.
+        new = detached(self._lift(value)._node)
+        new.requires_grad = self._node.requires_grad and is_floating(new.dtype)
+        self._rebind(new)
+
+    @property
+    def _version(self) -> int:
+        return version(self)
 
 
-def detach(self: Variable) -> Variable:
-    """A Variable with the same value, no history, sharing this one's storage and version."""
-    return alias(self, True)
-
-
-def _get_data(self: Variable) -> Variable:
-    return alias(self, False)
-
-
-def _set_data(self: Variable, value: Any) -> None:
-    # Replaces the storage, as PyTorch's setter does: aliases and views stop sharing it.
-    new = Variable(value)._node
-    new.requires_grad = self._node.requires_grad and is_floating(new.dtype)
-    _bind(self, new)
-
-
-Variable._version = property(version)
-Variable.detach = detach
-Variable.data = property(
-    _get_data, _set_data, doc="The value without history, sharing this Variable's storage."
-)
-
-
-def assign(v: Variable, value: Any) -> None:
+def assign(v: Any, value: Any) -> None:
     """Give ``v`` the array ``value`` (same shape and dtype) as an in-place update: an optimizer
     step or ``varjax.jit``'s write-back. Bumps the version; aliases and views follow."""
     assign_node(v, leaf(value, aval=v._node.aval))
 
 
-def assign_node(v: Variable, node: Node) -> None:
+def assign_node(v: Any, node: Node) -> None:
     """Give ``v`` the value of the node ``node`` (no history; same shape and dtype), in place."""
     _version_cell(v)[0] += 1
     old = v._node
-    if old.diff or _tracing.state.active or _shares_storage(v):
+    if old.diff or _tracing.state.active or shares_storage(v):
         _commit(v, node, None)
         return
     node.requires_grad = old.requires_grad  # nothing else sees this storage: just rebind
@@ -232,7 +247,7 @@ def assign_node(v: Variable, node: Node) -> None:
     v._node = node
 
 
-def _shares_storage(v: Variable) -> bool:
+def shares_storage(v: Any) -> bool:
     """True if a live alias or view shares ``v``'s storage (forgetting dead ones on the way)."""
     if getattr(v, "_vbase", None) is not None:
         return True

@@ -1,0 +1,116 @@
+"""Elementwise methods whose arguments need more than a table convention: ``alpha``,
+``rounding_mode``, bounds, ``approximate``, ... (the rest are rows of ``_ops.Elementwise``)."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._ops import P
+from ._base import Methods, function
+
+if TYPE_CHECKING:
+    from .._variable import Variable
+
+
+class ElementwiseMethods(Methods):
+    __slots__ = ()
+
+    @function
+    def add(self, other: Any, *, alpha: float = 1) -> Variable:
+        """input + alpha * other."""
+        return self._apply(P.add, self, other if alpha == 1 else self._apply(P.mul, other, alpha))
+
+    @function
+    def sub(self, other: Any, *, alpha: float = 1) -> Variable:
+        """input - alpha * other."""
+        return self._apply(P.sub, self, other if alpha == 1 else self._apply(P.mul, other, alpha))
+
+    subtract = sub
+
+    @function
+    def mul(self, other: Any) -> Variable:
+        """Elementwise product, with broadcasting."""
+        return self._apply(P.mul, self, other)
+
+    multiply = mul
+
+    @function
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Variable:
+        """input / other; ``rounding_mode`` ``'trunc'`` or ``'floor'`` rounds the quotient."""
+        if rounding_mode not in (None, "trunc", "floor"):
+            raise ValueError(
+                f"rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
+            )
+        params = () if rounding_mode is None else (("rounding_mode", rounding_mode),)
+        return self._apply(P.div, self, other, params=params)
+
+    divide = true_divide = div
+
+    @function
+    def pow(self, exponent: Any) -> Variable:  # noqa: A003 - PyTorch's name
+        """input ** exponent."""
+        return self._apply(P.pow, self, exponent)
+
+    @function
+    def clamp(self, min: Any = None, max: Any = None) -> Variable:  # noqa: A002
+        """Limit values to [min, max] (either may be None, a number or a Variable)."""
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        bounds = [b for b in (min, max) if b is not None]
+        params = (("has_max", max is not None), ("has_min", min is not None))
+        return self._apply(P.clamp, self, *bounds, params=params)
+
+    clip = clamp
+
+    def where(self, condition: Any, other: Any) -> Variable:
+        """``self`` where ``condition`` holds, else ``other`` (``varjax.where(condition, self,
+        other)``)."""
+        return where(self._lift(condition), self, other)
+
+    @function
+    def lerp(self, end: Any, weight: Any) -> Variable:
+        """input + weight * (end - input)."""
+        return self._apply(P.lerp, self, end, weight)
+
+    @function
+    def round(self, decimals: int = 0) -> Variable:  # noqa: A003
+        """Round to ``decimals`` places, halves to even; zero gradient."""
+        params = (("decimals", builtins.int(decimals)),) if decimals else ()
+        return self._apply(P.round, self, params=params)
+
+    def gelu(self, approximate: str = "none") -> Variable:
+        """GELU: exact (``approximate='none'``, PyTorch's default) or the tanh approximation."""
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+        return self._apply(P.gelu, self, params=(("approximate", approximate == "tanh"),))
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Variable:
+        """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+        params = (("beta", builtins.float(beta)), ("threshold", builtins.float(threshold)))
+        return self._apply(P.softplus, self, params=params)
+
+    @function
+    def nan_to_num(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Variable:
+        """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and
+        the dtype's largest and smallest finite values); zero gradient where replaced."""
+        params = (
+            ("nan", builtins.float(nan)),
+            ("neginf", None if neginf is None else builtins.float(neginf)),
+            ("posinf", None if posinf is None else builtins.float(posinf)),
+        )
+        return self._apply(P.nan_to_num, self, params=params)
+
+
+def where(condition: Any, input: Any, other: Any) -> Variable:
+    """``input`` where ``condition`` holds, else ``other`` (a boolean condition Variable)."""
+    if condition.dtype != np.bool_:
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{condition.dtype}; compare first, e.g. x > 0"
+        )
+    return condition._apply(P.where, condition, input, other)

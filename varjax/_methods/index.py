@@ -1,0 +1,167 @@
+"""Indexing: ``x[key]``, ``index_select``, ``gather``, ``scatter``, ``masked_fill``.
+
+Index arrays are program inputs, never constants; their values are read once, at record
+time, to check bounds (PyTorch raises where JAX would clamp) and to turn a boolean mask
+into integer indices (the result's shape depends on it)."""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import jax
+import numpy as np
+
+from .. import _tracing
+from .._args import dim1
+from .._ops import P
+from .._views import link
+from ._base import Methods, function
+from .elementwise import where
+
+if TYPE_CHECKING:
+    from .._variable import Variable
+
+
+def index_values(x: Any) -> np.ndarray | None:
+    """Concrete values of an index (its shape, or its bounds, must be known at record time);
+    None inside ``varjax.jit``, where values are traced (bounds then go unchecked, as in JAX)."""
+    if isinstance(x, Methods):
+        value = x._value()
+        return None if _tracing.is_tracer(value) else np.asarray(value)
+    return np.asarray(x)
+
+
+def check_bounds(idx: np.ndarray | None, size: int, dim: int, allow_negative: bool) -> None:
+    if idx is None or idx.size == 0:
+        return
+    lo, hi = builtins.int(idx.min()), builtins.int(idx.max())
+    if hi >= size or lo < (-size if allow_negative else 0):
+        bad = hi if hi >= size else lo
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _expand_masks(key: tuple) -> list:
+    """The key with each boolean mask turned into integer indices, one array per masked dim."""
+    expanded = []
+    for k in key:
+        if not isinstance(k, (Methods, np.ndarray, jax.Array, list)):
+            expanded.append(k)
+            continue
+        arr = index_values(k)
+        if arr is None:  # traced by varjax.jit: the dtype is known, the values are not
+            if k.dtype == np.bool_:
+                raise _tracing.value_dependent(
+                    "indexing with a boolean mask",
+                    "use varjax.where(mask, x, 0) or x.masked_fill(~mask, 0) to keep the "
+                    "shape, or index outside the compiled function",
+                )
+            expanded.append(k)
+        elif arr.dtype == np.bool_:
+            expanded.extend(np.nonzero(arr))
+        elif arr.dtype.kind not in "iu":
+            raise IndexError(
+                f"tensors used as indices must be long, int, byte or bool tensors, got {arr.dtype}"
+            )
+        else:
+            expanded.append(k if isinstance(k, Methods) else arr)
+    return expanded
+
+
+def _entry(x: Any, k: Any, dim: int, arrays: list) -> tuple[tuple, int]:
+    """(template entry, dims consumed) of one index entry ``k`` at ``dim``."""
+    if k is None:
+        return ("none",), 0
+    if isinstance(k, slice):
+        start, stop, step = (
+            None if v is None else builtins.int(v) for v in (k.start, k.stop, k.step)
+        )
+        if step is not None and step <= 0:
+            raise ValueError("step must be greater than zero")
+        return ("slice", start, stop, step), 1
+    size = x.shape[dim]
+    if isinstance(k, numbers.Integral) and not isinstance(k, builtins.bool):
+        if not -size <= k < size:
+            raise IndexError(
+                f"index {builtins.int(k)} is out of bounds for dimension {dim} with size {size}"
+            )
+        return ("int", builtins.int(k)), 1
+    check_bounds(index_values(k), size, dim, allow_negative=True)
+    arrays.append(x._lift(k if isinstance(k, Methods) else np.asarray(k)))
+    return ("array",), 1
+
+
+def index_template(x: Any, key) -> tuple[tuple, list]:
+    """PyTorch indexing -> (static template, index arrays that become program inputs)."""
+    expanded = _expand_masks(key if isinstance(key, tuple) else (key,))
+    consumed = builtins.sum(k is not None and k is not Ellipsis for k in expanded)
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim} (got {consumed})")
+    template, arrays, dim = [], [], 0
+    for k in expanded:
+        if k is Ellipsis:
+            template.append(("ellipsis",))
+            dim += x.ndim - consumed
+            continue
+        entry, used = _entry(x, k, dim, arrays)
+        template.append(entry)
+        dim += used
+    return tuple(template), arrays
+
+
+def setitem(x: Any, template: tuple, value: Any, arrays: Sequence = ()) -> Variable:
+    """A copy of ``x`` with ``value`` written at the indexed positions (for ``x[key] = v``)."""
+    return x._apply(P.setitem, x, value, *arrays, params=(("template", template),))
+
+
+class IndexMethods(Methods):
+    __slots__ = ()
+
+    def __getitem__(self, key) -> Variable:
+        """``x[key]``: ints, slices, None, ``...``, integer arrays and boolean masks.
+
+        Basic indexing (no index arrays) gives a view, as in PyTorch: an in-place op on it
+        writes into ``x``. Integer-array and mask indexing give copies, as in PyTorch."""
+        template, arrays = index_template(self, key)
+        out = self._apply(P.getitem, self, *arrays, params=(("template", template),))
+        if arrays:
+            return out
+        return link(self, out, lambda b: b[key], lambda b, v: setitem(b, template, v))
+
+    def __iter__(self):
+        if not self.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def _along_index(self, op, dim: int, index: Any, *rest: Any) -> Variable:
+        d = dim1(dim, self.ndim)
+        check_bounds(index_values(index), self.shape[d], d, allow_negative=False)
+        return self._apply(op, self, index, *rest, params=(("axis", d),))
+
+    @function
+    def index_select(self, dim: int, index: Any) -> Variable:
+        """Entries of ``index`` (1-D integers) along ``dim``."""
+        return self._along_index(P.index_select, dim, index)
+
+    @function
+    def gather(self, dim: int, index: Any) -> Variable:
+        """``out[i][j] = input[index[i][j]][j]`` for ``dim == 0`` (and likewise for other
+        dims)."""
+        return self._along_index(P.gather, dim, index)
+
+    @function
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Variable:
+        """A copy of ``input`` with ``src`` (or ``value``) written at ``index`` along ``dim``."""
+        return self._along_index(P.scatter, dim, index, value if src is None else src)
+
+    @function
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Variable:
+        """A copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
+        return self._along_index(P.scatter_add, dim, index, src)
+
+    @function
+    def masked_fill(self, mask: Any, value: Any) -> Variable:
+        """``value`` where ``mask`` is True, else ``input``."""
+        return where(self._lift(mask), value, self)

@@ -1,0 +1,208 @@
+"""Shape methods: views (``reshape``, ``transpose``, ...), tiling, splitting, reordering.
+
+A view shares its base's storage, as in PyTorch: ``_views.link`` records how to recompute it
+from its base and how to write it back, so in-place ops on either side reach the other."""
+
+from __future__ import annotations
+
+import builtins
+import math
+import numbers
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._args import dim1 as _dim1
+from .._args import dims as _dims
+from .._args import shape_arg
+from .._ops import P
+from .._views import link
+from ._base import Methods, function
+
+if TYPE_CHECKING:
+    from .._variable import Variable
+
+
+def _back_to_shape(base: Any, view: Any) -> Variable:
+    return view.reshape(*base.shape)
+
+
+class ShapeMethods(Methods):
+    __slots__ = ()
+
+    @function
+    def reshape(self, *shape: int) -> Variable:
+        """The same values in a new shape (one dim may be -1): ``reshape(2, 3)`` or
+        ``((2, 3))``. The result is a view: an in-place op on it changes ``input`` too, as
+        in PyTorch."""
+        shape = shape_arg(shape)
+        out = self._apply(P.reshape, self, params=(("shape", shape),))
+        return link(self, out, lambda b: b.reshape(*shape), _back_to_shape)
+
+    def view(self, *shape: int) -> Variable:
+        """``reshape``: PyTorch's view (varjax values have no strides to keep)."""
+        return self.reshape(*shape)
+
+    @function
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Variable:
+        """Merge dims ``start_dim``..``end_dim`` into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = _dim1(start_dim, self.ndim), _dim1(end_dim, self.ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        shape = self.shape
+        return self.reshape(*shape[:s], math.prod(shape[s : e + 1]), *shape[e + 1 :])
+
+    @function
+    def squeeze(self, dim=None) -> Variable:
+        """Drop dims of size 1 (all of them, or those in ``dim``; others are left as they are)."""
+        axes = tuple(
+            d for d in (range(self.ndim) if dim is None else _dims(dim, self.ndim))
+            if self.shape[d] == 1
+        )  # fmt: skip
+        if not axes:
+            return self
+        out = self._apply(P.squeeze, self, params=(("axis", axes),))
+        return link(self, out, lambda b: b.squeeze(dim), _back_to_shape)
+
+    @function
+    def unsqueeze(self, dim: int) -> Variable:
+        """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
+        d = _dim1(dim, self.ndim + 1)
+        out = self._apply(P.unsqueeze, self, params=(("axis", d),))
+        return link(self, out, lambda b: b.unsqueeze(d), _back_to_shape)
+
+    def expand(self, *sizes: int) -> Variable:
+        """Broadcast to ``sizes`` (-1 keeps a dim; new dims may be added in front)."""
+        sizes = shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(
+                f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
+                f"to the number of dimensions in the tensor ({self.ndim})"
+            )
+        shape = tuple(
+            (self.shape[i - lead] if s == -1 else s) if i >= lead else s
+            for i, s in enumerate(sizes)
+        )
+        for i, n in enumerate(self.shape):
+            if n != 1 and shape[i + lead] != n:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({shape[i + lead]}) must match the "
+                    f"existing size ({n}) at non-singleton dimension {i + lead}. Target "
+                    f"sizes: {list(sizes)}.  Tensor sizes: {list(self.shape)}"
+                )
+        out = self._apply(P.expand, self, params=(("shape", shape),))
+        writable = shape == tuple(self.shape)  # otherwise elements would share one location
+        return link(self, out, lambda b: b.expand(*shape), _back_to_shape if writable else None)
+
+    def expand_as(self, other: Any) -> Variable:
+        """Broadcast to ``other``'s shape."""
+        return self.expand(tuple(self._lift(other).shape))
+
+    def repeat(self, *sizes: int) -> Variable:
+        """Tile the input ``sizes[i]`` times along each dim (like ``numpy.tile``)."""
+        sizes = shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(
+                "Number of dimensions of repeat dims can not be smaller than number of "
+                f"dimensions of tensor ({len(sizes)} < {self.ndim})"
+            )
+        return self._apply(P.repeat, self, params=(("reps", sizes),))
+
+    @function
+    def transpose(self, dim0: int, dim1: int) -> Variable:
+        """Swap two dims."""
+        if not self.ndim:
+            return self
+        a, b = _dim1(dim0, self.ndim), _dim1(dim1, self.ndim)
+        out = self._apply(P.transpose, self, params=(("axis1", a), ("axis2", b)))
+        return link(self, out, lambda base: base.transpose(a, b), lambda _, v: v.transpose(a, b))
+
+    swapaxes = transpose
+
+    @function
+    def permute(self, *dims: int) -> Variable:
+        """Reorder dims: ``permute(2, 0, 1)``."""
+        axes = _dims(shape_arg(dims), self.ndim)
+        if len(axes) != self.ndim:
+            raise RuntimeError(
+                f"permute(): number of dimensions in the tensor input does not match the "
+                f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} "
+                f"is not equal to len(dims) = {len(axes)}"
+            )
+        out = self._apply(P.permute, self, params=(("axes", axes),))
+        undo = tuple(builtins.int(i) for i in np.argsort(axes))
+        return link(self, out, lambda b: b.permute(*axes), lambda _, v: v.permute(*undo))
+
+    @function
+    def t(self) -> Variable:
+        """Transpose a matrix (0-D and 1-D inputs come back as they are)."""
+        if self.ndim > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D; "
+                f"use transpose(dim0, dim1) or permute"
+            )
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    @property
+    def T(self) -> Variable:  # noqa: N802 - PyTorch's name
+        """All dims reversed."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    @function
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple[Variable, ...]:
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of listed
+        sizes."""
+        d = _dim1(dim, self.ndim)
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, numbers.Integral):
+            size = builtins.int(split_size_or_sections)
+            if size <= 0:
+                raise RuntimeError(f"split expects split_size be positive, but got {size}")
+            sizes = [size] * (n // size) + ([n % size] if n % size else [])
+        else:
+            sizes = [builtins.int(s) for s in split_size_or_sections]
+            if builtins.sum(sizes) != n:
+                raise RuntimeError(
+                    f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                    f"tensor's size at dimension {d}), but got split_sizes={sizes}"
+                )
+        out, start = [], 0
+        for s in sizes or [0]:
+            out.append(self[(slice(None),) * d + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    @function
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
+        """Split into ``chunks`` pieces of equal size (the last may be smaller), as PyTorch."""
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        n = self.shape[_dim1(dim, self.ndim)]
+        return self.split(builtins.max(1, -(-n // chunks)), dim)
+
+    @function
+    def flip(self, dims) -> Variable:
+        """Reverse the order along ``dims``."""
+        return self._apply(P.flip, self, params=(("axis", _dims(dims, self.ndim)),))
+
+    @function
+    def roll(self, shifts, dims=None) -> Variable:
+        """Shift elements cyclically along ``dims`` (the flattened input when ``dims`` is
+        None)."""
+        shifts = (shifts,) if isinstance(shifts, numbers.Integral) else tuple(shifts)
+        axes = _dims(dims, self.ndim)
+        if axes is not None and len(axes) != len(shifts):
+            raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        return self._apply(P.roll, self, params=(("axis", axes), ("shift", shifts)))
+
+    @function
+    def clone(self) -> Variable:
+        """A copy with its own storage; gradients flow through it (``CloneBackward0``)."""
+        return self._apply(P.clone, self)
+
+    def contiguous(self) -> Variable:
+        """The input itself: varjax values have no memory layout to fix."""
+        return self
