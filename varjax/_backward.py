@@ -30,7 +30,7 @@ def _validate(outputs: list[Node], grads: list, targets: list | None) -> None:
 
 
 def _gradients(
-    outputs: list[Node], grads: list, targets: list | None, *, accumulate: bool,
+    outputs: list[Node], grads: list, targets: list | None, accumulate: bool,
     allow_unused: bool, retain_graph: bool, create_graph: bool,
 ) -> tuple[list, list, bool]:  # fmt: skip
     """(handles, gradient nodes or None, whether they already include the old ``.grad``)."""
@@ -41,8 +41,7 @@ def _gradients(
         hooked = _hooks.gradients(outputs, grads, targets, allow_unused, retain_graph)
         if hooked is not None:
             return hooked[0], hooked[1], False
-    p = _vjp.plan(outputs, grads, targets, allow_unused=allow_unused)
-    return _vjp.run(p, accumulate=accumulate, retain_graph=retain_graph)
+    return _vjp.run(_vjp.plan(outputs, grads, targets, allow_unused), accumulate, retain_graph)
 
 
 def backward(
@@ -53,9 +52,8 @@ def backward(
     it depends on (of ``inputs`` only, when given: leaves or intermediates)."""
     _validate(outputs, grads, inputs)
     handles, got, summed = _gradients(
-        outputs, grads, inputs, accumulate=True, allow_unused=True,
-        retain_graph=retain_graph, create_graph=create_graph,
-    )  # fmt: skip
+        outputs, grads, inputs, True, True, retain_graph, create_graph
+    )
     for h, g in zip(handles, got):
         if g is not None:
             h._accumulate_grad(g, summed)
@@ -69,8 +67,7 @@ def grad(
     an unused input); ``.grad`` is untouched."""
     _validate(outputs, grads, inputs)
     handles, got, _ = _gradients(
-        outputs, grads, inputs, accumulate=False, allow_unused=allow_unused,
-        retain_graph=retain_graph, create_graph=create_graph,
-    )  # fmt: skip
+        outputs, grads, inputs, False, allow_unused, retain_graph, create_graph
+    )
     by = {id(h): g for h, g in zip(handles, got)}
     return [by.get(id(t)) for t in inputs]

@@ -51,22 +51,26 @@ def gradients(
     """(targets, their gradients with every hook applied) if the graph has hooks, else None
     (the caller runs the fused backward)."""
     nodes = region(outputs)
-    outs = {id(o) for o in outputs}
     leaves = _leaves(nodes, outputs)
-    inner = [n for n in nodes if id(n) not in outs and hooked(n) is not None]
-    if not inner and not any(getattr(v, "_hooks", None) for v in leaves):
+    inner = _hooked_intermediates(nodes, outputs)
+    if not inner and not any(_is_hooked_leaf(v) for v in leaves):
         return None
     if targets is None:
         targets = leaves + [n.var() for n in nodes if n.retain and n.live()]
     elif not allow_unused:
         plan(outputs, grads, targets)  # raises the usual error for an unused input
     got = _split(outputs, grads, targets, inner)
-    got = [
-        g if g is None or not _is_hooked_leaf(t) else t._run_hooks(g) for t, g in zip(targets, got)
-    ]
+    got = [t._run_hooks(g) if g is not None and _is_hooked_leaf(t) else g
+           for t, g in zip(targets, got)]  # fmt: skip
     if not retain_graph:
         free(nodes, outputs)
     return targets, got
+
+
+def _hooked_intermediates(nodes: list[Node], outputs: list[Node]) -> list[Node]:
+    """The region's hooked nodes other than the outputs themselves."""
+    outs = {id(o) for o in outputs}
+    return [n for n in nodes if id(n) not in outs and hooked(n) is not None]
 
 
 def _is_hooked_leaf(t) -> bool:
@@ -75,8 +79,7 @@ def _is_hooked_leaf(t) -> bool:
 
 def _raw(outputs: list[Node], grads: list, targets: list, cuts: frozenset) -> list:
     """Gradients (nodes or None) of ``targets``, the backward cut at ``cuts``; no hooks run."""
-    handles, got, _ = run(plan(outputs, grads, targets, allow_unused=True, cuts=cuts),
-                          accumulate=False, retain_graph=True)  # fmt: skip
+    handles, got, _ = run(plan(outputs, grads, targets, True, cuts), False, True)
     by = {id(h): g for h, g in zip(handles, got)}
     return [by.get(id(t)) for t in targets]
 

@@ -97,6 +97,9 @@ _FLOAT_PACK: dict = {}  # dtype -> True if Python scalars cast to it travel in t
 class Builder:
     """Linearizes nodes into instructions, collecting the program's array and scalar inputs."""
 
+    __slots__ = ("instrs", "nodes", "slot", "args", "arg_nodes", "fscal", "iscal", "emitted",
+                 "groups")  # fmt: skip
+
     def __init__(self) -> None:
         self.instrs: list[tuple] = []
         self.nodes: list[Node] = []  # the node behind each instruction (recompile explanations)
@@ -234,7 +237,7 @@ class Builder:
         return Region(nodes, leaves, dslot, out_slots)
 
 
-@dataclass
+@dataclass(slots=True)
 class Region:
     """A linearized differentiated region (see ``Builder.linearize_region``)."""
 
@@ -244,7 +247,7 @@ class Region:
     out_slots: tuple[int, ...]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Program:
     """A linearized program: its instructions, what it returns, and its inputs for one call.
 

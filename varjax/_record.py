@@ -135,13 +135,19 @@ _AVALS: dict = {}  # (op, params, sdtype, input avals...) -> (aval(s), sdtype, o
 _caches.register(_AVALS.clear)
 
 
+def _scalar_dtype(inputs: tuple, sdtype):
+    """The dtype Python-scalar inputs take: as given, or PyTorch's rule for the tensors'."""
+    if sdtype is not None or all(type(x) is Node for x in inputs):
+        return sdtype
+    dtypes = tuple(x.aval[1] for x in inputs if type(x) is Node)
+    base = dtypes[0] if len(dtypes) == 1 else promote(dtypes)
+    return scalar_dtype(base, [x for x in inputs if type(x) is not Node])
+
+
 def _abstract_eval(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple:
     """(output aval, or a tuple of them; the dtype scalar inputs take; number of outputs, 0
     for an op with one output)."""
-    if sdtype is None and any(type(x) is not Node for x in inputs):
-        dtypes = tuple(x.aval[1] for x in inputs if type(x) is Node)
-        base = dtypes[0] if len(dtypes) == 1 else promote(dtypes)
-        sdtype = scalar_dtype(base, [x for x in inputs if type(x) is not Node])
+    sdtype = _scalar_dtype(inputs, sdtype)
     avals = tuple(x.aval if type(x) is Node else ((), sdtype) for x in inputs)
     structs = [jax.ShapeDtypeStruct(*a) for a in avals]
     try:
@@ -151,14 +157,14 @@ def _abstract_eval(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple:
     if isinstance(out, jax.ShapeDtypeStruct):
         return (tuple(out.shape), np.dtype(out.dtype)), sdtype, 0
     if (
-        isinstance(out, (tuple, list))
-        and out
-        and all(isinstance(o, jax.ShapeDtypeStruct) for o in out)
+        not isinstance(out, (tuple, list))
+        or not out
+        or not all(isinstance(o, jax.ShapeDtypeStruct) for o in out)
     ):
-        return tuple((tuple(o.shape), np.dtype(o.dtype)) for o in out), sdtype, len(out)
-    raise TypeError(
-        f"{op.name}: an op must return an array or a tuple of arrays, got {type(out).__name__}"
-    )
+        raise TypeError(
+            f"{op.name}: an op must return an array or a tuple of arrays, got {type(out).__name__}"
+        )
+    return tuple((tuple(o.shape), np.dtype(o.dtype)) for o in out), sdtype, len(out)
 
 
 _HINTS = {
@@ -187,11 +193,12 @@ def _shape_error(op: Op, params: tuple, avals: tuple, err: Exception) -> str:
     return f"{op.name}: cannot apply to inputs of shapes {shapes}{extra}: {msg}. Remedy: {hint}."
 
 
-def _evaluated(op: Op, inputs: tuple, params: tuple, sdtype) -> tuple[tuple, bool, int]:
-    """(cached abstract evaluation, whether the output requires grad, pending depth).
+def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
+    """Record ``op`` applied to ``inputs`` (Nodes or Python scalars); no device work.
 
-    The cache is keyed by the inputs' avals, with a Python scalar standing as its type (its
-    dtype follows from the other inputs), so a hit costs one dict lookup."""
+    The abstract-evaluation cache is keyed by the inputs' avals, with a Python scalar standing
+    as its type (its dtype follows from the other inputs), so a hit costs one dict lookup.
+    An op with several outputs gives a tuple of nodes (see ``record_multi``)."""
     key = [op, params, sdtype]
     requires_grad = False
     depth = 0
@@ -209,14 +216,8 @@ def _evaluated(op: Op, inputs: tuple, params: tuple, sdtype) -> tuple[tuple, boo
         hit = _AVALS[key] = _abstract_eval(op, params, inputs, sdtype)
     if requires_grad and (op.grad_name is None or not _grad_state.enabled):
         requires_grad = False
-    return hit, requires_grad, depth
-
-
-def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
-    """Record ``op`` applied to ``inputs`` (Nodes or Python scalars); no device work."""
-    hit, requires_grad, depth = _evaluated(op, inputs, params, sdtype)
     if hit[2]:
-        raise TypeError(f"{op.name} has {hit[2]} outputs: record it with record_multi")
+        return _outputs(op, params, inputs, hit, requires_grad, depth)
     node = Node(op, params, inputs, hit[0], hit[1], None, requires_grad, not requires_grad, depth)
     if config.explain_recompiles:
         node.site = user_site()
@@ -225,11 +226,7 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     return node
 
 
-def record_multi(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> tuple[Node, ...]:
-    """Record an op with several outputs: one node per output, computed together."""
-    hit, requires_grad, depth = _evaluated(op, inputs, params, sdtype)
-    if not hit[2]:
-        return (record(op, inputs, params, sdtype),)
+def _outputs(op: Op, params, inputs, hit, requires_grad, depth) -> tuple[Node, ...]:
     outs = [
         Node(op, params, inputs, aval, hit[1], None, requires_grad, not requires_grad, depth)
         for aval in hit[0]
@@ -243,6 +240,13 @@ def record_multi(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> tupl
     if depth >= config.max_pending_depth or config.eager:
         _settle(outs)
     return tuple(outs)
+
+
+def record_multi(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> tuple[Node, ...]:
+    """Record an op with one or several outputs: a tuple of nodes, computed together (an op
+    with a single array output gives a 1-tuple of a plain node)."""
+    out = record(op, inputs, params, sdtype)
+    return out if isinstance(out, tuple) else (out,)
 
 
 # -- what acts at record time (registered from above) -------------------------------------------

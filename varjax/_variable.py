@@ -157,20 +157,15 @@ def _unary(op: Op):
 
 
 def _construct(args: tuple) -> tuple[Node, bool]:
-    """(node, requires_grad) for ``Variable(*args)``: ``(data)``, the legacy ``(data,
-    requires_grad)``, PyTorch's ``Tensor(*sizes)`` (zeros) and ``Tensor()`` (empty)."""
-    if not args:
-        return leaf(jnp.zeros((0,), default_float())), False
-    if len(args) == 2 and isinstance(args[1], bool):
-        data, requires_grad = args
-    elif all(type(a) is int for a in args):  # Python ints are sizes; a NumPy scalar is data
-        return leaf(jnp.zeros(tuple(int(a) for a in args), default_float())), False
-    elif len(args) == 1:
-        data, requires_grad = args[0], False
-    else:
+    """(node, requires_grad) for ``Variable(*args)`` other than ``Variable(data)``: the legacy
+    ``(data, requires_grad)``, PyTorch's ``Tensor(*sizes)`` (zeros) and ``Tensor()``."""
+    if all(type(a) is int for a in args):  # Python ints are sizes; a NumPy scalar is data
+        return leaf(jnp.zeros(tuple(args) or (0,), default_float())), False
+    if len(args) != 2 or not isinstance(args[1], bool):
         raise TypeError(
             f"Variable() takes data (and requires_grad), or sizes as ints; got {args!r}"
         )
+    data, requires_grad = args
     node = detached(data._node) if isinstance(data, Variable) else leaf(as_array(data))
     return node, requires_grad
 
@@ -282,10 +277,15 @@ class Variable(
     _grad: Variable | None
 
     def __init__(self, *args: Any, requires_grad: bool = False) -> None:
-        node, legacy_requires_grad = _construct(args)
+        if len(args) == 1 and type(args[0]) is not int:  # Variable(data): the common case
+            data = args[0]
+            node = detached(data._node) if isinstance(data, Variable) else leaf(as_array(data))
+        else:
+            node, legacy_requires_grad = _construct(args)
+            requires_grad = requires_grad or legacy_requires_grad
         self._grad = None
         _bind(self, node)
-        if requires_grad or legacy_requires_grad:
+        if requires_grad:
             self.requires_grad = True
 
     # -- what the method mixins use (see _methods/_base.py) -----------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -79,7 +79,7 @@ def check_gradient(out: Node, gradient: Node | None, i: int = 0) -> None:
 # -- plan -----------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """One backward, linearized: the program so far and who gets which gradient."""
 
@@ -90,23 +90,24 @@ class Plan:
     probes: list[tuple[Node, Any]]  # (node, handle): intermediates, through probes
     grads: list  # each output's gradient argument (a node), None for ones
     cot_slots: tuple  # the slot of each gradient argument
+    handles: list = field(init=False)  # the handle of each gradient, in the program's order
+    leaf_slots: tuple = field(init=False)
+    probe_slots: tuple = field(init=False)
 
-    @property
-    def handles(self) -> list:
-        """The handle of each gradient the program returns, in order."""
-        return [h for _, _, h in self.leaves] + [h for _, h in self.probes]
+    def __post_init__(self) -> None:
+        self.handles = [h for _, _, h in self.leaves] + [h for _, h in self.probes]
+        self.leaf_slots = tuple(s for _, s, _ in self.leaves)
+        self.probe_slots = tuple(self.region.slots[id(n)] for n, _ in self.probes)
 
-    @property
-    def leaf_slots(self) -> tuple:
-        return tuple(s for _, s, _ in self.leaves)
 
-    @property
-    def probe_slots(self) -> tuple:
-        return tuple(self.region.slots[id(n)] for n, _ in self.probes)
+def _is_live_leaf(x: Node) -> bool:
+    return x.requires_grad and x.var is not None and x.var() is not None
 
 
 def _taker(targets: list | None, cuts: frozenset) -> Callable[[Node], bool]:
     """Which nodes read by the region become primals of the vjp."""
+    if targets is None and not cuts:
+        return _is_live_leaf  # plain backward(): every live leaf that requires grad
     wanted = None if targets is None else {id(t._node) for t in targets}
 
     def take(x: Node) -> bool:
@@ -117,7 +118,7 @@ def _taker(targets: list | None, cuts: frozenset) -> Callable[[Node], bool]:
 
 
 def plan(
-    outputs: list[Node], grads: list, targets: list | None, *, allow_unused: bool = False,
+    outputs: list[Node], grads: list, targets: list | None, allow_unused: bool = False,
     cuts: frozenset = frozenset(),
 ) -> Plan:  # fmt: skip
     """Linearize the backward of ``sum_i <outputs[i], grads[i]>``.
@@ -193,44 +194,58 @@ def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, ava
 # -- execute --------------------------------------------------------------------------------------
 
 
-def run(p: Plan, *, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node], bool]:
+def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node], bool]:
     """Compute the planned gradients in one compiled call.
 
     Returns (handles, gradient nodes, summed): with ``accumulate`` each existing ``.grad`` is
     added inside the program, and ``summed`` says so: a handle's gradient then already
     includes its old ``.grad``."""
-    b, handles = p.builder, p.handles
-    old_slots = tuple(
-        None if not accumulate or h._grad is None else b.value(h._grad._node) for h in handles
-    )
+    b = p.builder
+    old = _old_grads(p) if accumulate else (None,) * len(p.handles)
     store_nodes, store_slots = b.store_slots([])
+    program = b.program(p.region.out_slots, p.leaf_slots, p.probe_slots)
     avals = (tuple(o.aval for o in p.outputs), tuple(n.aval for n, _ in p.probes), store_slots)
-    out_slots, leaf_slots, probe_slots = p.region.out_slots, p.leaf_slots, p.probe_slots
-    program = b.program(out_slots, leaf_slots, probe_slots)
-    base = _compile.Signature(
-        ("bwd", program.instrs, out_slots, leaf_slots, probe_slots, old_slots, p.cot_slots, avals)
-    )
+    key = ("bwd", program.instrs, program.outs, program.leaves, program.probes, old,
+           p.cot_slots, avals)  # fmt: skip
+    base = _compile.Signature(key)
+    # the output's own value comes out too once a user read it after a backward skipped it
     single = p.outputs[0] if len(p.outputs) == 1 and p.outputs[0].value is None else None
     want = single is not None and _compile.wants_value(base)
-    fn = _compile.cached(
-        (base, want),
-        lambda: vjp_fn(*base.key[1:], want),
-        lambda: ("backward", *_recompile.program_differ(program.instrs, program.nodes,
-                                                        base.key[2:] + (want,))),
-    )  # fmt: skip
+    explain = lambda: ("backward", *_recompile.program_differ(program.instrs, program.nodes,
+                                                              key[2:] + (want,)))  # fmt: skip
+    fn = _compile.cached((base, want), lambda: vjp_fn(*key[1:], want), explain)
     grads, stored, value = fn(*program.inputs)
     nodes = [n for n, _, _ in p.leaves] + [n for n, _ in p.probes]
     grad_nodes = [leaf(g, aval=n.aval) for n, g in zip(nodes, grads)]
-    if config.anomaly and not all(bool(jnp.isfinite(g).all()) for g in grads):
-        _anomaly.diagnose_backward(p.region.nodes, p.outputs, p.grads)
+    if config.anomaly:
+        _check_finite(p, grads)
     store(store_nodes, stored)
-    if want:
-        store([single], [value])
-    elif single is not None:
-        single.bwd_sig = base
+    _settle_output(single, base, value if want else None)
     if not retain_graph:
         free(p.region.nodes, p.outputs)
-    return handles, grad_nodes, accumulate
+    return p.handles, grad_nodes, accumulate
+
+
+def _old_grads(p: Plan) -> tuple:
+    """The slot of each handle's existing ``.grad`` (fed to the program to add in), or None."""
+    b = p.builder
+    return tuple(None if h._grad is None else b.value(h._grad._node) for h in p.handles)
+
+
+def _check_finite(p: Plan, grads: tuple) -> None:
+    if not all(bool(jnp.isfinite(g).all()) for g in grads):
+        _anomaly.diagnose_backward(p.region.nodes, p.outputs, p.grads)
+
+
+def _settle_output(single: Node | None, sig, value) -> None:
+    """Store the output's value if the program returned it, else remember which program
+    skipped it (reading it later makes that program return it next time)."""
+    if single is None:
+        return
+    if value is not None:
+        store([single], [value])
+    else:
+        single.bwd_sig = sig
 
 
 def free(region: list[Node], outputs: list[Node]) -> None:
