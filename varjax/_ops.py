@@ -166,12 +166,34 @@ def _row(build, signature, fn, grad_name, doc, note, torch, **flags) -> Any:
     return Row(op, partial(build, op), signature)
 
 
+def _unary_with(op: Op, f: Facade, defaults: dict) -> Callable:
+    """A unary function with numeric keyword arguments, passed as static params."""
+    record, wrap, lift = f.record, f.wrap, f.lift
+    names = tuple(defaults)
+
+    def fn(input, *args, **kwargs):
+        unknown = set(kwargs) - set(names)
+        if unknown or len(args) > len(names):
+            raise TypeError(f"{op.name}() takes (input, {', '.join(names)}); got {args} {kwargs}")
+        values = {**defaults, **dict(zip(names, args)), **kwargs}
+        params = tuple((k, None if v is None else float(v)) for k, v in values.items())
+        return wrap(record(op, (_lifted(input, lift)._node,), params))
+
+    return fn
+
+
 def unary(
-    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = ""
-) -> Callable[[Variable], Variable]:
-    """``x.f()`` and ``varjax.f(x)``: a function of one tensor."""
-    return _row(_unary, "(input: Tensor) -> Tensor", fn, grad_name, doc, note, torch,
-                elementwise=True)  # fmt: skip
+    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = "",
+    **params: float | None,
+) -> Callable[..., Variable]:  # fmt: skip
+    """``x.f()`` and ``varjax.f(x)``: a function of one tensor; ``params`` are the defaults of
+    numeric keyword arguments, passed to ``fn`` as static params."""
+    if not params:
+        return _row(_unary, "(input: Tensor) -> Tensor", fn, grad_name, doc, note, torch,
+                    elementwise=True)  # fmt: skip
+    extra = ", ".join(f"{k}: float | None = {v!r}" for k, v in params.items())
+    return _row(partial(_unary_with, defaults=params), f"(input: Tensor, {extra}) -> Tensor",
+                fn, grad_name, doc, note, torch, elementwise=True)  # fmt: skip
 
 
 def binary(
@@ -465,6 +487,9 @@ class Elementwise(Table):
     floor = unary(jnp.floor, "FloorBackward0", "Round down", note=_ZERO_GRAD)
     ceil = unary(jnp.ceil, "CeilBackward0", "Round up", note=_ZERO_GRAD)
     trunc = fix = unary(jnp.trunc, "TruncBackward0", "Round toward zero", note=_ZERO_GRAD)
+    nan_to_num = unary(jnp.nan_to_num, "NanToNumBackward0", "NaN, +inf and -inf replaced by "
+                       "nan, posinf and neginf (by default 0 and the dtype's extremes); zero "
+                       "gradient where replaced", nan=0.0, posinf=None, neginf=None)  # fmt: skip
     isnan = unary(jnp.isnan, None, "True where x is NaN")
     isinf = unary(jnp.isinf, None, "True where x is +-inf")
     isfinite = unary(jnp.isfinite, None, "True where x is neither NaN nor +-inf")
@@ -555,7 +580,6 @@ class Primitives(Table):
     round = _op(jnp.round, "RoundBackward0", _ZERO_GRAD + "; halves round to even")  # noqa: A003
     gelu = _op(jax.nn.gelu, "GeluBackward0", torch="F.gelu")  # approximate: exact by default
     softplus = _op(_softplus, "SoftplusBackward0", torch="F.softplus")
-    nan_to_num = _op(jnp.nan_to_num, "NanToNumBackward0")
     # reductions with arguments of their own
     argmax = _op(jnp.argmax, None, torch="torch.argmax, indices of max(dim)")
     argmin = _op(jnp.argmin, None, torch="torch.argmin, indices of min(dim)")

@@ -92,19 +92,6 @@ class ElementwiseMethods(Methods):
         params = (("beta", builtins.float(beta)), ("threshold", builtins.float(threshold)))
         return self._apply(P.softplus, self, params=params)
 
-    @function
-    def nan_to_num(
-        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
-    ) -> Variable:
-        """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and
-        the dtype's largest and smallest finite values); zero gradient where replaced."""
-        params = (
-            ("nan", builtins.float(nan)),
-            ("neginf", None if neginf is None else builtins.float(neginf)),
-            ("posinf", None if posinf is None else builtins.float(posinf)),
-        )
-        return self._apply(P.nan_to_num, self, params=params)
-
 
 def where(condition: Any, input: Any, other: Any) -> Variable:
     """``input`` where ``condition`` holds, else ``other`` (a boolean condition Variable)."""
