@@ -474,7 +474,40 @@ ROW_CASES = [
          "away"),  # fmt: skip
 ]
 
-ALL_CASES = DIFF_CASES + SCALAR_CASES + LIBRARY_CASES + ROW_CASES
+def _zeroed(a):
+    y = a * 1
+    y.zero_()
+    return y
+
+
+def _filled(a):
+    y = a * 2
+    y.fill_(0.5)
+    return y
+
+
+def _copied(a, b):
+    y = a * 2
+    y.copy_(b * 3)
+    return y
+
+
+def _followed(a):
+    y = a * 2
+    with vj.no_grad():  # unseen by autograd: the value moves, the gradient stays 2
+        y.add_(1.0)
+    return y  # its grad_fn stays MulBackward0, as in PyTorch
+
+
+# In-place writes (issue 11): their ops are rows of the table too.
+INPLACE_CASES = [
+    Case("zero", _zeroed, lambda a: a * 0, UNARY_SHAPES),
+    Case("fill", _filled, lambda a: a * 0 + 0.5, UNARY_SHAPES),
+    Case("copy", _copied, lambda a, b: a * 0 + 3 * b, [((2, 3), (2, 3)), ((3,), (3,))]),
+    Case("mul", _followed, lambda a: 2 * a + 1, UNARY_SHAPES, covers=("follow",)),
+]
+
+ALL_CASES = DIFF_CASES + SCALAR_CASES + LIBRARY_CASES + ROW_CASES + INPLACE_CASES
 
 
 def _draw(rng, shape, domain):

@@ -181,11 +181,15 @@ def test_backward_with_gradient_argument(mode):
     assert_close(x.grad.numpy(), [2.0, 4.0])
 
 
-def test_scalar_output_accepts_shape_1_gradient_like_the_tutorial(mode):
-    # The tutorial says out.backward() equals out.backward(torch.Tensor([1.0])).
+def test_scalar_output_takes_a_gradient_of_its_own_shape(mode):
+    # The tutorial says out.backward() equals out.backward(torch.Tensor([1.0])): written when
+    # out had shape (1,). PyTorch 2 wants exactly the output's shape (here 0-d) and raises
+    # "Mismatch in shape" for (1,); so does varjax.
     x = vj.ones(2, 2, requires_grad=True)
     out = ((x + 2) * (x + 2) * 3).mean()
-    out.backward(vj.Tensor([1.0]))
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        out.backward(vj.Tensor([1.0]), retain_graph=True)
+    out.backward(vj.tensor(1.0))
     assert_close(x.grad.numpy(), np.full((2, 2), 4.5))
 
 

@@ -6,14 +6,21 @@ backward recorded as an op); otherwise one compiled ``jax.vjp`` program computes
 gradient (``_vjp``). ``backward()`` hands each gradient to its Variable's
 ``_accumulate_grad``, the one place a gradient enters ``.grad``; ``grad()`` returns them.
 
-Handles (Variables) are read through ``_node``, ``_grad``, ``_hooks``, ``_run_hooks`` and
-``_accumulate_grad``: the engine sits below the Variable class and never imports it.
+Handles (Variables) are read through ``_node``, ``_grad``, ``_hooks`` (a leaf's) and
+``_accumulate_grad``; an intermediate's hooks are on its node. The engine sits below the
+Variable class and never imports it.
 """
 
 from __future__ import annotations
 
+import threading
+
 from . import _higher_order, _hooks, _vjp
 from ._record import Node
+
+# backward() reads each .grad it accumulates into and writes the sum back: one at a time, so
+# threads training a shared model lose no gradient (PyTorch accumulates atomically too)
+_ACCUMULATING = threading.RLock()
 
 
 def _validate(outputs: list[Node], grads: list, targets: list | None) -> None:
@@ -34,6 +41,8 @@ def _gradients(
     allow_unused: bool, retain_graph: bool, create_graph: bool,
 ) -> tuple[list, list, bool]:  # fmt: skip
     """(handles, gradient nodes or None, whether they already include the old ``.grad``)."""
+    if _hooks.active():
+        grads = _hooks.at_outputs(outputs, grads)
     if create_graph:
         handles, got = _higher_order.gradients(outputs, grads, targets, allow_unused, retain_graph)
         return handles, got, False
@@ -51,12 +60,13 @@ def backward(
     """Accumulate the gradient of ``sum_i <outputs[i], grads[i]>`` into ``.grad`` of every leaf
     it depends on (of ``inputs`` only, when given: leaves or intermediates)."""
     _validate(outputs, grads, inputs)
-    handles, got, summed = _gradients(
-        outputs, grads, inputs, True, True, retain_graph, create_graph
-    )
-    for h, g in zip(handles, got):
-        if g is not None:
-            h._accumulate_grad(g, summed)
+    with _ACCUMULATING:
+        handles, got, summed = _gradients(
+            outputs, grads, inputs, True, True, retain_graph, create_graph
+        )
+        for h, g in zip(handles, got):
+            if g is not None:
+                h._accumulate_grad(g, summed)
 
 
 def grad(

@@ -20,12 +20,13 @@ from ._vjp import Plan, free, plan, vjp_fn
 
 def _vjp_op(*xs, program, n_args, packs):
     """The backward program as an op of its inputs: all its gradients."""
-    instrs, out_slots, leaf_slots, probe_slots, cot_slots, avals = program
+    instrs, out_slots, leaf_slots, probe_slots, merge, cot_slots, avals = program
     rest = list(xs[n_args:])
     fpack = rest.pop(0) if packs[0] else None
     ipack = rest.pop(0) if packs[1] else None
-    olds = (None,) * (len(leaf_slots) + len(probe_slots))
-    run = vjp_fn(instrs, out_slots, leaf_slots, probe_slots, olds, cot_slots, avals, False)
+    olds = (None,) * (len(leaf_slots) + len(probe_slots) if merge is None else max(merge) + 1)
+    run = vjp_fn(instrs, out_slots, leaf_slots, probe_slots, merge, olds, cot_slots, avals,
+                 False)  # fmt: skip
     return run(xs[:n_args], fpack, ipack)[0]
 
 
@@ -81,8 +82,8 @@ def _record_vjp(p: Plan) -> list[Node]:
         leaf(jnp.asarray(pk)) for pk in (fpack, ipack) if pk is not None
     )
     avals = (tuple(o.aval for o in p.outputs), tuple(n.aval for n, _ in p.probes), ())
-    program = (tuple(b.instrs), p.region.out_slots, p.leaf_slots, p.probe_slots, p.cot_slots,
-               avals)  # fmt: skip
+    program = (tuple(b.instrs), p.region.out_slots, p.leaf_slots, p.probe_slots, p.merge,
+               p.cot_slots, avals)  # fmt: skip
     params = (
         ("n_args", len(b.arg_nodes)),
         ("packs", (fpack is not None, ipack is not None)),

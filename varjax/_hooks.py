@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax.numpy as jnp
+
 from ._ops import P
 from ._program import region
-from ._record import Node, record
+from ._record import Node, leaf, record
 from ._vjp import free, leaf_handle, plan, run
 
 _ACTIVE = [False]  # becomes True at the first register_hook() of the process
@@ -29,19 +31,31 @@ def active() -> bool:
 
 
 def hooked(n: Node) -> Any:
-    """The Variable bound to ``n`` if it has hooks, else None."""
-    v = n.var() if n.var is not None else None
-    return v if v is not None and v._node is n and getattr(v, "_hooks", None) else None
+    """The hooks registered on this version of an intermediate (run with ``.run(g)``), or
+    None."""
+    return n.hooks or None
+
+
+def at_outputs(outputs: list[Node], grads: list) -> list:
+    """The gradient arguments, each through the hooks of the output it starts from (an
+    intermediate's: a leaf output's hooks run with the other leaves')."""
+    out = []
+    for o, g in zip(outputs, grads):
+        h = hooked(o) if o.diff else None
+        if h is not None:
+            g = h.run(leaf(jnp.ones(o.shape, o.dtype)) if g is None else g)
+        out.append(g)
+    return out
 
 
 def _leaves(nodes: list[Node], outputs: list[Node]) -> list:
-    """The live leaves that require grad, read by the region (or being outputs), in order."""
+    """The live Variables of the leaves that require grad, read by the region (or being
+    outputs), once each (a leaf read in two versions is one Variable), in order."""
     found: dict[int, Any] = {}
     for x in [x for n in nodes for x in n.inputs] + [o for o in outputs if not o.diff]:
-        if type(x) is Node and not x.diff and id(x) not in found:
-            v = leaf_handle(x)
-            if v is not None:
-                found[id(x)] = v
+        v = leaf_handle(x) if type(x) is Node and not x.diff else None
+        if v is not None:
+            found.setdefault(id(v), v)
     return list(found.values())
 
 
@@ -60,7 +74,7 @@ def gradients(
     elif not allow_unused:
         plan(outputs, grads, targets)  # raises the usual error for an unused input
     got = _split(outputs, grads, targets, inner)
-    got = [t._run_hooks(g) if g is not None and _is_hooked_leaf(t) else g
+    got = [t._hooks.run(g) if g is not None and _is_hooked_leaf(t) else g
            for t, g in zip(targets, got)]  # fmt: skip
     if not retain_graph:
         free(nodes, outputs)
@@ -95,17 +109,20 @@ def _split(outputs: list[Node], grads: list, targets: list, hooked_nodes: list[N
     if not hooked_nodes:
         return _raw(outputs, grads, targets, frozenset())
     k = len(targets)
-    res = _raw(outputs, grads, targets + [n.var() for n in hooked_nodes],
-               frozenset(id(n) for n in hooked_nodes))  # fmt: skip
+    # a cut is its own handle: a hooked version may be bound to no Variable any more
+    res = _raw(outputs, grads, targets + hooked_nodes, frozenset(id(n) for n in hooked_nodes))
     total, pending = res[:k], dict(zip(map(id, hooked_nodes), res[k:]))
+    final: dict[int, Node] = {}  # each hooked node's gradient, through its hooks
     for i in range(len(hooked_nodes) - 1, -1, -1):
         y, rest = hooked_nodes[i], hooked_nodes[:i]
         g = pending[id(y)]
         if g is None:
             continue
-        g = hooked(y)._run_hooks(g)
-        res = _raw([y], [g], targets + [n.var() for n in rest], frozenset(id(n) for n in rest))
+        g = final[id(y)] = hooked(y).run(g)
+        res = _raw([y], [g], targets + rest, frozenset(id(n) for n in rest))
         total = [_add(a, b) for a, b in zip(total, res[:k])]
         for n, r in zip(rest, res[k:]):
             pending[id(n)] = _add(pending[id(n)], r)
-    return total
+    # a hooked target's .grad is its hooked gradient (retain_grad runs after the hooks)
+    return [final.get(id(t._node), g) if id(t._node) in final else g
+            for t, g in zip(targets, total)]  # fmt: skip

@@ -421,6 +421,22 @@ def _pool(x, *, kind, kernel, stride, padding, ceil_mode):
     return total / count
 
 
+def _overwrite(old, new):
+    # an in-place op that replaces every value (zero_, fill_, copy_): the result reads the
+    # old value for nothing, so no gradient flows to it, yet it stays in the graph
+    return new
+
+
+@jax.custom_jvp
+def _follow(old, new):
+    # a change autograd does not see (under no_grad, or through an alias): the value is
+    # exactly ``new``, the gradient is that of ``old``, as in PyTorch
+    return new
+
+
+_follow.defjvp(lambda primals, tangents: (primals[1], tangents[0]))
+
+
 def _dropout(x, key, counter, *, p):
     keep = jax.random.bernoulli(jax.random.fold_in(key, counter), 1.0 - p, x.shape)
     return jnp.where(keep, x / (1.0 - p), jnp.zeros((), x.dtype))
@@ -611,7 +627,7 @@ class Primitives(Table):
     setitem = _op(_setitem, "IndexPutBackward0", torch="x[...] = v")
     index_select = _op(lambda x, i, *, axis: jnp.take(x, i, axis), "IndexSelectBackward0",
                        torch="torch.index_select, F.embedding")  # fmt: skip
-    gather = _op(lambda x, i, *, axis: jnp.take_along_axis(x, i, axis), "GatherBackward0",
+    gather = _op(lambda x, i, *, axis: x[_along(i, axis)], "GatherBackward0",
                  torch="torch.gather, values of max/min(dim)")  # fmt: skip
     scatter = _op(_scatter, "ScatterBackward0")
     scatter_add = _op(_scatter_add, "ScatterAddBackward0")
@@ -635,6 +651,13 @@ class Primitives(Table):
     one_hot = _op(lambda x, *, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype), None,
                   torch="F.one_hot")  # fmt: skip
     clone = _op(jnp.copy, "CloneBackward0", "a new buffer, never an alias", torch="clone")
+    # in-place writes: every value replaced with autograd watching (no gradient to the old
+    # values), or a value changed where autograd does not see it (the gradient stays)
+    zero = _op(_overwrite, "ZeroBackward0", torch="zero_")
+    fill = _op(_overwrite, "FillBackward2", torch="fill_")
+    copy = _op(_overwrite, "CopyBackwards", torch="copy_")
+    follow = _op(_follow, "(the old one's)", "keeps the old grad_fn, as PyTorch does",
+                 torch="in-place ops under no_grad, and through .data and detach() aliases")
     # values without history
     detach = _op(lax.stop_gradient, None, torch="detach, .data, Variable(v)")
     full = _op(_full, None, torch="full, ones, zeros, ones_like, zeros_like")

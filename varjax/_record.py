@@ -75,6 +75,7 @@ class Node:
     site = None  # (file, line, code) of the user's code that recorded it, when asked for
     bwd_sig = None  # backward program that last skipped computing this value
     group: Group | None = None  # the outputs computed with this one (multi-output ops)
+    hooks = None  # backward hooks registered on this version of an intermediate (Hooks)
     index = 0  # which output of its group this node is
 
     def __init__(self, op, params, inputs, aval, sdtype, value, requires_grad, is_leaf, depth=0):

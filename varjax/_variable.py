@@ -170,6 +170,25 @@ def _construct(args: tuple) -> tuple[Node, bool]:
     return node, requires_grad
 
 
+class Hooks(dict):
+    """Backward hooks, in registration order: a leaf's (on its Variable, for every version) or
+    an intermediate's (on the node it was registered on, as PyTorch binds them to a version)."""
+
+    def run(self, g: Node) -> Node:
+        """The gradient ``g`` through each hook; a returned Variable replaces it."""
+        grad = _wrap(g)
+        for h in list(self.values()):
+            r = h(grad)
+            if r is not None:
+                if tuple(r.shape) != tuple(grad.shape):
+                    raise RuntimeError(
+                        f"hook {getattr(h, '__name__', h)!r} returned a gradient of shape "
+                        f"{tuple(r.shape)} for one of shape {tuple(grad.shape)}"
+                    )
+                grad = r
+        return grad._node
+
+
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
 
@@ -190,6 +209,8 @@ class GradFn:
     __slots__ = ("_node",)
 
     def __init__(self, node: Node) -> None:
+        while node.op is P.follow:  # an update autograd did not see keeps the old grad_fn
+            node = node.inputs[0]
         self._node = node
 
     def name(self) -> str:
@@ -417,27 +438,19 @@ class Variable(
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        hooks = getattr(self, "_hooks", None)
-        if hooks is None:
-            hooks = self._hooks = {}
+        node = self._node
+        if node.is_leaf:  # every version of a leaf accumulates into one .grad: one set of hooks
+            hooks = getattr(self, "_hooks", None)
+            if hooks is None:
+                hooks = self._hooks = Hooks()
+        else:  # an intermediate's hooks stay with the version they were registered on
+            hooks = node.hooks
+            if hooks is None:
+                hooks = node.hooks = Hooks()
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
         _hooks.note_registered()
         return handle
-
-    def _run_hooks(self, g: Node) -> Node:
-        """Backward calls this with this Variable's gradient: each hook may replace it."""
-        grad = _wrap(g)
-        for h in list(self._hooks.values()):
-            r = h(grad)
-            if r is not None:
-                if tuple(r.shape) != tuple(grad.shape):
-                    raise RuntimeError(
-                        f"hook {getattr(h, '__name__', h)!r} returned a gradient of shape "
-                        f"{tuple(r.shape)} for one of shape {tuple(grad.shape)}"
-                    )
-                grad = r
-        return grad._node
 
     def _accumulate_grad(self, g: Node, summed: bool) -> None:
         """Put a gradient from backward into ``.grad``: the one place backward changes it.

@@ -21,7 +21,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from . import _anomaly, _compile, _recompile
 from ._config import config
@@ -64,11 +63,7 @@ def check_gradient(out: Node, gradient: Node | None, i: int = 0) -> None:
                 f"gradient=ones_like(out) or reduce with .sum() first"
             )
         return
-    try:
-        ok = np.broadcast_shapes(out.shape, gradient.shape) == tuple(gradient.shape)
-    except ValueError:
-        ok = False
-    if not ok:
+    if tuple(gradient.shape) != tuple(out.shape):  # PyTorch broadcasts nothing here
         raise RuntimeError(
             f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(gradient.shape)} and "
             f"output[{i}] has a shape of {tuple(out.shape)}; pass a gradient of the output's "
@@ -90,14 +85,45 @@ class Plan:
     probes: list[tuple[Node, Any]]  # (node, handle): intermediates, through probes
     grads: list  # each output's gradient argument (a node), None for ones
     cot_slots: tuple  # the slot of each gradient argument
-    handles: list = field(init=False)  # the handle of each gradient, in the program's order
+    handles: list = field(init=False)  # each gradient's handle, once, in the program's order
+    merge: tuple | None = field(init=False)  # the handle of each leaf and probe, if repeated
     leaf_slots: tuple = field(init=False)
     probe_slots: tuple = field(init=False)
 
     def __post_init__(self) -> None:
-        self.handles = [h for _, _, h in self.leaves] + [h for _, h in self.probes]
+        # A leaf read in two versions (before and after an in-place update under no_grad, a
+        # .data write or an optimizer step) is two leaves of one Variable: their gradients
+        # add up, as they do in PyTorch's one AccumulateGrad node per leaf.
+        entries = [(n, h) for n, _, h in self.leaves] + list(self.probes)
+        index: dict[int, int] = {}
+        self.merge = tuple(index.setdefault(id(h), len(index)) for _, h in entries)
+        self.handles = list({id(h): h for _, h in entries}.values())
+        if len(self.handles) == len(entries):
+            self.merge = None
+        else:
+            _check_versions(entries)
         self.leaf_slots = tuple(s for _, s, _ in self.leaves)
         self.probe_slots = tuple(self.region.slots[id(n)] for n, _ in self.probes)
+
+    @property
+    def avals(self) -> list:
+        """The aval of each handle's gradient."""
+        first = {}
+        for n, h in [(n, h) for n, _, h in self.leaves] + list(self.probes):
+            first.setdefault(id(h), n.aval)
+        return [first[id(h)] for h in self.handles]
+
+
+def _check_versions(entries: list) -> None:
+    avals: dict[int, tuple] = {}
+    for n, h in entries:
+        if avals.setdefault(id(h), n.aval) != n.aval:
+            raise RuntimeError(
+                f"a Variable is read in two versions of different shapes or dtypes in one "
+                f"graph ({avals[id(h)]} and {n.aval}: its storage was replaced through .data "
+                f"in between), so their gradients cannot add up into one .grad; call "
+                f"backward() before replacing the storage"
+            )
 
 
 def _is_live_leaf(x: Node) -> bool:
@@ -105,16 +131,23 @@ def _is_live_leaf(x: Node) -> bool:
 
 
 def _taker(targets: list | None, cuts: frozenset) -> Callable[[Node], bool]:
-    """Which nodes read by the region become primals of the vjp."""
+    """Which nodes read by the region become primals of the vjp: leaves whose Variable is
+    wanted (in any version of it), and the cuts."""
     if targets is None and not cuts:
         return _is_live_leaf  # plain backward(): every live leaf that requires grad
-    wanted = None if targets is None else {id(t._node) for t in targets}
+    wanted = None if targets is None else {id(t) for t in targets}
+    if wanted is not None:  # a cut target may be given as its node or its Variable
+        wanted |= {id(t._node) for t in targets if type(t) is not Node and id(t._node) in cuts}
 
     def take(x: Node) -> bool:
-        h = x.var() if id(x) in cuts else leaf_handle(x)
-        return h is not None and (wanted is None or id(x) in wanted)
+        h = _handle(x, cuts)
+        return h is not None and (wanted is None or id(h) in wanted)
 
     return take
+
+
+def _handle(x: Node, cuts: frozenset):
+    return x if id(x) in cuts else leaf_handle(x)  # a cut node is its own handle
 
 
 def plan(
@@ -133,22 +166,27 @@ def plan(
         raise RuntimeError(FREED)
     cot_slots = tuple(None if g is None else b.value(g) for g in grads)
     if targets is None:
-        leaves = [(n, s, n.var()) for n, s in reg.leaves.values()]
+        leaves = [(n, s, _handle(n, cuts)) for n, s in reg.leaves.values()]
         # scanning the region for retained nodes costs a little: only once retain_grad is used
         probes = [(n, n.var()) for n in reg.nodes if n.retain and n.live()] if _RETAINS[0] else []
     else:
-        leaves, probes = _assign(reg, targets, allow_unused)
+        leaves, probes = _assign(reg, targets, allow_unused, cuts)
     return Plan(b, reg, outputs, leaves, probes, list(grads), cot_slots)
 
 
-def _assign(reg: Region, targets: list, allow_unused: bool) -> tuple[list, list]:
-    """Split the targets into primals (leaves and cuts) and probes (intermediates)."""
+def _assign(reg: Region, targets: list, allow_unused: bool, cuts: frozenset) -> tuple:
+    """Split the targets into primals (leaves, every version of each, and cuts) and probes
+    (intermediates)."""
+    versions: dict[int, list] = {}
+    for n, s in reg.leaves.values():
+        versions.setdefault(id(_handle(n, cuts)), []).append((n, s))
     leaves, probes = [], []
-    for t in targets:
-        n = t._node
-        if id(n) in reg.leaves:
-            leaves.append((n, reg.leaves[id(n)][1], t))
-        elif n.diff and id(n) in reg.slots:
+    for t in {id(t): t for t in targets}.values():
+        n = t if type(t) is Node else t._node  # a cut node is its own handle
+        found = versions.get(id(t)) or (versions.get(id(n)) if id(n) in cuts else None)
+        if found:
+            leaves.extend((m, s, t) for m, s in found)
+        elif n is not t and n.diff and id(n) in reg.slots:
             probes.append((n, t))
         elif not allow_unused:
             raise RuntimeError(UNUSED)
@@ -158,20 +196,12 @@ def _assign(reg: Region, targets: list, allow_unused: bool) -> tuple[list, list]
 # -- the vjp program ------------------------------------------------------------------------------
 
 
-def sum_to(g: jax.Array, shape: tuple) -> jax.Array:
-    """Reduce a gradient of a broadcast shape back to ``shape`` (PyTorch's validate_outputs)."""
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1
-    )
-    return jnp.sum(g, axis=axes).reshape(shape) if axes else g
-
-
-def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, avals, want):
+def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, merge, old_slots, cot_slots, avals, want):
     """The pure backward: replay, ``jax.vjp`` w.r.t. leaves and probes, accumulate.
 
-    Returns ``run(args, fpack, ipack) -> (gradients, stored values, output value or None)``;
-    ``old_slots[i]`` is the slot of an existing gradient added to gradient ``i`` (or None)."""
+    Returns ``run(args, fpack, ipack) -> (gradients, stored values, output value or None)``,
+    one gradient per handle: ``merge[i]`` is the handle of leaf-or-probe ``i`` (None: each
+    its own), and ``old_slots[k]`` the slot of handle ``k``'s existing gradient (or None)."""
     out_avals, probe_avals, store_slots = avals
     bind = pure_fn(instrs, leaf_slots, out_slots, probe_slots)
 
@@ -180,15 +210,24 @@ def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, old_slots, cot_slots, ava
         probes = tuple(jnp.zeros(shape, dtype) for shape, dtype in probe_avals)
         values, pullback = jax.vjp(f, tuple(vals[s] for s in leaf_slots), probes)
         cots = tuple(
-            jnp.ones(shape, dtype) if c is None else sum_to(vals[c], shape).astype(dtype)
+            jnp.ones(shape, dtype) if c is None else vals[c].astype(dtype)
             for c, (shape, dtype) in zip(cot_slots, out_avals)
         )
         g_leaves, g_probes = pullback(cots)
-        grads = tuple(g_leaves) + tuple(g_probes)
+        grads = _merged(tuple(g_leaves) + tuple(g_probes), merge)
         grads = tuple(g if o is None else vals[o] + g for g, o in zip(grads, old_slots))
         return grads, tuple(vals[s] for s in store_slots), (values[0] if want else None)
 
     return run
+
+
+def _merged(grads: tuple, merge: tuple | None) -> tuple:
+    if merge is None:
+        return grads
+    out = [None] * (max(merge) + 1)
+    for g, k in zip(grads, merge):
+        out[k] = g if out[k] is None else out[k] + g
+    return tuple(out)
 
 
 # -- execute --------------------------------------------------------------------------------------
@@ -205,7 +244,7 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
     store_nodes, store_slots = b.store_slots([])
     program = b.program(p.region.out_slots, p.leaf_slots, p.probe_slots)
     avals = (tuple(o.aval for o in p.outputs), tuple(n.aval for n, _ in p.probes), store_slots)
-    key = ("bwd", program.instrs, program.outs, program.leaves, program.probes, old,
+    key = ("bwd", program.instrs, program.outs, program.leaves, program.probes, p.merge, old,
            p.cot_slots, avals)  # fmt: skip
     base = _compile.Signature(key)
     # the output's own value comes out too once a user read it after a backward skipped it
@@ -215,8 +254,7 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
                                                               key[2:] + (want,)))  # fmt: skip
     fn = _compile.cached((base, want), lambda: vjp_fn(*key[1:], want), explain)
     grads, stored, value = fn(*program.inputs)
-    nodes = [n for n, _, _ in p.leaves] + [n for n, _ in p.probes]
-    grad_nodes = [leaf(g, aval=n.aval) for n, g in zip(nodes, grads)]
+    grad_nodes = [leaf(g, aval=aval) for aval, g in zip(p.avals, grads)]
     if config.anomaly:
         _check_finite(p, grads)
     store(store_nodes, stored)

@@ -111,6 +111,23 @@ def index_template(x: Any, key) -> tuple[tuple, list]:
     return tuple(template), arrays
 
 
+def _index_fits(name: str, x: Any, dim: int, index: Any) -> None:
+    """PyTorch's shape rules for gather/scatter indices."""
+    if index.ndim != x.ndim:
+        raise RuntimeError(
+            f"{name}(): Index tensor must have the same number of dimensions as input tensor "
+            f"(index has {index.ndim}, input has {x.ndim})"
+        )
+    d = dim1(dim, x.ndim)
+    for k, (i, n) in enumerate(zip(index.shape, x.shape)):
+        if k != d and i > n:
+            raise RuntimeError(
+                f"{name}(): Size does not match at dimension {k} expected index "
+                f"{list(index.shape)} to be no larger than self {list(x.shape)} apart from "
+                f"dimension {d}"
+            )
+
+
 def setitem(x: Any, template: tuple, value: Any, arrays: Sequence = ()) -> Variable:
     """A copy of ``x`` with ``value`` written at the indexed positions (for ``x[key] = v``)."""
     return x._apply(P.setitem, x, value, *arrays, params=(("template", template),))
@@ -148,7 +165,8 @@ class IndexMethods(Methods):
     @function
     def gather(self, dim: int, index: Any) -> Variable:
         """``out[i][j] = input[index[i][j]][j]`` for ``dim == 0`` (and likewise for other
-        dims)."""
+        dims); the output has the index's shape."""
+        _index_fits("gather", self, dim, self._lift(index))
         return self._along_index(P.gather, dim, index)
 
     @function

@@ -57,13 +57,19 @@ def _follow(v: Any, value: Node) -> Node:
     old = v._node
     if old.diff:
         # A modification autograd cannot see (under no_grad, or through an alias): the value
-        # changes, the gradient path stays that of ``old``, as in PyTorch.
-        delta = record(P.sub, (detached(value), detached(old)))
+        # becomes ``value`` exactly, the gradient path stays that of ``old``, as in PyTorch.
         with enable_grad():
-            return record(P.add, (old, delta))
+            return record(P.follow, (old, detached(value)))
     node = detached(value)
     node.requires_grad = old.requires_grad
     return node
+
+
+_EXPANDED = (
+    "{name}: unsupported operation: more than one element of the written-to tensor refers to "
+    "a single memory location (it is an expand() of another Variable). Please clone() the "
+    "tensor before performing the operation."
+)
 
 
 def _check(v: Any, name: str) -> None:
@@ -77,11 +83,7 @@ def _check(v: Any, name: str) -> None:
     while link is not None:
         base, _, inv = link
         if inv is None:
-            raise RuntimeError(
-                f"{name}: unsupported operation: more than one element of the written-to "
-                f"tensor refers to a single memory location (it is an expand() of another "
-                f"Variable). Please clone() the tensor before performing the operation."
-            )
+            raise RuntimeError(_EXPANDED.format(name=name))
         if base.is_leaf and base.requires_grad and is_grad_enabled():
             raise RuntimeError(
                 f"a view of a leaf Variable that requires grad is being used in an in-place "
@@ -90,8 +92,13 @@ def _check(v: Any, name: str) -> None:
         link = base_of(base)
 
 
-def _new_value(v: Any, new: Node) -> Node:
-    """The node ``v`` is rebound to when its value becomes ``new``, keeping PyTorch's rules."""
+def _new_value(v: Any, new: Node, overwrite: Any = None) -> Node:
+    """The node ``v`` is rebound to when its value becomes ``new``, keeping PyTorch's rules.
+
+    ``overwrite`` is the op of an in-place write that replaces every value (``zero_``,
+    ``fill_``, ``copy_``): with grad enabled the old values get no gradient through it."""
+    if overwrite is not None and is_grad_enabled() and (new.diff or v._node.diff):
+        return record(overwrite, (v._node, new))
     if new.diff:
         return new
     if v._node.diff:
@@ -100,32 +107,49 @@ def _new_value(v: Any, new: Node) -> Node:
     return new
 
 
-def _commit(v: Any, new: Node, came_from: Any) -> None:
+def _commit(v: Any, new: Node, overwrite: Any = None) -> None:
     """Rebind ``v`` to ``new`` and carry the change to everything sharing its storage."""
     if _tracing.state.active and v._node.seq < _tracing.state.start_seq:
         raise _tracing.stale(v._node.shape, writing=True)
-    v._rebind(_new_value(v, new))
+    _rebind(v, _new_value(v, new, overwrite))
+    _spread(v, {id(v)})
+
+
+def _rebind(v: Any, node: Node) -> None:
+    if v._node.retain and node.diff:  # retain_grad() holds for the Variable, not one version
+        node.retain = True
+    v._rebind(node)
+
+
+def _spread(v: Any, seen: set) -> None:
+    """``v`` changed: so do its aliases (``.data``, ``detach()``: the same storage), its base
+    (a view writes back into it) and its views (recomputed), each once, and theirs in turn."""
+    sharing = []
+    link = base_of(v)
+    if link is not None and id(link[0]) not in seen:
+        base, fwd, inv = link
+        if inv is None:
+            raise RuntimeError(_EXPANDED.format(name="a write"))
+        _rebind(base, _new_value(base, inv(base, v)._node))  # the view written into its base
+        with set_grad_enabled(v.requires_grad):  # and the view read from it again, so that
+            _rebind(v, fwd(base)._node)  # it follows its base, as a view does in PyTorch
+        sharing.append(base)
     for ref in getattr(v, "_alias", None) or ():
         other = ref()
-        if other is not None and other is not v and other is not came_from:
-            other._rebind(_follow(other, v._node))
-            _refresh_views(other, None)
-    link = base_of(v)
-    if link is not None and link[0] is not came_from:
-        base, _, inv = link
-        _commit(base, inv(base, v)._node, came_from=v)  # write the view back into its base
-    _refresh_views(v, came_from)
-
-
-def _refresh_views(v: Any, skip: Any) -> None:
+        if other is not None and id(other) not in seen:
+            _rebind(other, _follow(other, v._node))
+            sharing.append(other)
     for u in views_of(v):
-        if u is not skip:
+        if id(u) not in seen:
             with set_grad_enabled(u.requires_grad):
-                u._rebind(u._vbase[1](v)._node)
-            _refresh_views(u, None)
+                _rebind(u, u._vbase[1](v)._node)
+            sharing.append(u)
+    seen.update(id(x) for x in sharing)
+    for x in sharing:
+        _spread(x, seen)
 
 
-def apply(v: Any, result: Any, name: str) -> Variable:
+def apply(v: Any, result: Any, name: str, overwrite: Any = None) -> Variable:
     """Rebind ``v`` to ``result`` (the out-of-place value of an in-place op); return ``v``."""
     if tuple(result.shape) != tuple(v.shape):
         raise RuntimeError(
@@ -144,13 +168,13 @@ def apply(v: Any, result: Any, name: str) -> Variable:
             )
         result = result.to(v.dtype)
     _version_cell(v)[0] += 1
-    _commit(v, result._node, None)
+    _commit(v, result._node, overwrite)
     return v
 
 
-def _inplace(name: str, result: Any):
+def _inplace(name: str, result: Any, overwrite: Any = None):
     """The in-place method ``name``: ``result(self, ...)`` (a method name, or a function),
-    rebound into self."""
+    rebound into self; ``overwrite``: the op recorded when it replaces every value."""
     if isinstance(result, str):
         name_of = result
         compute = lambda self, *a, **k: getattr(self, name_of)(*a, **k)
@@ -160,7 +184,7 @@ def _inplace(name: str, result: Any):
 
     def method(self, *args: Any, **kwargs: Any) -> Variable:
         _check(self, name)
-        return apply(self, compute(self, *args, **kwargs), name)
+        return apply(self, compute(self, *args, **kwargs), name, overwrite)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place ``{what}``: rebinds this Variable to the result; returns it."
@@ -196,9 +220,9 @@ class InplaceMethods(Methods):
     mul_ = _inplace("mul_", "mul")
     div_ = _inplace("div_", "div")
     clamp_ = _inplace("clamp_", "clamp")
-    fill_ = _inplace("fill_", _filled)
-    zero_ = _inplace("zero_", lambda x: _filled(x, 0))
-    copy_ = _inplace("copy_", _copied)
+    fill_ = _inplace("fill_", _filled, P.fill)
+    zero_ = _inplace("zero_", lambda x: _filled(x, 0), P.zero)
+    copy_ = _inplace("copy_", _copied, P.copy)
     __iadd__ = _inplace("__iadd__", "add")
     __isub__ = _inplace("__isub__", "sub")
     __imul__ = _inplace("__imul__", "mul")
@@ -222,6 +246,7 @@ class InplaceMethods(Methods):
         # Replaces the storage, as PyTorch's setter does: aliases and views stop sharing it.
         new = detached(self._lift(value)._node)
         new.requires_grad = self._node.requires_grad and is_floating(new.dtype)
+        unshare(self)
         self._rebind(new)
 
     @property
@@ -240,11 +265,24 @@ def assign_node(v: Any, node: Node) -> None:
     _version_cell(v)[0] += 1
     old = v._node
     if old.diff or _tracing.state.active or shares_storage(v):
-        _commit(v, node, None)
+        _commit(v, node)
         return
     node.requires_grad = old.requires_grad  # nothing else sees this storage: just rebind
     node.var = old.var
     v._node = node
+
+
+def unshare(v: Any) -> None:
+    """``v`` gets storage of its own: it leaves its aliases, its views and its base."""
+    group = getattr(v, "_alias", None)
+    if group is not None:
+        group[:] = [r for r in group if r() is not None and r() is not v]
+        v._alias = None
+    for u in views_of(v):
+        u._vbase = None
+    v._vlinks = None
+    v._vbase = None
+    v._vc = [version(v)]
 
 
 def shares_storage(v: Any) -> bool:

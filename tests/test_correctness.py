@@ -1,0 +1,199 @@
+"""Regression tests for the wrong results found by comparing random programs with PyTorch
+(issue 11). Each expected value is PyTorch 2.13's result for the same program (written out,
+so the test runs without torch); where torch is installed the program also runs there."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import assert_close
+
+import varjax as vj
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+
+
+def both(program, expected):
+    """Run ``program(lib)`` on varjax (and on torch when installed); compare with
+    ``expected``, PyTorch's values."""
+    got = program(vj)
+    for g, e in zip(got, expected):
+        assert_close(g, e)
+    if torch is not None:
+        for g, t in zip(got, program(torch)):
+            assert_close(g, t)
+
+
+def _np(t):
+    return t.detach().numpy().copy()
+
+
+# 1. zero_, fill_, copy_ on an intermediate replace its gradient path
+
+
+def test_overwriting_an_intermediate_cuts_its_gradient_path():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = w * 3
+        y.zero_()
+        (y + w).sum().backward()
+        return [_np(w.grad), _np(y)]
+
+    both(program, [[1.0, 1.0], [0.0, 0.0]])
+
+
+def test_fill_and_copy_values_and_gradients():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        s = lib.tensor([5.0, 6.0], requires_grad=True)
+        y = w * 3
+        y.fill_(0.7)
+        z = w * 2
+        z.copy_(s * 2)
+        ((y + z) * w).sum().backward()
+        return [_np(y), _np(w.grad), _np(s.grad)]
+
+    both(program, [[0.7, 0.7], [10.7, 12.7], [2.0, 4.0]])
+    w = vj.tensor([1.0, 2.0], requires_grad=True)
+    y = w * 3
+    y.fill_(0.7)
+    assert (y.detach().numpy() == np.float32(0.7)).all()  # exactly, not 0.70000005
+    assert y.grad_fn.name() == "FillBackward2"
+
+
+def test_a_write_under_no_grad_keeps_the_path_and_the_exact_value():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = w * 3
+        with lib.no_grad():
+            y.fill_(0.7)
+        (y * w).sum().backward()
+        return [_np(y), _np(w.grad)]
+
+    both(program, [[0.7, 0.7], [3.7, 6.7]])
+
+
+# 2. a leaf read in two versions adds both gradients
+
+
+@pytest.mark.parametrize("how", ["no_grad", "data", "step"])
+def test_a_leaf_used_in_two_versions_gets_both_gradients(how):
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y1 = w * 2
+        if how == "no_grad":
+            with lib.no_grad():
+                w.add_(1)
+        elif how == "data":
+            w.data = w.data + 1
+        else:
+            w.grad = lib.tensor([-1.0, -1.0])
+            lib.optim.SGD([w], lr=1.0).step()
+            w.grad = None
+        (y1 + w * 3).sum().backward()
+        return [_np(w.grad)]
+
+    both(program, [[5.0, 5.0]])
+
+
+def test_autograd_grad_of_a_leaf_used_in_two_versions():
+    w = vj.tensor([1.0, 2.0], requires_grad=True)
+    y1 = w * 2
+    with vj.no_grad():
+        w.add_(1)
+    (g,) = vj.autograd.grad((y1 * w).sum(), w)  # d/dw of 2*w0*w1 where w1 = w0 + 1
+    assert_close(g.numpy(), [2 * 2 + 2 * 1, 2 * 3 + 2 * 2])
+
+
+# 3. gather: the index's shape is the output's
+
+
+def test_gather_with_a_smaller_index():
+    def program(lib):
+        x = lib.arange(6.0).reshape(2, 3).requires_grad_()
+        out = x.gather(0, lib.tensor([[1]]))
+        out.sum().backward()
+        return [_np(out), _np(x.grad)]
+
+    both(program, [[[3.0]], [[0, 0, 0], [1, 0, 0]]])
+    with pytest.raises(RuntimeError, match="Size does not match at dimension 1"):
+        vj.arange(6.0).reshape(2, 3).gather(0, vj.tensor([[1, 0, 1, 1]]))
+
+
+# 4. threads accumulate atomically
+
+
+def test_threads_accumulate_every_gradient():
+    vj.manual_seed(0)
+    model, x = vj.nn.Linear(3, 2), vj.randn(4, 3)
+    model(x).sum().backward()
+    one = model.weight.grad.numpy().copy()
+    model.zero_grad()
+
+    def work():
+        for _ in range(25):
+            model(x).sum().backward()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert_close(model.weight.grad.numpy(), 100 * one, rtol=1e-4)
+
+
+# 5, 6. hooks and retain_grad
+
+
+def test_a_hook_on_the_output_backward_starts_from():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = (w * w).sum()
+        y.register_hook(lambda g: g * 5)
+        y.retain_grad()
+        y.backward()
+        return [_np(w.grad), _np(y.grad)]
+
+    both(program, [[10.0, 20.0], 5.0])
+
+
+def test_retain_grad_with_a_hook_sees_the_hooked_gradient():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = w * 3
+        y.retain_grad()
+        y.register_hook(lambda g: g * 10)
+        (y * y).sum().backward()
+        return [_np(y.grad), _np(w.grad)]
+
+    both(program, [[60.0, 120.0], [180.0, 360.0]])
+
+
+def test_retain_grad_survives_an_in_place_op():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = w * 3
+        y.retain_grad()
+        y.add_(1)
+        (y * y).sum().backward()
+        return [_np(y.grad), _np(w.grad)]
+
+    both(program, [[8.0, 14.0], [24.0, 42.0]])
+
+
+# 8. the gradient argument has the output's shape
+
+
+@pytest.mark.parametrize("shape", [(2,), (1,)])
+def test_a_gradient_of_another_shape_is_an_error(shape):
+    y = (vj.tensor([1.0, 2.0], requires_grad=True) * 2).sum()
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        y.backward(vj.ones(*shape))
+    z = vj.tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        z.backward(vj.ones(1, 2))
