@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SHAPES = [(3,), (2, 3), (1, 3), (2, 1), ()]
-UNARY = ["sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "square", "exp", "log", "sqrt"]
-BINARY = ["add", "sub", "mul", "maximum", "minimum", "div"]
+UNARY = ["sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "square", "exp", "log", "sqrt",
+         "pow0", "pow2", "clamp", "sign"]
+BINARY = ["add", "sub", "mul", "maximum", "minimum", "div", "pow", "where"]
+REDUCTIONS = ["sum", "mean", "amax", "amin", "max", "std", "norm1", "norm2", "norm3", "prod"]
 
 
 @dataclass
@@ -56,7 +58,19 @@ class _Gen:
         self.shapes: list[tuple] = []
         self.kinds: list[str] = []  # "leaf", "inter" (requires grad), "const", "view"
 
-    def pick(self, kinds=("leaf", "inter", "const", "view"), shape=None) -> int | None:
+    def special(self, a: np.ndarray) -> np.ndarray:
+        """Sometimes the points where derivatives are conventions: zeros, ties, a NaN."""
+        r, flat = self.rng.random(), a.reshape(-1)
+        if flat.size and r < 0.15:
+            flat[self.rng.integers(flat.size)] = 0.0
+        elif flat.size > 1 and r < 0.3:
+            flat[:] = flat[0] if self.rng.random() < 0.5 else flat
+            flat[-1] = flat[0]
+        elif flat.size and r < 0.35:
+            flat[self.rng.integers(flat.size)] = np.nan
+        return a
+
+    def pick(self, kinds=("leaf", "inter", "const", "view", "leafview"), shape=None):
         ok = [i for i, k in enumerate(self.kinds) if k in kinds
               and (shape is None or self.shapes[i] == shape)]  # fmt: skip
         return None if not ok else int(self.rng.choice(ok))
@@ -68,7 +82,7 @@ class _Gen:
 
     def leaf(self, requires_grad: bool = True) -> None:
         shape = SHAPES[self.rng.integers(len(SHAPES))]
-        a = self.rng.uniform(-2, 2, shape).astype(np.float32)
+        a = self.special(self.rng.uniform(-2, 2, shape).astype(np.float32))
         self.p.leaves.append(a)
         self.add(("leaf", len(self.p.leaves) - 1, requires_grad), shape,
                  "leaf" if requires_grad else "const")  # fmt: skip
@@ -91,7 +105,7 @@ class _Gen:
 
     def reduction(self, x: int) -> None:
         shape = self.shapes[x]
-        op = ["sum", "mean", "amax"][self.rng.integers(3)]
+        op = REDUCTIONS[self.rng.integers(len(REDUCTIONS))]
         if not shape or self.rng.random() < 0.3:
             self.add(("reduce", op, x, None, False), (), "inter")
             return
@@ -102,7 +116,7 @@ class _Gen:
 
     def view(self, x: int) -> None:
         shape = self.shapes[x]
-        kind = "view" if self.kinds[x] in ("inter", "view") else self.kinds[x]
+        kind = {"inter": "view", "view": "view", "leaf": "leafview"}.get(self.kinds[x], "const")
         choices = ["reshape", "unsqueeze"] + (["t", "index0", "slice"] if len(shape) == 2 else [])
         if len(shape) == 1 and shape[0] > 1:
             choices.append("slice1")
@@ -142,7 +156,7 @@ class _Gen:
             self.p.steps.append(("setitem", x, i, float(self.rng.uniform(-2, 2))))
 
     def alias_write(self) -> None:
-        x = self.pick(("leaf", "inter", "view"))
+        x = self.pick(("leaf", "inter", "view", "leafview"))
         if x is None or not self.shapes[x]:
             return
         how = ["detach", "data", "view"][self.rng.integers(3)]
@@ -235,6 +249,12 @@ def _unary(lib, name, x):
         return x.tanh().exp()
     if name in ("log", "sqrt"):
         return getattr(x.abs() + 0.5, name)()
+    if name == "pow0":
+        return x**0
+    if name == "pow2":
+        return x**2.0
+    if name == "clamp":
+        return x.clamp(-0.5, 0.5)
     return getattr(x, name)()
 
 
@@ -243,10 +263,21 @@ def _binary(lib, name, x, y):
         return x / (y.abs() + 1)
     if name in ("maximum", "minimum"):
         return getattr(lib, name)(x, y)
+    if name == "pow":
+        return x.abs() ** y.clamp(0, 2)
+    if name == "where":
+        return lib.where(x.detach() > 0, x, y)
     return {"add": x + y, "sub": x - y, "mul": x * y}[name]
 
 
 def _reduce(op, x, d, keep):
+    if op.startswith("norm"):
+        p = int(op[-1])
+        return x.norm(p) if d is None else x.norm(p, dim=d, keepdim=keep)
+    if op == "max" and d is not None:
+        return x.max(d, keepdim=keep)[0]
+    if op == "std" and (x.numel() < 2 or d is not None and x.shape[d] < 2):
+        op = "sum"  # one element: PyTorch warns and gives NaN with a correction of 1
     if d is None:
         return getattr(x, op)()
     return getattr(x, op)(d, keepdim=keep)

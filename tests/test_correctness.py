@@ -197,3 +197,85 @@ def test_a_gradient_of_another_shape_is_an_error(shape):
     z = vj.tensor([1.0, 2.0], requires_grad=True) * 2
     with pytest.raises(RuntimeError, match="Mismatch in shape"):
         z.backward(vj.ones(1, 2))
+
+
+# 7. storage sharing
+
+
+def test_replacing_data_stops_sharing_with_old_aliases():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        d = w.data
+        w.data = lib.tensor([5.0, 6.0])
+        d.add_(1)
+        return [_np(w), _np(d)]
+
+    both(program, [[5.0, 6.0], [2.0, 3.0]])
+
+
+@pytest.mark.parametrize("how", ["detach", "data"])
+def test_a_write_through_an_alias_of_a_view_reaches_its_base(how):
+    def program(lib):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        with lib.no_grad():
+            b = x.clone()
+            v = b[0]
+            getattr(v, how)().add_(10) if how == "detach" else v.data.add_(10)
+        return [_np(b), _np(v)]
+
+    both(program, [[[11.0, 12.0], [3.0, 4.0]], [11.0, 12.0]])
+
+
+def test_a_view_written_in_place_follows_its_base():
+    """After a write through a view, the view is a view of the new base: the base's retained
+    gradient sees the view's uses too (PyTorch's semantics)."""
+
+    def program(lib):
+        w = lib.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+        b = w * 2
+        b.retain_grad()
+        v = b.t()
+        v[0] = 5.0
+        (v.sum() * 1.5 + (b * b).sum()).backward()
+        return [_np(b.grad), _np(w.grad)]
+
+    both(program, [[[11.5, 9.5, 13.5]], [[0.0, 19.0, 27.0]]])
+
+
+# 10. PyTorch's derivatives at singular points (kinks, ties, NaN, 0 ** 0)
+
+NAN = float("nan")
+SINGULAR = [
+    ("abs at 0", lambda lib, x: x.abs(), [0.0, 1.0, -1.0], [0.0, 1.0, -1.0]),
+    ("l1_loss at equality", lambda lib, x: lib.nn.functional.l1_loss(x, lib.tensor([1.0, 2.0])),
+     [1.0, 3.0], [0.0, 0.5]),
+    ("norm(p=1) at 0", lambda lib, x: x.norm(1), [0.0, 1.0], [0.0, 1.0]),
+    ("norm(p=3) at 0", lambda lib, x: x.norm(3), [0.0, 0.0], [0.0, 0.0]),
+    ("norm(p=0.5) at 0", lambda lib, x: x.norm(0.5), [0.0, 1.0], [0.0, 1.0]),
+    ("norm(p=inf) at 0", lambda lib, x: x.norm(float("inf")), [0.0, 0.0], [0.0, 0.0]),
+    ("std of a constant", lambda lib, x: x.std(), [2.0, 2.0, 2.0], [0.0, 0.0, 0.0]),
+    ("x ** 0 at 0", lambda lib, x: x**0, [0.0, 2.0], [0.0, 0.0]),
+    ("0 ** y for y >= 0", lambda lib, x: lib.tensor([0.0, 0.0]) ** x, [0.0, 2.0], [0.0, 0.0]),
+    ("amax with NaN", lambda lib, x: x.amax(), [1.0, NAN, 3.0], [NAN, NAN, NAN]),
+    ("max() with NaN", lambda lib, x: x.max(), [1.0, NAN, 3.0], [0.0, 1.0, 0.0]),
+    ("maximum with NaN", lambda lib, x: lib.maximum(x, lib.tensor([2.0, 2.0, 2.0])),
+     [1.0, NAN, 3.0], [0.0, 1.0, 1.0]),
+    ("maximum against NaN", lambda lib, x: lib.maximum(x, lib.tensor([NAN, 2.0, 2.0])),
+     [1.0, 1.0, 3.0], [1.0, 0.0, 1.0]),
+    ("clamp of NaN", lambda lib, x: x.clamp(0, 2), [1.0, NAN, 3.0], [1.0, 0.0, 0.0]),
+    ("relu of NaN and 0", lambda lib, x: x.relu(), [NAN, 0.0, -1.0], [1.0, 0.0, 0.0]),
+    ("ties in amax and max()", lambda lib, x: x.amax() + x.max(), [3.0, 3.0, 1.0],
+     [1.0, 1.0, 0.0]),
+    ("ties in maximum", lambda lib, x: lib.maximum(x, lib.tensor([1.0, 2.0])), [1.0, 1.0],
+     [0.5, 0.0]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,fn,x,expected", SINGULAR, ids=[s[0] for s in SINGULAR])
+def test_gradients_at_singular_points_are_pytorchs(name, fn, x, expected):
+    def program(lib):
+        v = lib.tensor(x, requires_grad=True)
+        fn(lib, v).sum().backward()
+        return [_np(v.grad)]
+
+    both(program, [expected])

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from ._ops import P
 from ._program import region
-from ._record import Node, leaf, record
+from ._record import Node, autograd_node, leaf, record
 from ._vjp import free, leaf_handle, plan, run
 
 _ACTIVE = [False]  # becomes True at the first register_hook() of the process
@@ -124,5 +124,4 @@ def _split(outputs: list[Node], grads: list, targets: list, hooked_nodes: list[N
         for n, r in zip(rest, res[k:]):
             pending[id(n)] = _add(pending[id(n)], r)
     # a hooked target's .grad is its hooked gradient (retain_grad runs after the hooks)
-    return [final.get(id(t._node), g) if id(t._node) in final else g
-            for t, g in zip(targets, total)]  # fmt: skip
+    return [final.get(id(autograd_node(t._node)), g) for t, g in zip(targets, total)]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
+import numpy as np
 from jax import lax
 
 from ._args import dim1, reduce_params
@@ -262,23 +263,199 @@ def rows() -> list[Row]:
 # -- helpers for ops whose JAX spelling differs from PyTorch's --------------------------------
 
 
-def _norm(x, *, p, axis, keepdims):
-    # PyTorch's vector p-norm. The 2-norm takes the gradient 0 at x == 0, as PyTorch does,
-    # where a plain sqrt(sum(x*x)) would give NaN.
-    if p == 2:
-        sq = jnp.sum(x * x, axis=axis, keepdims=keepdims)
-        pos = sq > 0
-        return jnp.where(pos, jnp.sqrt(jnp.where(pos, sq, 1)), 0).astype(x.dtype)
+# -- PyTorch's derivatives where the function has none (kinks, ties, NaN, 0 ** 0) ----------
+# Each is the value JAX computes; the derivative at the singular points is PyTorch's, either
+# from an identity whose derivative is (abs, relu, sqrt at 0) or from a custom JVP.
+
+
+def _sign(x):
+    return jnp.where(jnp.isnan(x), jnp.zeros((), x.dtype), jnp.sign(x))  # sign(NaN) is 0
+
+
+@jax.custom_jvp
+def _abs_float(x):
+    return jnp.abs(x)
+
+
+_abs_float.defjvp(lambda p, t: (jnp.abs(p[0]), t[0] * _sign(p[0])))  # 0 at 0 and at NaN
+
+
+def _abs(x):
+    return _abs_float(x) if jnp.issubdtype(x.dtype, jnp.floating) else jnp.abs(x)
+
+
+def _relu(x):
+    return jnp.where(x <= 0, jnp.zeros((), x.dtype), x)  # 0 at 0, 1 at NaN, as PyTorch
+
+
+def _sqrt0(v):
+    # sqrt with derivative 0 at 0 (a norm or a standard deviation of zeros, as PyTorch)
+    zero = v == 0
+    return jnp.where(zero, 0, jnp.sqrt(jnp.where(zero, 1, v))).astype(v.dtype)
+
+
+def _chooser(pick, mine_loses):
+    """maximum/minimum: ties share the gradient, and NaN takes it (PyTorch's formula)."""
+
+    @jax.custom_jvp
+    def f(a, b):
+        return pick(a, b)
+
+    def jvp(primals, tangents):
+        a, b = primals
+        ta, tb = tangents
+        eq = a == b
+        ca = jnp.where(eq, 0.5, jnp.where(mine_loses(a, b), 0.0, 1.0)).astype(ta.dtype)
+        cb = jnp.where(eq, 0.5, jnp.where(mine_loses(b, a), 0.0, 1.0)).astype(tb.dtype)
+        return pick(a, b), ca * ta + cb * tb
+
+    f.defjvp(jvp)
+
+    def op(a, b):
+        if not (jnp.issubdtype(jnp.result_type(a, b), jnp.floating)):
+            return pick(a, b)
+        dt = jnp.result_type(a, b)
+        return f(jnp.asarray(a, dt), jnp.asarray(b, dt))
+
+    return op
+
+
+_maximum = _chooser(jnp.maximum, lambda a, b: a < b)
+_minimum = _chooser(jnp.minimum, lambda a, b: a > b)
+
+
+def _extreme(reduce, nan_takes: bool):
+    """amax/amin (``nan_takes`` False: a NaN makes every gradient NaN, as PyTorch's amax) and
+    max()/min() without dim (True: the NaN takes the gradient, as PyTorch's MaxBackward1);
+    ties share the gradient evenly in both."""
+
+    @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+    def f(x, axis, keepdims):
+        return reduce(x, axis=axis, keepdims=keepdims)
+
+    def jvp(axis, keepdims, primals, tangents):
+        (x,), (t,) = primals, tangents
+        out = reduce(x, axis=axis, keepdims=True)
+        mask = x == out
+        if nan_takes:
+            mask = mask | (jnp.isnan(x) & jnp.isnan(out))
+        mask = mask.astype(t.dtype)
+        count = jnp.sum(mask, axis=axis, keepdims=True)
+        # no position equals a NaN result: PyTorch's gradient is then NaN everywhere (a
+        # coefficient, so that XLA cannot simplify the NaN away)
+        coef = jnp.where(count == 0, jnp.nan, mask / jnp.where(count == 0, 1, count))
+        tout = jnp.sum(t * coef.astype(t.dtype), axis=axis, keepdims=True)
+        shape = jnp.shape(reduce(x, axis=axis, keepdims=keepdims))
+        return reduce(x, axis=axis, keepdims=keepdims), tout.reshape(shape)
+
+    f.defjvp(jvp)
+
+    def op(x, *, axis=None, keepdims=False):
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            return reduce(x, axis=axis, keepdims=keepdims)
+        return f(x, axis, keepdims)
+
+    return op
+
+
+_amax, _amin = _extreme(jnp.max, False), _extreme(jnp.min, False)
+_max_all, _min_all = _extreme(jnp.max, True), _extreme(jnp.min, True)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _prod_float(x, axis, keepdims):
+    return jnp.prod(x, axis=axis, keepdims=keepdims)
+
+
+def _others(x, axis):
+    """The product of the other elements along the (last, moved) axis, exactly."""
+    ones = jnp.ones_like(x[..., :1])
+    left = jnp.cumprod(jnp.concatenate([ones, x[..., :-1]], -1), -1)
+    right = jnp.flip(jnp.cumprod(jnp.concatenate([ones, jnp.flip(x, -1)[..., :-1]], -1), -1), -1)
+    return left * right
+
+
+@_prod_float.defjvp
+def _prod_jvp(axis, keepdims, primals, tangents):
+    # PyTorch's prod backward: result / x when no element is 0 (so a NaN reaches every
+    # gradient), the product of the others where one is
+    (x,), (t,) = primals, tangents
+    axes = tuple(range(x.ndim)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    rest = [d for d in range(x.ndim) if d not in axes]
+    moved = jnp.transpose(x, rest + list(axes)).reshape(*[x.shape[d] for d in rest], -1)
+    others = _others(moved, -1).reshape([x.shape[d] for d in rest + list(axes)])
+    others = jnp.transpose(others, list(np.argsort(rest + list(axes))))
+    full = jnp.prod(x, axis=axes, keepdims=True)
+    zero = jnp.any(x == 0, axis=axes, keepdims=True)
+    coef = jnp.where(zero, others, full / jnp.where(x == 0, 1, x))
+    out = jnp.prod(x, axis=axis, keepdims=keepdims)
+    return out, jnp.sum(t * coef, axis=axes, keepdims=keepdims).reshape(out.shape)
+
+
+def _prod(x, *, axis=None, keepdims=False):
+    if x.ndim == 0:
+        return x  # PyTorch: the gradient of a 0-d product is the gradient itself
+    if not jnp.issubdtype(x.dtype, jnp.floating) or x.size == 0:
+        return jnp.prod(x, axis=axis, keepdims=keepdims)
+    return _prod_float(x, axis, keepdims)
+
+
+@jax.custom_jvp
+def _pow_float(x, y):
+    return jnp.power(x, y)
+
+
+@_pow_float.defjvp
+def _pow_jvp(primals, tangents):
+    # PyTorch: d/dx is 0 where y == 0 (0 ** 0 included), d/dy is 0 where x == 0 and y >= 0
+    x, y = primals
+    tx, ty = tangents
+    out = jnp.power(x, y)
+    zx, zy = y == 0, (x == 0) & (y >= 0)  # where each gradient is exactly 0 (NaN or not)
+    dx = jnp.where(zx, 0.0, y * jnp.power(x, y - 1)).astype(out.dtype)
+    dy = jnp.where(zy, 0.0, out * jnp.log(jnp.where(x == 0, 1.0, x))).astype(out.dtype)
+    return out, jnp.where(zx, 0.0, dx * tx) + jnp.where(zy, 0.0, dy * ty)
+
+
+def _pow(x, y):
+    dt = jnp.result_type(x, y)
+    if not jnp.issubdtype(dt, jnp.floating):
+        return jnp.power(x, y)
+    return _pow_float(jnp.asarray(x, dt), jnp.asarray(y, dt))
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
+def _pnorm(x, p, axis, keepdims):
+    return jnp.sum(jnp.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+
+
+@_pnorm.defjvp
+def _pnorm_jvp(p, axis, keepdims, primals, tangents):
+    # PyTorch's norm backward: x |x|^(p-2) / norm^(p-1), 0 where x == 0 or the norm is 0
+    (x,), (t,) = primals, tangents
+    norm = _pnorm(x, p, axis, True)
     ax = jnp.abs(x)
+    scaled = jnp.where(x == 0, 0.0, jnp.sign(x) * jnp.power(jnp.where(x == 0, 1.0, ax), p - 1))
+    denom = jnp.where(norm == 0, 1.0, norm ** (p - 1))
+    d = jnp.where(norm == 0, 0.0, jnp.sum(scaled * t, axis=axis, keepdims=True) / denom)
+    out = _pnorm(x, p, axis, keepdims)
+    return out, d.reshape(out.shape).astype(out.dtype)
+
+
+def _norm(x, *, p, axis, keepdims):
+    # PyTorch's vector p-norm, with its gradient 0 where the norm is 0 (for every p)
+    if p == 2:
+        return _sqrt0(jnp.sum(x * x, axis=axis, keepdims=keepdims))
+    ax = _abs(x)
     if p == float("inf"):
-        return jnp.max(ax, axis=axis, keepdims=keepdims)
+        return _amax(ax, axis=axis, keepdims=keepdims)
     if p == float("-inf"):
-        return jnp.min(ax, axis=axis, keepdims=keepdims)
+        return _amin(ax, axis=axis, keepdims=keepdims)
     if p == 1:
         return jnp.sum(ax, axis=axis, keepdims=keepdims)
     if p == 0:
         return jnp.sum(ax != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
-    return jnp.sum(ax**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+    return _pnorm(x, p, axis, keepdims)
 
 
 def _softplus(x, *, beta, threshold):
@@ -288,16 +465,22 @@ def _softplus(x, *, beta, threshold):
 
 
 def _clamp(x, *bounds, has_min, has_max):
-    # Gradient 1 inside [min, max] including its ends, as PyTorch (jnp.clip splits it at ties).
+    # PyTorch's gradient: 1 inside [min, max] including its ends (jnp.clip splits it at
+    # ties), to a bound where it is taken, and 0 at NaN (NaN stays NaN)
     bounds = list(bounds)
-    y = x
-    if has_min:
-        lo = bounds.pop(0)
+    lo = bounds.pop(0) if has_min else None
+    hi = bounds.pop(0) if has_max else None
+    inside = jnp.ones(jnp.shape(x), bool)
+    if lo is not None:
+        inside = inside & (x >= lo)
+    if hi is not None:
+        inside = inside & (x <= hi)
+    y = lax.stop_gradient(x)  # NaN: neither inside nor beyond a bound
+    if hi is not None:
+        y = jnp.where(x > hi, hi, y)
+    if lo is not None:
         y = jnp.where(x < lo, lo, y)
-    if has_max:
-        hi = bounds.pop(0)
-        y = jnp.where(y > hi, hi, y)
-    return y
+    return jnp.where(inside, x, y)
 
 
 def _div(a, b, *, rounding_mode=None):
@@ -319,7 +502,8 @@ def _var(x, *, axis, correction, keepdims):
 
 
 def _std(x, *, axis, correction, keepdims):
-    return jnp.std(x, axis=axis, ddof=correction, keepdims=keepdims)
+    # the gradient of a standard deviation of equal values is 0, as in PyTorch
+    return _sqrt0(jnp.var(x, axis=axis, ddof=correction, keepdims=keepdims))
 
 
 def _index(template, arrays):
@@ -421,10 +605,18 @@ def _pool(x, *, kind, kernel, stride, padding, ceil_mode):
     return total / count
 
 
+@jax.custom_jvp
 def _overwrite(old, new):
     # an in-place op that replaces every value (zero_, fill_, copy_): the result reads the
-    # old value for nothing, so no gradient flows to it, yet it stays in the graph
-    return new
+    # old value for nothing; a zero gradient still flows to it, as in PyTorch, where it meets
+    # the old value's history (0 * NaN is NaN there too)
+    return jnp.broadcast_to(new, jnp.shape(old)).astype(old.dtype)
+
+
+_overwrite.defjvp(
+    lambda p, t: (_overwrite(*p), (t[0] * 0 + jnp.broadcast_to(t[1], jnp.shape(p[0])))
+                  .astype(p[0].dtype))
+)  # fmt: skip
 
 
 @jax.custom_jvp
@@ -459,7 +651,7 @@ def _uniform(key, counter, *, shape, dtype):
 
 
 _ZERO_GRAD = "gradient is zero everywhere, as in PyTorch"
-_TIES = "ties share the gradient evenly, as in PyTorch"
+_TIES = "ties share the gradient evenly, as in PyTorch"  # and NaN: see _chooser, _extreme
 
 
 class Elementwise(Table):
@@ -479,7 +671,7 @@ class Elementwise(Table):
     square = unary(jnp.square, "PowBackward0", "x * x (PyTorch computes it as a power)")
     reciprocal = unary(jnp.reciprocal, "ReciprocalBackward0", "1 / x")
     neg = negative = unary(jnp.negative, "NegBackward0", "Negation", torch="torch.neg, unary -")
-    abs = unary(jnp.abs, "AbsBackward0", "Absolute value")  # noqa: A003 - PyTorch's name
+    abs = unary(_abs, "AbsBackward0", "Absolute value")  # noqa: A003 - PyTorch's name
     sin = unary(jnp.sin, "SinBackward0", "Sine")
     cos = unary(jnp.cos, "CosBackward0", "Cosine")
     tan = unary(jnp.tan, "TanBackward0", "Tangent")
@@ -496,10 +688,11 @@ class Elementwise(Table):
     rad2deg = unary(jnp.rad2deg, "Rad2DegBackward0", "Radians to degrees")
     erf = unary(jsp.erf, "ErfBackward0", "Error function")
     sigmoid = unary(jax.nn.sigmoid, "SigmoidBackward0", "Logistic sigmoid 1 / (1 + exp(-x))")
-    relu = unary(jax.nn.relu, "ReluBackward0", "max(x, 0), with gradient 0 at 0",
+    relu = unary(_relu, "ReluBackward0", "max(x, 0), with gradient 0 at 0",
                  torch="torch.relu, Tensor.relu, F.relu")  # fmt: skip
     silu = unary(jax.nn.silu, "SiluBackward0", "x * sigmoid(x)", torch="F.silu, Tensor.silu")
-    sign = unary(jnp.sign, "SignBackward0", "Sign (-1, 0, 1)", note=_ZERO_GRAD)
+    sign = unary(_sign, "SignBackward0", "Sign (-1, 0, 1; 0 for NaN, as PyTorch)",
+                 note=_ZERO_GRAD)  # fmt: skip
     floor = unary(jnp.floor, "FloorBackward0", "Round down", note=_ZERO_GRAD)
     ceil = unary(jnp.ceil, "CeilBackward0", "Round up", note=_ZERO_GRAD)
     trunc = fix = unary(jnp.trunc, "TruncBackward0", "Round toward zero", note=_ZERO_GRAD)
@@ -517,9 +710,9 @@ class Binary(Table):
 
     __slots__ = ()
 
-    maximum = binary(jnp.maximum, "MaximumBackward0", "Elementwise maximum", note=_TIES,
+    maximum = binary(_maximum, "MaximumBackward0", "Elementwise maximum", note=_TIES,
                      torch="torch.maximum, torch.max(a, b)")  # fmt: skip
-    minimum = binary(jnp.minimum, "MinimumBackward0", "Elementwise minimum", note=_TIES,
+    minimum = binary(_minimum, "MinimumBackward0", "Elementwise minimum", note=_TIES,
                      torch="torch.minimum, torch.min(a, b)")  # fmt: skip
     atan2 = arctan2 = binary(jnp.arctan2, "Atan2Backward0", "Angle of the point (other, input)")
     hypot = binary(jnp.hypot, "HypotBackward0", "sqrt(input**2 + other**2)")
@@ -551,10 +744,10 @@ class Reductions(Table):
 
     sum = reduction(jnp.sum, "SumBackward0", "Sum")  # noqa: A003 - PyTorch's name
     mean = reduction(jnp.mean, "MeanBackward0", "Mean", floating=True)
-    prod = reduction(jnp.prod, "ProdBackward0", "Product")
-    amax = reduction(jnp.max, "AmaxBackward0", "Largest value", note=_TIES,
+    prod = reduction(_prod, "ProdBackward0", "Product")
+    amax = reduction(_amax, "AmaxBackward0", "Largest value", note=_TIES,
                      torch="torch.amax, max() without dim")  # fmt: skip
-    amin = reduction(jnp.min, "AminBackward0", "Smallest value", note=_TIES,
+    amin = reduction(_amin, "AminBackward0", "Smallest value", note=_TIES,
                      torch="torch.amin, min() without dim")  # fmt: skip
     logsumexp = reduction(jsp.logsumexp, "LogsumexpBackward0", "log(sum(exp(x))), computed "
                           "stably")  # fmt: skip
@@ -589,7 +782,8 @@ class Primitives(Table):
     mul = _op(jnp.multiply, "MulBackward0", torch="torch.mul, *, *=, mul_", elementwise=True)
     div = _op(_div, "DivBackward0", torch="torch.div, true_divide, /, /=, div_",
               elementwise=True)  # fmt: skip
-    pow = _op(jnp.power, "PowBackward0", torch="torch.pow, **", elementwise=True)  # noqa: A003
+    pow = _op(_pow, "PowBackward0", "the gradient of 0 ** 0 is 0, as in PyTorch",  # noqa: A003
+              torch="torch.pow, **", elementwise=True)  # fmt: skip
     clamp = _op(_clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_", elementwise=True)
     where = _op(jnp.where, "WhereBackward0", torch="torch.where, masked_fill", elementwise=True)
     lerp = _op(_lerp, "LerpBackward0", elementwise=True)
@@ -597,6 +791,10 @@ class Primitives(Table):
     gelu = _op(jax.nn.gelu, "GeluBackward0", torch="F.gelu")  # approximate: exact by default
     softplus = _op(_softplus, "SoftplusBackward0", torch="F.softplus")
     # reductions with arguments of their own
+    max_all = _op(_max_all, "MaxBackward1", _TIES + "; a NaN takes the gradient",
+                  torch="max() without dim")  # fmt: skip
+    min_all = _op(_min_all, "MinBackward1", _TIES + "; a NaN takes the gradient",
+                  torch="min() without dim")  # fmt: skip
     argmax = _op(jnp.argmax, None, torch="torch.argmax, indices of max(dim)")
     argmin = _op(jnp.argmin, None, torch="torch.argmin, indices of min(dim)")
     var = _op(_var, "VarBackward0")

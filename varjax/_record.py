@@ -123,6 +123,15 @@ def leaf(value: jax.Array, requires_grad: bool = False, aval: tuple | None = Non
     return Node(None, (), (), aval, None, value, requires_grad, True)
 
 
+def autograd_node(node: Node) -> Node:
+    """The node autograd sees for ``node``: changes it did not see (``follow`` nodes: a write
+    under no_grad or through an alias) are transparent, as in PyTorch, where such a write keeps
+    the tensor's grad_fn, its hooks and its retained gradient."""
+    while node.op is P.follow:
+        node = node.inputs[0]
+    return node
+
+
 def detached(node: Node) -> Node:
     """A new leaf with ``node``'s value (shared, or computed when needed) and no history."""
     if node.value is not None:

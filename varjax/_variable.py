@@ -32,7 +32,7 @@ from ._methods.linalg import LinalgMethods
 from ._methods.reduce import ReduceMethods
 from ._methods.shape import ShapeMethods
 from ._ops import OPS, Binary, Elementwise, Facade, Op, P, Reductions, Scans
-from ._record import Node, detached, leaf, record
+from ._record import Node, autograd_node, detached, leaf, record
 
 
 class Size(tuple):
@@ -209,9 +209,7 @@ class GradFn:
     __slots__ = ("_node",)
 
     def __init__(self, node: Node) -> None:
-        while node.op is P.follow:  # an update autograd did not see keeps the old grad_fn
-            node = node.inputs[0]
-        self._node = node
+        self._node = autograd_node(node)  # an update autograd did not see keeps the grad_fn
 
     def name(self) -> str:
         return self._node.op.grad_name
@@ -444,6 +442,7 @@ class Variable(
             if hooks is None:
                 hooks = self._hooks = Hooks()
         else:  # an intermediate's hooks stay with the version they were registered on
+            node = autograd_node(node)
             hooks = node.hooks
             if hooks is None:
                 hooks = node.hooks = Hooks()

@@ -13,6 +13,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ._grad_mode import is_grad_enabled
+
 if TYPE_CHECKING:
     from ._variable import Variable
 
@@ -31,7 +33,9 @@ def link(base: Variable, view: Variable, fwd: Fwd, inv: Inv | None) -> Variable:
     """Mark ``view`` as a view of ``base``; ``inv`` None means it cannot be written to.
 
     The view holds its base strongly and the base its views weakly, so no cycle forms."""
-    view._vbase = (base, fwd, inv)  # a view keeps its base alive, as in PyTorch
+    # a view keeps its base alive, as in PyTorch; it is recomputed with grad enabled when it
+    # was made so (a view made under no_grad never tracks its base's history)
+    view._vbase = (base, fwd, inv, is_grad_enabled())
     view._vc = _version_cell(base)  # views share their base's version counter
     views = getattr(base, "_vlinks", None)
     if views is None:
@@ -43,7 +47,7 @@ def link(base: Variable, view: Variable, fwd: Fwd, inv: Inv | None) -> Variable:
 
 
 def base_of(v: Variable):
-    """(base, fwd, inv) if ``v`` is a view, else None."""
+    """(base, fwd, inv, made with grad enabled) if ``v`` is a view, else None."""
     return getattr(v, "_vbase", None)
 
 

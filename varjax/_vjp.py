@@ -26,7 +26,7 @@ from . import _anomaly, _compile, _recompile
 from ._config import config
 from ._forward import store
 from ._program import Builder, Region, pure_fn
-from ._record import Node, leaf
+from ._record import Node, autograd_node, leaf
 
 FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -168,10 +168,16 @@ def plan(
     if targets is None:
         leaves = [(n, s, _handle(n, cuts)) for n, s in reg.leaves.values()]
         # scanning the region for retained nodes costs a little: only once retain_grad is used
-        probes = [(n, n.var()) for n in reg.nodes if n.retain and n.live()] if _RETAINS[0] else []
+        probes = _retained(reg) if _RETAINS[0] else []
     else:
         leaves, probes = _assign(reg, targets, allow_unused, cuts)
     return Plan(b, reg, outputs, leaves, probes, list(grads), cot_slots)
+
+
+def _retained(reg: Region) -> list:
+    """(node, Variable) of each live intermediate that retains its grad, the probe on the node
+    autograd sees."""
+    return [(autograd_node(n), n.var()) for n in reg.nodes if n.retain and n.live()]
 
 
 def _assign(reg: Region, targets: list, allow_unused: bool, cuts: frozenset) -> tuple:
@@ -186,8 +192,8 @@ def _assign(reg: Region, targets: list, allow_unused: bool, cuts: frozenset) -> 
         found = versions.get(id(t)) or (versions.get(id(n)) if id(n) in cuts else None)
         if found:
             leaves.extend((m, s, t) for m, s in found)
-        elif n is not t and n.diff and id(n) in reg.slots:
-            probes.append((n, t))
+        elif n is not t and n.diff and id(autograd_node(n)) in reg.slots:
+            probes.append((autograd_node(n), t))
         elif not allow_unused:
             raise RuntimeError(UNUSED)
     return leaves, probes

@@ -45,7 +45,7 @@ class ReduceMethods(Methods):
                     f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                     f"Specify the reduction dim with the 'dim' argument."
                 )
-            op = OPS["amax" if name == "max" else "amin"]
+            op = P.max_all if name == "max" else P.min_all
             return self._apply(op, self, params=reduce_params(None, False, self.ndim))
         d = dim1(dim, self.ndim)
         arg = P.argmax if name == "max" else P.argmin
