@@ -279,3 +279,20 @@ def test_gradients_at_singular_points_are_pytorchs(name, fn, x, expected):
         return [_np(v.grad)]
 
     both(program, [expected])
+
+
+def test_reshape_of_a_non_contiguous_tensor_is_a_copy_and_view_refuses():
+    def program(lib):
+        b = lib.arange(6.0).reshape(2, 3)
+        b.t().reshape(-1).add_(100)  # a copy: b unchanged
+        b.t().flatten().add_(1)  # a copy
+        b[:, :2].reshape(-1).add_(1000)  # a copy
+        b.reshape(3, 2).add_(0.5)  # a view
+        b.t()[0].add_(10)  # a view of a view
+        t = b.t()
+        flags = [t.is_contiguous(), b[:, ::2].is_contiguous(), t.contiguous().is_contiguous()]
+        return [_np(b), np.array(flags, float)]
+
+    both(program, [[[10.5, 1.5, 2.5], [13.5, 4.5, 5.5]], [0.0, 0.0, 1.0]])
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        vj.arange(6.0).reshape(2, 3).t().view(-1)

@@ -854,8 +854,12 @@ class Primitives(Table):
     zero = _op(_overwrite, "ZeroBackward0", torch="zero_")
     fill = _op(_overwrite, "FillBackward2", torch="fill_")
     copy = _op(_overwrite, "CopyBackwards", torch="copy_")
-    follow = _op(_follow, "(the old one's)", "keeps the old grad_fn, as PyTorch does",
-                 torch="in-place ops under no_grad, and through .data and detach() aliases")
+    follow = _op(
+        _follow,
+        "(the old one's)",
+        "keeps the old grad_fn, as PyTorch does",
+        torch="in-place ops under no_grad, and through .data and detach() aliases",
+    )
     # values without history
     detach = _op(lax.stop_gradient, None, torch="detach, .data, Variable(v)")
     full = _op(_full, None, torch="full, ones, zeros, ones_like, zeros_like")

@@ -17,7 +17,7 @@ import numpy as np
 from .. import _tracing
 from .._args import dim1
 from .._ops import P
-from .._views import link
+from .._views import link, strides_of
 from ._base import Methods, function
 from .elementwise import where
 
@@ -128,6 +128,26 @@ def _index_fits(name: str, x: Any, dim: int, index: Any) -> None:
             )
 
 
+def _index_strides(shape: tuple, strides: tuple, template: tuple) -> tuple:
+    """The strides of basic indexing (ints, slices, None, ...), as PyTorch's."""
+    out, d = [], 0
+    consumed = builtins.sum(entry[0] in ("slice", "int") for entry in template)
+    for kind, *rest in template:
+        if kind == "none":
+            out.append(strides[d] * shape[d] if d < len(shape) else 1)
+        elif kind == "ellipsis":
+            n = len(shape) - consumed
+            out.extend(strides[d : d + n])
+            d += n
+        elif kind == "int":
+            d += 1
+        else:
+            step = rest[2] or 1
+            out.append(strides[d] * step)
+            d += 1
+    return tuple(out) + tuple(strides[d:])
+
+
 def setitem(x: Any, template: tuple, value: Any, arrays: Sequence = ()) -> Variable:
     """A copy of ``x`` with ``value`` written at the indexed positions (for ``x[key] = v``)."""
     return x._apply(P.setitem, x, value, *arrays, params=(("template", template),))
@@ -145,7 +165,8 @@ class IndexMethods(Methods):
         out = self._apply(P.getitem, self, *arrays, params=(("template", template),))
         if arrays:
             return out
-        return link(self, out, lambda b: b[key], lambda b, v: setitem(b, template, v))
+        strides = _index_strides(tuple(self.shape), strides_of(self), template)
+        return link(self, out, lambda b: b[key], lambda b, v: setitem(b, template, v), strides)
 
     def __iter__(self):
         if not self.ndim:

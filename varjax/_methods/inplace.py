@@ -81,7 +81,7 @@ def _check(v: Any, name: str) -> None:
         )
     link = base_of(v)
     while link is not None:
-        base, _, inv, _ = link
+        base, _, inv = link[:3]
         if inv is None:
             raise RuntimeError(_EXPANDED.format(name=name))
         if base.is_leaf and base.requires_grad and is_grad_enabled():
@@ -127,7 +127,7 @@ def _spread(v: Any, seen: set) -> None:
     sharing = []
     link = base_of(v)
     if link is not None and id(link[0]) not in seen:
-        base, fwd, inv, _ = link
+        base, fwd, inv = link[:3]
         if inv is None:
             raise RuntimeError(_EXPANDED.format(name="a write"))
         _rebind(base, _new_value(base, inv(base, v)._node))  # the view written into its base
@@ -141,7 +141,7 @@ def _spread(v: Any, seen: set) -> None:
             sharing.append(other)
     for u in views_of(v):
         if id(u) not in seen:
-            _, fwd, _, tracked = u._vbase
+            _, fwd, _, tracked = u._vbase[:4]
             with set_grad_enabled(u.requires_grad or tracked and v.requires_grad):
                 _rebind(u, fwd(v)._node)
             sharing.append(u)

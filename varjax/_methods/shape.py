@@ -16,7 +16,7 @@ from .._args import dim1 as _dim1
 from .._args import dims as _dims
 from .._args import shape_arg
 from .._ops import P
-from .._views import link
+from .._views import is_contiguous, link, strides_of, view_strides
 from ._base import Methods, function
 
 if TYPE_CHECKING:
@@ -30,18 +30,34 @@ def _back_to_shape(base: Any, view: Any) -> Variable:
 class ShapeMethods(Methods):
     __slots__ = ()
 
+    def _reshaped(self, shape: tuple, must_view: bool) -> Variable:
+        out = self._apply(P.reshape, self, params=(("shape", shape),))
+        strides = view_strides(tuple(self.shape), strides_of(self), tuple(out.shape))
+        if strides is None:  # merged dims that are not contiguous in memory: a copy
+            if must_view:
+                raise RuntimeError(
+                    f"view size is not compatible with input tensor's size and stride (at "
+                    f"least one dimension spans across two contiguous subspaces). Use "
+                    f".reshape(...) instead. (input size {list(self.shape)}, strides "
+                    f"{list(strides_of(self))}, asked for {list(shape)})"
+                )
+            return out
+        return link(self, out, lambda b: b.reshape(*shape), _back_to_shape, strides)
+
     @function
     def reshape(self, *shape: int) -> Variable:
         """The same values in a new shape (one dim may be -1): ``reshape(2, 3)`` or
-        ``((2, 3))``. The result is a view: an in-place op on it changes ``input`` too, as
-        in PyTorch."""
-        shape = shape_arg(shape)
-        out = self._apply(P.reshape, self, params=(("shape", shape),))
-        return link(self, out, lambda b: b.reshape(*shape), _back_to_shape)
+        ``((2, 3))``. A view where the strides allow one, so an in-place op on it changes
+        ``input`` too; a copy otherwise (e.g. of a transposed matrix), as in PyTorch."""
+        return self._reshaped(shape_arg(shape), must_view=False)
 
     def view(self, *shape: int) -> Variable:
-        """``reshape``: PyTorch's view (varjax values have no strides to keep)."""
-        return self.reshape(*shape)
+        """``reshape`` that must be a view: an error where PyTorch's ``view`` is one."""
+        return self._reshaped(shape_arg(shape), must_view=True)
+
+    def is_contiguous(self) -> bool:
+        """True if the values are laid out row-major in memory (PyTorch's strides)."""
+        return is_contiguous(tuple(self.shape), strides_of(self))
 
     @function
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Variable:
@@ -64,14 +80,17 @@ class ShapeMethods(Methods):
         if not axes:
             return self
         out = self._apply(P.squeeze, self, params=(("axis", axes),))
-        return link(self, out, lambda b: b.squeeze(dim), _back_to_shape)
+        strides = tuple(s for d, s in enumerate(strides_of(self)) if d not in axes)
+        return link(self, out, lambda b: b.squeeze(dim), _back_to_shape, strides)
 
     @function
     def unsqueeze(self, dim: int) -> Variable:
         """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
         d = _dim1(dim, self.ndim + 1)
         out = self._apply(P.unsqueeze, self, params=(("axis", d),))
-        return link(self, out, lambda b: b.unsqueeze(d), _back_to_shape)
+        st = strides_of(self)
+        new = st[d] * self.shape[d] if d < self.ndim else 1  # PyTorch's choice
+        return link(self, out, lambda b: b.unsqueeze(d), _back_to_shape, st[:d] + (new,) + st[d:])
 
     def expand(self, *sizes: int) -> Variable:
         """Broadcast to ``sizes`` (-1 keeps a dim; new dims may be added in front)."""
@@ -95,7 +114,13 @@ class ShapeMethods(Methods):
                 )
         out = self._apply(P.expand, self, params=(("shape", shape),))
         writable = shape == tuple(self.shape)  # otherwise elements would share one location
-        return link(self, out, lambda b: b.expand(*shape), _back_to_shape if writable else None)
+        st = strides_of(self)
+        strides = (0,) * lead + tuple(
+            0 if n == 1 and shape[i + lead] != 1 else s
+            for i, (n, s) in enumerate(zip(self.shape, st))
+        )
+        inv = _back_to_shape if writable else None
+        return link(self, out, lambda b: b.expand(*shape), inv, strides)
 
     def expand_as(self, other: Any) -> Variable:
         """Broadcast to ``other``'s shape."""
@@ -118,7 +143,10 @@ class ShapeMethods(Methods):
             return self
         a, b = _dim1(dim0, self.ndim), _dim1(dim1, self.ndim)
         out = self._apply(P.transpose, self, params=(("axis1", a), ("axis2", b)))
-        return link(self, out, lambda base: base.transpose(a, b), lambda _, v: v.transpose(a, b))
+        st = list(strides_of(self))
+        st[a], st[b] = st[b], st[a]
+        return link(self, out, lambda base: base.transpose(a, b), lambda _, v: v.transpose(a, b),
+                    tuple(st))  # fmt: skip
 
     swapaxes = transpose
 
@@ -134,7 +162,9 @@ class ShapeMethods(Methods):
             )
         out = self._apply(P.permute, self, params=(("axes", axes),))
         undo = tuple(builtins.int(i) for i in np.argsort(axes))
-        return link(self, out, lambda b: b.permute(*axes), lambda _, v: v.permute(*undo))
+        st = strides_of(self)
+        return link(self, out, lambda b: b.permute(*axes), lambda _, v: v.permute(*undo),
+                    tuple(st[a] for a in axes))  # fmt: skip
 
     @function
     def t(self) -> Variable:
@@ -204,5 +234,5 @@ class ShapeMethods(Methods):
         return self._apply(P.clone, self)
 
     def contiguous(self) -> Variable:
-        """The input itself: varjax values have no memory layout to fix."""
-        return self
+        """The input itself if it is contiguous, else a contiguous copy (as PyTorch)."""
+        return self if self.is_contiguous() else self.clone()
