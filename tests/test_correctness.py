@@ -29,6 +29,16 @@ def both(program, expected):
             assert_close(g, t)
 
 
+def both_raise(program, exc, match, torch_match=None):
+    """``program(lib)`` raises ``exc`` on varjax (matching ``match``) and, where torch is
+    installed, an exception of the same type there (matching ``torch_match``)."""
+    with pytest.raises(exc, match=match or None):
+        program(vj)
+    if torch is not None:
+        with pytest.raises(exc, match=torch_match or None):
+            program(torch)
+
+
 def _np(t):
     return t.detach().numpy().copy()
 
@@ -296,3 +306,63 @@ def test_reshape_of_a_non_contiguous_tensor_is_a_copy_and_view_refuses():
     both(program, [[[10.5, 1.5, 2.5], [13.5, 4.5, 5.5]], [0.0, 0.0, 1.0]])
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         vj.arange(6.0).reshape(2, 3).t().view(-1)
+
+
+# 9. values that do not fit are an error, never a silent wrap or inf
+
+
+def test_integers_that_do_not_fit_are_an_error():
+    # PyTorch keeps int64; JAX without x64 mode holds int32, so these would wrap
+    with pytest.raises(RuntimeError, match="3000000000 cannot be converted to type int32"):
+        vj.tensor([3_000_000_000])
+    with pytest.raises(RuntimeError, match="jax_enable_x64"):
+        vj.tensor(np.array([2**40]))
+    with pytest.raises(RuntimeError, match="9223372036854775813 .*uint32"):
+        vj.tensor(np.array([2**63 + 5], dtype=np.uint64))
+    with pytest.raises(RuntimeError, match="does not fit int64"):
+        vj.tensor([2**64])
+    both_raise(lambda lib: lib.tensor([3_000_000_000], dtype=lib.int32), RuntimeError,
+               "cannot be converted to type int32 without overflow",
+               "cannot be converted to type int32 without overflow")  # fmt: skip
+    assert vj.tensor(np.array([2**31 - 1, -(2**31)])).tolist() == [2**31 - 1, -(2**31)]
+
+
+def test_float64_beyond_float32_is_an_error_and_python_floats_round_as_in_pytorch():
+    with pytest.raises(RuntimeError, match="1e\\+300 of a float64 array does not fit float32"):
+        vj.tensor(np.array([1e300]))
+    # a float32 tensor of Python floats (PyTorch's default dtype): inf in both
+    both(lambda lib: [_np(lib.tensor([1e300, -1e300]))], [[np.inf, -np.inf]])
+    both(lambda lib: [_np(lib.tensor(np.array([np.inf, 1.5])))], [[np.inf, 1.5]])
+
+
+def test_loading_64_bit_values_that_do_not_fit_names_the_file(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    arrays = {"a": np.array([2**40]), "b": np.array([2**63 + 5], dtype=np.uint64),
+              "c": np.array([1e300])}  # fmt: skip
+    for name, array in arrays.items():
+        path = tmp_path / f"{name}.safetensors"
+        safetensors_numpy.save_file({name: array}, str(path))
+        with pytest.raises(RuntimeError, match=f"loading tensor '{name}' from .*{name}.safe"):
+            vj.load(path)
+    safetensors_numpy.save_file({"ok": np.array([7, -7])}, str(tmp_path / "ok.safetensors"))
+    assert vj.load(tmp_path / "ok.safetensors")["ok"].tolist() == [7, -7]
+
+
+def test_x64_mode_keeps_64_bit_integers():
+    import subprocess
+    import sys
+
+    code = "import varjax as vj; print(vj.tensor([3_000_000_000]).tolist())"
+    env = {**__import__("os").environ, "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "[3000000000]", out.stderr
+
+
+def test_integer_powers_follow_pytorch():
+    both_raise(lambda lib: lib.tensor([2, 3]) ** -1, RuntimeError,
+               "Integers to negative integer powers are not allowed",
+               "Integers to negative integer powers are not allowed")  # fmt: skip
+    base, exponent = [2, 3, -1, 1, 0, -1, 5], [-1, -2, -3, -2, -1, -4, 2]
+    both(lambda lib: [_np(lib.tensor(base) ** lib.tensor(exponent)),
+                      _np(2 ** lib.tensor([3, -1])), _np(lib.tensor(base) ** 3)],
+         [[0, 0, -1, 1, 0, 1, 25], [8, 0], [8, 27, -1, 1, 0, -1, 125]])  # fmt: skip

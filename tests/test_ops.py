@@ -152,7 +152,20 @@ def _avgpool(a):
     return jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, 1, 2, 2), (1, 1, 2, 2), "VALID") / 4
 
 
+def _bce(a, b):
+    p, t = jax.nn.sigmoid(a), jax.nn.sigmoid(b)
+    return -(t * jnp.log(p) + (1 - t) * jnp.log1p(-p))
+
+
 LIBRARY_CASES = [
+    Case(
+        "binary_cross_entropy",
+        lambda a, b: F.binary_cross_entropy(a.sigmoid(), b.sigmoid(), reduction="none"),
+        _bce,
+        [((2, 3), (2, 3)), ((5,), (5,))],
+        covers=("sigmoid",),
+        tol=1e-4,
+    ),
     Case("expm1", lambda a: a.expm1(), jnp.expm1, UNARY_SHAPES),
     Case("log1p", lambda a: a.log1p(), jnp.log1p, UNARY_SHAPES, "pos"),
     Case("log2", lambda a: a.log2(), jnp.log2, UNARY_SHAPES, "pos"),

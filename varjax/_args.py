@@ -10,6 +10,8 @@ def dims(dim, ndim: int) -> tuple[int, ...] | None:
     """Normalize ``dim`` (int, tuple or None) against ``ndim`` as PyTorch does."""
     if dim is None:
         return None
+    if not isinstance(dim, (numbers.Integral, Sequence)):
+        raise TypeError(f"dim must be an int or a tuple of ints, got {dim!r}")
     given = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     out = []
@@ -38,8 +40,24 @@ def reduce_params(dim, keepdim: bool, ndim: int) -> tuple:
     return (("axis", dims(None if dim == () else dim, ndim)), ("keepdims", bool(keepdim)))
 
 
-def shape_arg(shape: Sequence) -> tuple:
-    """Sizes given as ``f(2, 3)`` or ``f((2, 3))``."""
+def shape_arg(shape: Sequence, what: str = "size") -> tuple:
+    """Sizes given as ``f(2, 3)`` or ``f((2, 3))``; anything but ints is PyTorch's TypeError."""
     if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
         shape = tuple(shape[0])
+    for i, s in enumerate(shape):
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(
+                f"{what} must be a tuple of ints, but found element of type "
+                f"{type(s).__name__} at pos {i}: {tuple(shape)!r}"
+            )
     return tuple(int(s) for s in shape)
+
+
+def new_shape(shape: tuple) -> tuple:
+    """A shape a new tensor is created with: a negative size is an error at the call."""
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {s}: {list(shape)}"
+            )
+    return shape

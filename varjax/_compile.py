@@ -8,12 +8,14 @@ random draw reuses the compiled program.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
 
 from . import _caches, _recompile, _tracing
+from ._config import config
 
 
 class Signature:
@@ -32,7 +34,7 @@ class Signature:
         return isinstance(other, Signature) and self._hash == other._hash and self.key == other.key
 
 
-_CACHE: dict = {}
+_CACHE: OrderedDict = OrderedDict()  # least recently used first
 # Backward signatures whose output value was read after the backward skipped computing it:
 # the next backward with that signature returns the value too (see _backward.py).
 _WANTS_VALUE: set = set()
@@ -47,7 +49,8 @@ class CompileStats:
     ``compiles`` (= ``misses``): programs compiled, ``varjax.jit`` steps included;
     ``cache_hits``: calls that reused one; ``cache_size``: programs held now;
     ``compile_seconds``: wall time of each program's first call (tracing, XLA compilation
-    and that first run).
+    and that first run); ``evictions``: programs dropped because the cache was full
+    (``config.max_cached_programs``).
 
     Example:
         >>> import varjax as vj
@@ -60,6 +63,7 @@ class CompileStats:
     cache_hits: int = 0
     cache_size: int = 0
     compile_seconds: float = 0.0
+    evictions: int = 0
 
     @property
     def misses(self) -> int:
@@ -85,6 +89,19 @@ def count_hit() -> None:
     _STATS.cache_hits += 1
 
 
+def bound(cache: OrderedDict, on_evict: Callable | None = None) -> None:
+    """Drop the least recently used programs of ``cache`` beyond ``config.max_cached_programs``
+    (a ``varjax.jit`` function's cache uses this too)."""
+    limit = config.max_cached_programs
+    if limit is None:
+        return
+    while len(cache) > max(limit, 1):
+        key, _ = cache.popitem(last=False)
+        _STATS.evictions += 1
+        if on_evict is not None:
+            on_evict(key)
+
+
 def cached(
     sig, build: Callable[[], Callable], explain: Callable | None = None, inlined: bool = False
 ) -> Callable:
@@ -98,9 +115,11 @@ def cached(
     if inlined or _tracing.state.active:  # part of an enclosing program: nothing compiles here
         if fn is None:
             fn = _CACHE[sig] = jax.jit(build())
+            bound(_CACHE, _WANTS_VALUE.discard)
         return fn
     if fn is not None:
         _STATS.cache_hits += 1
+        _CACHE.move_to_end(sig)
         return fn
     _STATS.compiles += 1
     if explain is not None:
@@ -113,9 +132,11 @@ def cached(
             return jitted(*args)
         finally:
             _STATS.compile_seconds += time.perf_counter() - start
-            _CACHE[sig] = jitted
+            if sig in _CACHE:  # (not if dropped meanwhile: the cache stays in bounds)
+                _CACHE[sig] = jitted
 
     _CACHE[sig] = first_call
+    bound(_CACHE, _WANTS_VALUE.discard)
     return first_call
 
 
@@ -130,12 +151,14 @@ def wants_value(sig) -> bool:
 def compile_stats() -> CompileStats:
     """A snapshot of varjax's compile counters (see ``CompileStats``)."""
     size = len(_CACHE) + sum(owner.cache_size() for owner in _caches.owners())
-    return CompileStats(_STATS.compiles, _STATS.cache_hits, size, _STATS.compile_seconds)
+    return CompileStats(
+        _STATS.compiles, _STATS.cache_hits, size, _STATS.compile_seconds, _STATS.evictions
+    )
 
 
 def clear_caches() -> None:
     """Drop every compiled program, abstract-evaluation result and recompile history, and
     reset the counters."""
     _caches.clear_all()
-    _STATS.compiles = _STATS.cache_hits = 0
+    _STATS.compiles = _STATS.cache_hits = _STATS.evictions = 0
     _STATS.compile_seconds = 0.0

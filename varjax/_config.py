@@ -24,6 +24,13 @@ class Config:
     budget); each one past it warns with the explanation (``varjax.RecompileWarning``).
     ``VARJAX_MAX_RECOMPILES`` sets it.
 
+    ``max_cached_programs``: how many compiled programs the compile cache keeps (default 256;
+    None for no bound); past it the least recently used one is dropped, freeing its memory,
+    and counted in ``compile_stats().evictions``. Each ``varjax.jit`` function keeps as many
+    of its own. A training loop runs a handful of programs, so the default never evicts one
+    of them; a sweep over a thousand shapes stays bounded. ``VARJAX_MAX_CACHED_PROGRAMS``
+    sets it.
+
     Example:
         >>> import varjax as vj
         >>> vj.config.eager = True
@@ -37,11 +44,14 @@ class Config:
         self.explain_recompiles: bool = _flag("VARJAX_EXPLAIN_RECOMPILES")
         budget = os.environ.get("VARJAX_MAX_RECOMPILES", "8")
         self.max_recompiles: int | None = None if budget.lower() in ("", "none") else int(budget)
+        size = os.environ.get("VARJAX_MAX_CACHED_PROGRAMS", "256")
+        self.max_cached_programs: int | None = None if size.lower() in ("", "none") else int(size)
 
     def __repr__(self) -> str:
         return (
             f"Config(eager={self.eager}, max_pending_depth={self.max_pending_depth}, "
-            f"explain_recompiles={self.explain_recompiles}, max_recompiles={self.max_recompiles})"
+            f"explain_recompiles={self.explain_recompiles}, max_recompiles={self.max_recompiles}, "
+            f"max_cached_programs={self.max_cached_programs})"
         )
 
 

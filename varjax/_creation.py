@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import random as _rng
+from ._args import new_shape as _new_shape
 from ._args import shape_arg as _shape_arg
 from ._dtypes import default_float, default_int
 from ._ops import P
@@ -56,7 +57,7 @@ def full(size, fill_value: float, dtype=None, requires_grad: bool = False) -> Va
             else (default_int() if isinstance(fill_value, numbers.Integral) else default_float())
         )
     dt = np.dtype(dtype)
-    shape = _shape_arg((size,)) if not isinstance(size, numbers.Integral) else (int(size),)
+    shape = _new_shape(_shape_arg((size,)) if not isinstance(size, numbers.Integral) else (size,))
     node = record(P.full, (fill_value,), (("dtype", dt), ("shape", shape)), sdtype=dt)
     return _made(node, requires_grad)
 
@@ -125,7 +126,7 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
 def _draw(op, size, dtype, requires_grad: bool) -> Variable:
     dt = _dtype(dtype, default_float())
     key, counter = _rng.next_draw()
-    node = record(op, (key, counter), (("dtype", dt), ("shape", _shape_arg(size))))
+    node = record(op, (key, counter), (("dtype", dt), ("shape", _new_shape(_shape_arg(size)))))
     return _made(node, requires_grad)
 
 

@@ -50,3 +50,38 @@ def canonical(dtype: Any) -> np.dtype:
             "jax.config.update('jax_enable_x64', True) at start-up (or set JAX_ENABLE_X64=1)"
         )
     return default_int() if dt == np.int64 else dt
+
+
+_X64_REMEDY = (
+    "JAX's default integer is int32 and its default float float32 unless x64 mode is on: "
+    "call jax.config.update('jax_enable_x64', True) at start-up to keep 64-bit values"
+)
+
+
+def check_fits(src: np.ndarray, dtype: np.dtype, narrowed_floats: bool, what: str) -> None:
+    """Raise where storing ``src`` as ``dtype`` would change a value instead of keeping it.
+
+    Integers that do not fit ``dtype`` raise, as PyTorch's "cannot be converted without
+    overflow"; floats that would turn into inf raise only where ``narrowed_floats`` (JAX
+    narrowing float64 data, not a float32 the user asked for, which PyTorch also rounds)."""
+    kind, to = src.dtype.kind, dtype.kind
+    if src.size == 0 or kind not in "iuf" or to not in "iuf" or src.dtype == dtype:
+        return
+    if kind in "iu" and to in "iu":
+        info = np.iinfo(dtype)
+        lo, hi = src.min(), src.max()
+        if lo < info.min or hi > info.max:
+            bad = hi if hi > info.max else lo
+            raise RuntimeError(
+                f"{what}: value {int(bad)} cannot be converted to type {dtype} without "
+                f"overflow (it holds {info.min}..{info.max}). {_X64_REMEDY}"
+            )
+    elif kind == "f" and to == "f" and narrowed_floats and src.dtype.itemsize > dtype.itemsize:
+        finite = src[np.isfinite(src)]
+        limit = float(np.finfo(dtype).max)
+        if finite.size and float(np.abs(finite).max()) > limit:
+            bad = finite[np.argmax(np.abs(finite))]
+            raise RuntimeError(
+                f"{what}: value {float(bad)!r} of a {src.dtype} array does not fit {dtype} "
+                f"(largest {limit:.6g}) and would become inf. {_X64_REMEDY}"
+            )

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +71,9 @@ class _Plan:
         self.out_kinds: list = []  # ("state", i) / ("new", aval) / ("array",) / ("static", obj)
         self.changed: list[tuple] = []  # (var index, requires_grad afterwards, aval)
         self.grads: list[tuple] = []  # (var index, "none" | "inplace" | "new", aval)
+        # Variables the step stored on an object: (holder index, attribute, kind, what), kind
+        # "new" (what: aval, requires_grad), "state" (what: var index) or "static" (the value)
+        self.stored: list[tuple] = []
         self.draws = 0
 
 
@@ -144,7 +148,7 @@ class _Jitted:
 
     def __init__(self, fn: Callable) -> None:
         self.fn = fn
-        self._cache: dict = {}
+        self._cache: OrderedDict = OrderedDict()  # least recently used first
         functools.update_wrapper(self, fn)
         _caches.register_owner(self)
 
@@ -195,6 +199,7 @@ class _Jitted:
             ),
             tuple(specs),
             tuple(found.statics),
+            len(found.holders),
             _grad_state.enabled,
         )
         arrays = [x for x in leaves if isinstance(x, (jax.Array, np.ndarray))]
@@ -207,15 +212,17 @@ class _Jitted:
             entry = self._compile(treedef, leaves, found, flat)
             outs = entry.fn(*flat)
             self._cache[key] = entry  # only once the program has compiled and run
+            _compile.bound(self._cache)
             _compile.count_compile_seconds(time.perf_counter() - start)
             sole = set()
         else:
             _compile.count_hit()
+            self._cache.move_to_end(key)
             counter = _counter(entry.plan)
             flat, sole = _flat_inputs(state, key_node, arrays, counter, entry)
             outs = entry.fn(*flat)
         del flat
-        return self._merge(entry, state, outs, sole)
+        return self._merge(entry, state, outs, sole, found.holders)
 
     # -- split ------------------------------------------------------------------------------------
 
@@ -268,6 +275,7 @@ class _Jitted:
             saved_grad_nodes = [v._grad._node for v in state if v._grad is not None]
             ts = _tracing.state
             ts.active, ts.start_seq, ts.name = True, _record.next_seq(), name
+            watched = [(owner, ns, dict(ns)) for owner, ns in found.holders]
             try:
                 bound = []
                 for v, val in zip(state, var_vals):
@@ -289,9 +297,12 @@ class _Jitted:
                 ]
                 args, kwargs = jax.tree_util.tree_unflatten(treedef, call_leaves)
                 out = fn(*args, **kwargs)
-                return _collect(plan, out, state, bound, bound_grads, ts.rng[2])
+                stored = _stored(name, plan, watched, state, ts.start_seq)
+                _check_leaks(name, leaves, fn, state, stored, ts.start_seq)
+                return _collect(plan, out, state, bound, bound_grads, ts.rng[2], stored)
             finally:
                 ts.active, ts.rng = False, None
+                _restore(watched)  # the merge stores the values; an error stores nothing
                 for v, (node, grad), n in zip(state, saved, versions):
                     _bind(v, node)
                     v._grad = grad
@@ -305,12 +316,13 @@ class _Jitted:
 
     # -- merge ------------------------------------------------------------------------------------
 
-    def _merge(self, entry: _Entry, state: list, outputs: tuple, sole: set) -> Any:
+    def _merge(self, entry: _Entry, state: list, outputs: tuple, sole: set, holders: list) -> Any:
         """Write the new values into the state. A node that nothing but its Variable holds
         (``sole``: its buffer was donated to this call) takes the new value in place; so does
         a gradient Variable that nothing but its parameter holds."""
         plan, slots = entry.plan, entry.grad_slot
-        outs, changed, grads = outputs
+        outs, changed, grads, stored = outputs
+        _store(plan, state, holders, stored)
         for (i, rg, aval), value in zip(plan.changed, changed):
             v = state[i]
             node = v._node
@@ -364,7 +376,80 @@ def _counter(plan: _Plan) -> Any:
     return _NO_DRAWS[0]
 
 
-def _collect(plan: _Plan, out, state, bound, bound_grads, draws) -> tuple:
+_MISSING = object()
+
+
+def _stored(name: str, plan: _Plan, watched: list, state: list, start_seq: int) -> list:
+    """The Variables the traced step stored on the objects it can reach, as plan entries;
+    returns the nodes whose values the program must output for them."""
+    index = {id(v): i for i, v in enumerate(state)}
+    nodes = []
+    for h, (owner, ns, before) in enumerate(watched):
+        for attr, v in ns.items():
+            if not isinstance(v, Variable) or before.get(attr, _MISSING) is v:
+                continue
+            if id(v) in index:
+                plan.stored.append((h, attr, "state", index[id(v)]))
+            elif v._node.seq < start_seq and not _tracing.is_tracer(v._node.value):
+                plan.stored.append((h, attr, "static", v))
+            elif v._node.diff:
+                raise RuntimeError(
+                    f"varjax.jit: '{name}' stores a Variable with grad_fn={v.grad_fn!r} on "
+                    f"{type(owner).__name__}.{attr}; its graph cannot outlive the compiled "
+                    f"call. Remedy: store `.detach()` of it (varjax.jit writes it back after "
+                    f"each call), or return it from the function."
+                )
+            else:
+                plan.stored.append((h, attr, "new", (v._node.aval, v._node.requires_grad)))
+                nodes.append(v._node)
+    return nodes
+
+
+def _check_leaks(name: str, leaves: list, fn: Callable, state: list, stored: list, start_seq):
+    """A Variable made inside the step and left where the walk finds it (a list or dict the
+    step appended to) would hold a traced value after the call: an error, not a leak."""
+    again = _state.Found()
+    for x in leaves:
+        again.walk(x)
+    again.walk(fn)
+    known = {id(v) for v in state} | {id(n) for n in stored}
+    for v in again.vars:
+        if id(v) not in known and id(v._node) not in known and v._node.seq >= start_seq:
+            raise RuntimeError(
+                f"varjax.jit: '{name}' stores a Variable of shape {tuple(v.shape)} made inside "
+                f"the call in a container it can reach (a list, dict or tuple); after the call "
+                f"it would hold a value of the compiled trace. Remedy: return it from the "
+                f"function, or store it as an attribute (`self.h = h.detach()`), which "
+                f"varjax.jit writes back after each call."
+            )
+
+
+def _restore(watched: list) -> None:
+    """Undo the traced step's stores of Variables, leaving every object as before the call."""
+    for owner, ns, before in watched:
+        for attr in [a for a, v in ns.items() if isinstance(v, Variable)]:
+            old = before.get(attr, _MISSING)
+            if old is not ns[attr]:  # through the owner: a Module notes its change
+                if old is _MISSING:
+                    delattr(owner, attr)
+                else:
+                    setattr(owner, attr, old)
+
+
+def _store(plan: _Plan, state: list, holders: list, values: tuple) -> None:
+    """Make the stores the step did while it was traced, with this call's values."""
+    vals = iter(values)
+    for h, attr, kind, what in plan.stored:
+        if kind == "new":
+            aval, rg = what
+            value = _wrap(leaf(next(vals), aval=aval))
+            value._node.requires_grad = rg
+        else:
+            value = state[what] if kind == "state" else what
+        setattr(holders[h][0], attr, value)
+
+
+def _collect(plan: _Plan, out, state, bound, bound_grads, draws, stored: list) -> tuple:
     """Outputs of the traced call, and the plan for merging them (see ``_Jitted._merge``)."""
     index = {id(v): i for i, v in enumerate(state)}
     leaves, plan.out_tree = jax.tree_util.tree_flatten(out, is_leaf=_is_leaf)
@@ -400,7 +485,7 @@ def _collect(plan: _Plan, out, state, bound, bound_grads, draws) -> tuple:
         else:
             plan.grads.append((i, "new", g._node.aval))
         grad_nodes.append(g._node)
-    need = [n for n in out_nodes + changed_nodes + grad_nodes if n.value is None]
+    need = [n for n in out_nodes + changed_nodes + grad_nodes + stored if n.value is None]
     if need:
         materialize(need)
     plan.draws = draws
@@ -408,6 +493,7 @@ def _collect(plan: _Plan, out, state, bound, bound_grads, draws) -> tuple:
         tuple(n.value for n in out_nodes),
         tuple(n.value for n in changed_nodes),
         tuple(n.value for n in grad_nodes),
+        tuple(n.value for n in stored),
     )
 
 

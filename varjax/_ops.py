@@ -44,11 +44,14 @@ class Op:
     Compared and hashed by identity: a program holds its ops, never their names. An op made
     as a row of the table is named by its attribute (``Op.__set_name__``)."""
 
-    __slots__ = ("name", "fn", "grad_name", "note", "torch", "doc", "elementwise", "__weakref__")
+    __slots__ = (
+        "name", "fn", "grad_name", "note", "torch", "doc", "elementwise", "check", "__weakref__"
+    )  # fmt: skip
 
     def __init__(
         self, name: str | None, fn: Callable[..., Any], grad_name: str | None, note: str = "",
         torch: str = "", *, doc: str = "", elementwise: bool = False,
+        check: Callable[..., None] | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.fn = fn
@@ -57,6 +60,9 @@ class Op:
         self.torch = torch  # the PyTorch API it implements, when not torch.<name> / Tensor.<name>
         self.doc = doc
         self.elementwise = elementwise  # shapes broadcast (NumPy rules): its errors say so
+        # check(*inputs) at record time, for errors that depend on a Python scalar's value
+        # (abstract evaluation sees only its type)
+        self.check = check
 
     def __set_name__(self, owner: type, name: str) -> None:
         if self.name is None:
@@ -417,11 +423,34 @@ def _pow_jvp(primals, tangents):
     return out, jnp.where(zx, 0.0, dx * tx) + jnp.where(zy, 0.0, dy * ty)
 
 
+def _int_pow(x, y):
+    # XLA's integer power loops on the exponent's bits, which a negative exponent never
+    # ends well; PyTorch's is integer division's: 1 ** -n = 1, (-1) ** -n = +-1, else 0
+    out = jnp.power(x, jnp.maximum(y, 0))
+    if jnp.issubdtype(jnp.result_type(y), jnp.unsignedinteger):
+        return out
+    odd = jnp.asarray(y % 2 != 0)
+    negative = jnp.where(x == 1, 1, jnp.where(x == -1, jnp.where(odd, -1, 1), 0))
+    return jnp.where(y < 0, negative.astype(out.dtype), out)
+
+
 def _pow(x, y):
     dt = jnp.result_type(x, y)
-    if not jnp.issubdtype(dt, jnp.floating):
-        return jnp.power(x, y)
+    if not jnp.issubdtype(dt, jnp.inexact):
+        return jnp.power(x, y) if type(y) is int or dt == np.bool_ else _int_pow(x, y)
     return _pow_float(jnp.asarray(x, dt), jnp.asarray(y, dt))
+
+
+def _pow_check(x, y) -> None:
+    # PyTorch refuses a negative Python exponent of an integer tensor (a tensor exponent
+    # gives integer division's results, as here)
+    if type(y) is int and y < 0 and not isinstance(x, (int, float)):
+        if not is_floating(x.aval[1]) and x.aval[1] != np.bool_:
+            raise RuntimeError(
+                f"Integers to negative integer powers are not allowed: the base is an "
+                f"{x.aval[1]} tensor and the exponent {y}; make one of them a float, e.g. "
+                f"x.float() ** {y} or x ** {float(y)}"
+            )
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
@@ -524,12 +553,43 @@ def _index(template, arrays):
     return tuple(out)
 
 
+def _mask0(x, template, arrays):
+    # a 0-d boolean mask indexes a new dim of size 1: all of it (True) or none of it (False);
+    # beside index arrays it is one too (index [0] or []), broadcast with them as in PyTorch
+    if not any(kind == "mask0" for kind, *_ in template):
+        return x, template, arrays
+    kinds = [kind for kind, *_ in template]
+    n, advanced = kinds.count("mask0"), "array" in kinds
+    consumed = sum(kind in ("slice", "int", "array", "mask0") for kind in kinds)
+    axes, out, pos, given, new_arrays = [], [], 0, iter(arrays), []
+    for kind, *rest in template:
+        if kind == "mask0":
+            axes.append(pos)
+            if advanced:
+                out.append(("array",))
+                new_arrays.append(jnp.zeros((1 if rest[0] else 0,), jnp.int32))
+            else:
+                out.append(("slice", None if rest[0] else 0, None if rest[0] else 0, None))
+        else:
+            out.append((kind, *rest))
+            if kind == "array":
+                new_arrays.append(next(given))
+        if kind == "ellipsis":
+            pos += x.ndim + n - consumed
+        elif kind != "none":
+            pos += 1
+    return jnp.expand_dims(x, axes), tuple(out), new_arrays
+
+
 def _getitem(x, *arrays, template):
+    x, template, arrays = _mask0(x, template, arrays)
     return x[_index(template, arrays)]
 
 
 def _setitem(x, value, *arrays, template):
-    return x.at[_index(template, arrays)].set(jnp.asarray(value, x.dtype))
+    wide, template, arrays = _mask0(x, template, arrays)
+    out = wide.at[_index(template, arrays)].set(jnp.asarray(value, x.dtype))
+    return out.reshape(x.shape)
 
 
 def _along(index, axis):
@@ -603,6 +663,25 @@ def _pool(x, *, kind, kernel, stride, padding, ceil_mode):
         [(0, e - p) for (p, e) in pads[-2:]],
     )  # fmt: skip
     return total / count
+
+
+@jax.custom_jvp
+def _bce(p, y):
+    # PyTorch's binary_cross_entropy: each log clamped at -100; an input outside [0, 1] (an
+    # error in PyTorch, checked where the value is known at the call) gives NaN, never a value
+    loss = -(y * jnp.maximum(jnp.log(p), -100) + (1 - y) * jnp.maximum(jnp.log1p(-p), -100))
+    return jnp.where((p < 0) | (p > 1), jnp.nan, loss).astype(p.dtype)
+
+
+def _bce_jvp(primals, tangents):
+    p, y = primals
+    tp, ty = tangents
+    # PyTorch's formulas: (p - y) / max(p (1 - p), 1e-12) and log(1 - p) - log(p)
+    dp = (p - y) / jnp.maximum(p * (1 - p), 1e-12)
+    return _bce(p, y), (tp * dp + ty * (jnp.log1p(-p) - jnp.log(p))).astype(p.dtype)
+
+
+_bce.defjvp(_bce_jvp)
 
 
 @jax.custom_jvp
@@ -783,7 +862,7 @@ class Primitives(Table):
     div = _op(_div, "DivBackward0", torch="torch.div, true_divide, /, /=, div_",
               elementwise=True)  # fmt: skip
     pow = _op(_pow, "PowBackward0", "the gradient of 0 ** 0 is 0, as in PyTorch",  # noqa: A003
-              torch="torch.pow, **", elementwise=True)  # fmt: skip
+              torch="torch.pow, **", elementwise=True, check=_pow_check)  # fmt: skip
     clamp = _op(_clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_", elementwise=True)
     where = _op(jnp.where, "WhereBackward0", torch="torch.where, masked_fill", elementwise=True)
     lerp = _op(_lerp, "LerpBackward0", elementwise=True)
@@ -844,6 +923,8 @@ class Primitives(Table):
     max_pool2d = _op(partial(_pool, kind="max"), "MaxPool2DWithIndicesBackward0",
                      torch="F.max_pool2d")  # fmt: skip
     avg_pool2d = _op(partial(_pool, kind="avg"), "AvgPool2DBackward0", torch="F.avg_pool2d")
+    binary_cross_entropy = _op(_bce, "BinaryCrossEntropyBackward0", torch="F.binary_cross_entropy",
+                               elementwise=True)  # fmt: skip
     dropout = _op(_dropout, "NativeDropoutBackward0", "masks come from varjax's seeded keys",
                   torch="F.dropout")  # fmt: skip
     one_hot = _op(lambda x, *, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype), None,

@@ -203,12 +203,56 @@ def _shape_error(op: Op, params: tuple, avals: tuple, err: Exception) -> str:
     return f"{op.name}: cannot apply to inputs of shapes {shapes}{extra}: {msg}. Remedy: {hint}."
 
 
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}  # bool < integers < floats < complex
+
+
+def _category(dtype: np.dtype) -> int:
+    return _CATEGORY[dtype.kind]
+
+
+def _zero_dim_promotion(op: Op, inputs: tuple) -> tuple:
+    """PyTorch's promotion for elementwise ops: a 0-d tensor of no higher category than the
+    dimensioned ones takes their dtype (float16 tensor * 0-d float32 tensor is float16),
+    where JAX would widen; other cases JAX already promotes as PyTorch does."""
+    first = None
+    for x in inputs:  # the common case, one dtype, costs one pass
+        if type(x) is Node:
+            if first is None:
+                first = x.aval[1]
+            elif x.aval[1] != first:
+                break
+    else:
+        return inputs
+    start = 1 if op is P.where else 0  # where's condition takes no part
+    nodes = [x for x in inputs[start:] if type(x) is Node]
+    dims = tuple(x.aval[1] for x in nodes if x.aval[0])
+    if not dims or len(dims) == len(nodes):
+        return inputs
+    target = promote(dims)
+    if promote(tuple(x.aval[1] for x in nodes)) == target:
+        return inputs
+    return tuple(
+        record(P.astype, (x,), (("dtype", target),))
+        if i >= start
+        and type(x) is Node
+        and not x.aval[0]
+        and _category(x.aval[1]) <= _category(target)
+        and x.aval[1] != target
+        else x
+        for i, x in enumerate(inputs)
+    )
+
+
 def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     """Record ``op`` applied to ``inputs`` (Nodes or Python scalars); no device work.
 
     The abstract-evaluation cache is keyed by the inputs' avals, with a Python scalar standing
     as its type (its dtype follows from the other inputs), so a hit costs one dict lookup.
     An op with several outputs gives a tuple of nodes (see ``record_multi``)."""
+    if op.check is not None:
+        op.check(*inputs)
+    if op.elementwise:
+        inputs = _zero_dim_promotion(op, inputs)
     key = [op, params, sdtype]
     requires_grad = False
     depth = 0

@@ -25,7 +25,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-from ._variable import Variable
+from ._variable import Variable, as_array
 
 __all__ = ["load", "save"]
 
@@ -127,13 +127,18 @@ def save(obj: Any, path: PathLike) -> None:
     # refuse a file whose metadata lacks it.
     metadata = {_META_KEY: json.dumps({"version": _VERSION, "root": tree}), "format": "pt"}
     path = os.fspath(path)
+    if os.path.islink(path):  # write the file the link points to, and keep the link
+        path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(
             f"cannot save to {path!r}: the directory {directory!r} does not exist; "
             f"create it first, e.g. os.makedirs({directory!r})"
         )
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    _remove_stale(directory, os.path.basename(path))
+    tmp = os.path.join(
+        directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+    )
     # O_EXCL never follows or clobbers someone else's file; mode 0o666 lets the umask decide
     # the permissions, as a plain open() would.
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
@@ -153,6 +158,27 @@ def save(obj: Any, path: PathLike) -> None:
         raise
 
 
+def _remove_stale(directory: str, base: str) -> None:
+    """Delete the temporary files of saves to ``base`` whose process is gone (killed mid-save);
+    a save still running in another process keeps its file."""
+    prefix = f".{base}."
+    for entry in os.listdir(directory):
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        parts = entry[len(prefix) : -len(".tmp")].split(".")
+        if len(parts) != 2 or not parts[0].isdigit():
+            continue
+        try:
+            os.kill(int(parts[0]), 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError:
+                pass
+        except OSError:  # alive, owned by another user
+            pass
+
+
 def _corrupt(path: str, cause: str) -> RuntimeError:
     return RuntimeError(
         f"{path!r} is not a valid varjax file: {cause}; it was changed by another tool or "
@@ -160,29 +186,70 @@ def _corrupt(path: str, cause: str) -> RuntimeError:
     )
 
 
-def _decode(node: Any, f: Any, names: set[str], path: str) -> Any:
+_MAX_DEPTH = 200  # nesting of the structure; a state dict needs a handful of levels
+
+
+class _Reader:
+    """One file's tensors, each read once: metadata that names a tensor many times gets one
+    array (Variables over it are separate, as arrays are immutable), so what a load holds is
+    bounded by the file's size."""
+
+    def __init__(self, f: Any, path: str) -> None:
+        self.f, self.path = f, path
+        self.names = set(f.keys())
+        self.arrays: dict[str, jax.Array] = {}
+
+    def tensor(self, name: str) -> Variable:
+        if name not in self.names:
+            raise _corrupt(self.path, f"the metadata refers to tensor {name!r}, which is missing")
+        if name not in self.arrays:
+            self.arrays[name] = self._read(name)
+        return Variable(self.arrays[name])
+
+    def _read(self, name: str) -> jax.Array:
+        try:
+            raw = self.f.get_tensor(name)
+        except (AttributeError, TypeError, ValueError) as e:  # e.g. float8: no NumPy dtype
+            dtype = self.f.get_slice(name).get_dtype()
+            raise RuntimeError(
+                f"cannot load tensor {name!r} from {self.path!r}: its dtype {dtype} has no "
+                f"NumPy type in safetensors' reader ({e}). Remedy: convert it to one of "
+                f"{', '.join(sorted(_DTYPES))} with the tool that wrote the file"
+            ) from None
+        # a 64-bit value that does not fit JAX's 32-bit defaults (x64 mode off) raises
+        return as_array(raw, what=f"loading tensor {name!r} from {self.path!r}")
+
+
+def _decode(node: Any, r: _Reader, depth: int = 0) -> Any:
+    path = r.path
+    if depth > _MAX_DEPTH:
+        raise _corrupt(path, f"its structure is nested deeper than {_MAX_DEPTH} levels")
     if not isinstance(node, dict) or len(node) - ("ordered" in node) != 1:
-        raise _corrupt(path, f"unexpected node {node!r} in the metadata")
+        raise _corrupt(path, f"unexpected node {_short(node)} in the metadata")
     if "tensor" in node:
-        name = node["tensor"]
-        if name not in names:
-            raise _corrupt(path, f"the metadata refers to tensor {name!r}, which is missing")
-        return Variable(f.get_tensor(name))
+        if not isinstance(node["tensor"], str):
+            raise _corrupt(path, f"unexpected tensor name {_short(node['tensor'])}")
+        return r.tensor(node["tensor"])
     if "value" in node:
         if not isinstance(node["value"], _SCALARS):
-            raise _corrupt(path, f"unexpected value {node['value']!r} in the metadata")
+            raise _corrupt(path, f"unexpected value {_short(node['value'])} in the metadata")
         return node["value"]
-    if "dict" in node:
+    if "dict" in node and isinstance(node["dict"], list):
         out = OrderedDict() if node.get("ordered") else {}
         for item in node["dict"]:
             if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))):
-                raise _corrupt(path, f"unexpected dict item {item!r} in the metadata")
-            out[item[0]] = _decode(item[1], f, names, path)
+                raise _corrupt(path, f"unexpected dict item {_short(item)} in the metadata")
+            out[item[0]] = _decode(item[1], r, depth + 1)
         return out
     for kind, cls in (("list", list), ("tuple", tuple)):
         if kind in node and isinstance(node[kind], list):
-            return cls(_decode(v, f, names, path) for v in node[kind])
-    raise _corrupt(path, f"unexpected node {node!r} in the metadata")
+            return cls([_decode(v, r, depth + 1) for v in node[kind]])
+    raise _corrupt(path, f"unexpected node {_short(node)} in the metadata")
+
+
+def _short(obj: Any) -> str:
+    text = repr(obj)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def load(path: PathLike) -> Any:
@@ -216,16 +283,25 @@ def load(path: PathLike) -> Any:
             f"no file at {path!r} (absolute: {os.path.abspath(path)!r}); check the path, or "
             f"write the file first with varjax.save(obj, path)"
         )
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"{path!r} is a directory, not a file; pass the path of a file that varjax.save "
+            f"wrote (e.g. {os.path.join(path, 'model.safetensors')!r})"
+        )
     try:
         with safetensors.safe_open(path, framework="np") as f:
-            names = set(f.keys())
+            r = _Reader(f, path)
             raw = (f.metadata() or {}).get(_META_KEY)
             if raw is None:
-                return {name: Variable(f.get_tensor(name)) for name in sorted(names)}
+                return {name: r.tensor(name) for name in sorted(r.names)}
             try:
                 doc = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise _corrupt(path, f"its {_META_KEY!r} metadata is not JSON ({e})") from None
+            except (ValueError, RecursionError) as e:  # not JSON, too deep, a huge number
+                raise _corrupt(
+                    path,
+                    f"its {_META_KEY!r} metadata is not JSON that can be read "
+                    f"({type(e).__name__}: {_short(str(e))})",
+                ) from None
             if not isinstance(doc, dict) or "root" not in doc:
                 raise _corrupt(path, f"its {_META_KEY!r} metadata has no 'root' entry")
             if doc.get("version") != _VERSION:
@@ -233,7 +309,7 @@ def load(path: PathLike) -> Any:
                     f"{path!r} has varjax format version {doc.get('version')!r}, and this "
                     f"varjax reads version {_VERSION}; upgrade varjax to load it"
                 )
-            return _decode(doc["root"], f, names, path)
+            return _decode(doc["root"], r)
     except safetensors.SafetensorError as e:
         raise RuntimeError(
             f"{path!r} is not a valid safetensors file (the parser said: {e}); it may be "

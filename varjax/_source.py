@@ -23,10 +23,15 @@ Site = tuple[str, int, str]  # (file, line, code)
 
 
 def user_site() -> Site | None:
-    """The innermost frame outside varjax: where the user's code called in."""
+    """The innermost frame of the user's code (else the innermost outside varjax): where the
+    user's code called in, never a line of JAX that happens to run varjax (a traced step)."""
     frame = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(PACKAGE):
         frame = frame.f_back
+    outside = frame
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    frame = frame or outside
     if frame is None:
         return None
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()

@@ -32,6 +32,13 @@ class Found:
         self.vars: list[Variable] = []
         self.statics: list[Hashable] = []
         self.seen: set[int] = set()
+        # (owner, namespace) of the user objects met: a step that stores a Variable there
+        # (``self.h = h.detach()``) has it written back after each call
+        self.holders: list[tuple[Any, dict]] = []
+
+    def holder(self, owner: Any, namespace: dict) -> None:
+        """Watch ``namespace`` (``owner``'s attributes) for Variables the step stores."""
+        self.holders.append((owner, namespace))
 
     def variable(self, v: Variable) -> None:
         if id(v) not in self.seen:
@@ -118,7 +125,10 @@ def _walk_partial(obj: functools.partial, found: Found) -> None:
 
 
 def _walk_object(obj: Any, found: Found) -> None:
-    found.walk(getattr(obj, "__dict__", None))
+    namespace = getattr(obj, "__dict__", None)
+    if isinstance(namespace, dict):
+        found.holder(obj, namespace)
+        found.walk(namespace)
 
 
 _ATOMS = (str, bytes, int, float, complex, bool, type(None), np.ndarray, np.generic, jax.Array)

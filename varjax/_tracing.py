@@ -47,6 +47,19 @@ def host_read(what: str) -> RuntimeError:
     )
 
 
+def traced_read(what: str) -> RuntimeError:
+    """The error for reading a value on the host where JAX traces the code outside
+    ``varjax.jit``: a custom Function's forward/backward, a checkpointed function,
+    ``autograd.functional``."""
+    return RuntimeError(
+        f"{what}{_where()} needs a concrete value, but this code runs while JAX traces it "
+        f"(a custom autograd.Function's forward or backward, a checkpointed function, or "
+        f"autograd.functional), where values are only known when the compiled program runs. "
+        f"Remedy: compute with Variable ops instead (varjax.where(...) for a value-dependent "
+        f"choice), or read the value before apply() and pass it as a non-tensor argument."
+    )
+
+
 def value_dependent(what: str, remedy: str) -> RuntimeError:
     """The error for an op whose output shape depends on values (e.g. a boolean mask)."""
     return RuntimeError(

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _backward, _hooks, _tracing, _vjp
 from ._args import dim1
-from ._dtypes import default_float, default_int, is_floating
+from ._dtypes import check_fits, default_float, default_int, is_floating
 from ._format import format_tensor
 from ._forward import materialize
 from ._grad_mode import enable_grad, no_grad
@@ -62,27 +62,49 @@ def _wrap(node: Node) -> Variable:
 _new, _ref = object.__new__, weakref.ref
 
 
-def as_array(data: Any, dtype=None) -> jax.Array:
-    """A ``jax.Array`` from user data, with PyTorch's default dtypes for Python numbers."""
+def as_array(data: Any, dtype=None, what: str = "tensor()") -> jax.Array:
+    """A ``jax.Array`` from user data, with PyTorch's default dtypes for Python numbers.
+
+    A value the array cannot hold (an integer beyond int32 without x64 mode, a float64
+    beyond float32's range) raises instead of wrapping or turning into inf."""
     if isinstance(data, Variable):
         arr = data._value()
-    elif isinstance(data, jax.Array):
-        arr = data
-    else:
-        if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
-            probe = np.asarray(data)
-            if probe.dtype.kind == "f":
-                dtype = default_float()
-            elif probe.dtype.kind in "iu":
-                dtype = default_int()
-            elif probe.dtype.kind not in "b":
-                raise TypeError(
-                    f"cannot make a Variable from {type(data).__name__} data of dtype "
-                    f"{probe.dtype}; pass numbers, nested lists of numbers, or an array"
-                )
-            data = probe
-        arr = jnp.asarray(data)
-    return arr if dtype is None else arr.astype(dtype)
+        return arr if dtype is None else arr.astype(dtype)
+    if isinstance(data, jax.Array):
+        return data if dtype is None else data.astype(dtype)
+    python = not isinstance(data, (np.ndarray, np.generic))
+    src = np.asarray(data)
+    requested = dtype
+    if dtype is None:
+        dtype = _python_dtype(src, data) if python else src.dtype
+    target = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+    check_fits(src, target, python is False and requested is None, what)
+    if src.dtype != target:
+        with np.errstate(over="ignore"):  # a Python float beyond float32 is inf, as in PyTorch
+            src = src.astype(target)
+    return jnp.asarray(src)
+
+
+def _python_dtype(src: np.ndarray, data: Any) -> np.dtype:
+    """PyTorch's dtype for Python data: float32 for floats, int64 (JAX: int32) for ints."""
+    kind = src.dtype.kind
+    if kind == "f":
+        return default_float()
+    if kind in "iu":
+        return default_int()
+    if kind == "b":
+        return src.dtype
+    if kind == "c":
+        return np.dtype(np.complex64)  # PyTorch's default complex, for its default float32
+    if kind == "O" and src.size and all(isinstance(v, int) for v in src.flat):
+        raise RuntimeError(
+            f"tensor(): the integer {max(src.flat, key=abs)} does not fit int64 (overflow); "
+            f"store it as a float, or split it into smaller integers"
+        )
+    raise TypeError(
+        f"cannot make a Variable from {type(data).__name__} data of dtype "
+        f"{src.dtype}; pass numbers, nested lists of numbers, or an array"
+    )
 
 
 def _node_of(x: Any) -> Node | int | float | bool:
@@ -170,6 +192,21 @@ def _construct(args: tuple) -> tuple[Node, bool]:
     return node, requires_grad
 
 
+def _check_hook_result(hook: Any, r: Any, grad: Variable) -> None:
+    name = getattr(hook, "__name__", hook)
+    if not isinstance(r, Variable):
+        raise TypeError(f"expected Variable, but hook {name!r} returned {type(r).__name__!r}")
+    if tuple(r.shape) != tuple(grad.shape):
+        raise RuntimeError(
+            f"hook {name!r} returned a gradient of shape {tuple(r.shape)} for one of shape "
+            f"{tuple(grad.shape)}"
+        )
+    if r.dtype != grad.dtype:
+        raise RuntimeError(
+            f"hook {name!r} has changed the type of value (was {grad.dtype} got {r.dtype})"
+        )
+
+
 class Hooks(dict):
     """Backward hooks, in registration order: a leaf's (on its Variable, for every version) or
     an intermediate's (on the node it was registered on, as PyTorch binds them to a version)."""
@@ -180,11 +217,7 @@ class Hooks(dict):
         for h in list(self.values()):
             r = h(grad)
             if r is not None:
-                if tuple(r.shape) != tuple(grad.shape):
-                    raise RuntimeError(
-                        f"hook {getattr(h, '__name__', h)!r} returned a gradient of shape "
-                        f"{tuple(r.shape)} for one of shape {tuple(grad.shape)}"
-                    )
+                _check_hook_result(h, r, grad)
                 grad = r
         return grad._node
 
@@ -329,8 +362,8 @@ class Variable(
     def _host(self, what: str) -> np.ndarray:
         """The value as a NumPy array; inside varjax.jit, an error naming ``what`` and the line."""
         value = self._value()
-        if _tracing.state.active and _tracing.is_tracer(value):
-            raise _tracing.host_read(what)
+        if _tracing.is_tracer(value):
+            raise _tracing.host_read(what) if _tracing.state.active else _tracing.traced_read(what)
         return np.asarray(value)
 
     def _rebind(self, node: Node) -> None:
@@ -386,11 +419,22 @@ class Variable(
     @grad.setter
     def grad(self, value: Variable | None) -> None:
         if value is not None:
+            if not isinstance(value, (Variable, jax.Array, np.ndarray)):
+                raise TypeError(
+                    f"assigned grad expected to be a Variable or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
             value = value if isinstance(value, Variable) else Variable(value)
             if tuple(value.shape) != tuple(self.shape):
                 raise RuntimeError(
                     f"assigned grad has data of a different size: {tuple(value.shape)} "
                     f"for a Variable of shape {tuple(self.shape)}"
+                )
+            if value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype {value.dtype} to a Variable of "
+                    f"dtype {self.dtype}: the gradient must have the Variable's dtype. Remedy: "
+                    f"assign `grad.to({self.dtype})`."
                 )
         self._grad = value
 

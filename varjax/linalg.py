@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
+import jax.scipy.linalg
+import numpy as np
+
+from . import _tracing
 from ._args import dims as _dims
+from ._dtypes import is_floating
 from ._ops import P
 from ._variable import Variable, as_variable
 
@@ -43,7 +49,26 @@ def inv(A: Any) -> Variable:  # noqa: N803 - PyTorch's argument name
             f"linalg.inv: A must be batches of square matrices, but they are "
             f"{a.shape[-2] if a.ndim >= 2 else a.ndim} by {a.shape[-1] if a.ndim else 0} matrices"
         )
+    _check_invertible(a)
     return a._apply(P.linalg_inv, a)
+
+
+def _check_invertible(a: Variable) -> None:
+    """PyTorch's error for a singular matrix, where the value is known at the call (a leaf, or
+    eager mode); a pending one is not computed for it, and JAX then gives inf/NaN."""
+    value = a._node.value
+    if value is None or _tracing.is_tracer(value) or not is_floating(a.dtype) or a.numel() == 0:
+        return
+    lu, _ = jax.scipy.linalg.lu_factor(value)
+    diag = np.diagonal(np.asarray(lu), axis1=-2, axis2=-1).reshape(-1, a.shape[-1])
+    for b, row in enumerate(diag):
+        zeros = np.flatnonzero(row == 0)
+        if zeros.size:
+            batch = f"(Batch element {b}): " if a.ndim > 2 else ""
+            raise RuntimeError(
+                f"linalg.inv: {batch}The diagonal element {zeros[0] + 1} is zero, the inversion "
+                f"could not be completed because the input matrix is singular."
+            )
 
 
 def solve(A: Any, B: Any) -> Variable:  # noqa: N803 - PyTorch's names

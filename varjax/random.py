@@ -18,13 +18,17 @@ from ._record import Node, leaf
 _DEFAULT_SEED = 0
 
 
-class _KeyState(threading.local):
+class _KeyState:
+    """One state for the process, as PyTorch's default generator: a thread started after
+    ``manual_seed`` draws from the seeded state; draws from several threads never repeat."""
+
     key: Node | None = None
     seed: int = _DEFAULT_SEED
     counter: int = 0
 
 
 _state = _KeyState()
+_lock = threading.Lock()
 
 
 def manual_seed(seed: int) -> None:
@@ -38,7 +42,8 @@ def manual_seed(seed: int) -> None:
         True
     """
     seed = int(seed)
-    _state.seed, _state.key, _state.counter = seed, None, 0
+    with _lock:
+        _state.seed, _state.key, _state.counter = seed, None, 0
 
 
 def initial_seed() -> int:
@@ -53,12 +58,18 @@ def counter() -> int:
 
 def advance(draws: int) -> None:
     """Count ``draws`` draws made elsewhere (inside a compiled ``varjax.jit`` step)."""
-    _state.counter += draws
+    with _lock:
+        _state.counter += draws
 
 
 def key_node() -> Node:
     """The node holding the base key (made from the seed on first use)."""
-    if _state.key is None:
+    with _lock:
+        return _key()
+
+
+def _key() -> Node:
+    if _state.key is None:  # callers hold _lock
         # uint32 raw keys: the seed is taken modulo 2**32 in each half, as jax.random.PRNGKey does
         _state.key = leaf(jax.random.PRNGKey(np.uint64(_state.seed % 2**64)))
     return _state.key
@@ -73,6 +84,7 @@ def next_draw() -> tuple[Node, int | Node]:
     if traced is not None:
         traced[2] += 1
         return traced[0], leaf(traced[1] + traced[2], aval=((), np.dtype(traced[1].dtype)))
-    key = key_node()
-    _state.counter += 1
-    return key, _state.counter
+    with _lock:
+        key = _key()
+        _state.counter += 1
+        return key, _state.counter

@@ -43,15 +43,55 @@ def check_bounds(idx: np.ndarray | None, size: int, dim: int, allow_negative: bo
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
-def _expand_masks(key: tuple) -> list:
+class _Mask0:
+    """A 0-d boolean mask: a new dim of size 1 (True) or 0 (False), as in PyTorch."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+
+def _is_tensor_index(k: Any) -> bool:
+    return isinstance(k, (Methods, np.ndarray, jax.Array, list))
+
+
+def _is_mask(v: np.ndarray | None) -> bool:
+    return v is not None and v.dtype == np.bool_
+
+
+def _mask_dims(x: Any, key: tuple, values: list) -> list:
+    """The dim of ``x`` each entry of ``key`` starts at (None after an ``...``: counted from
+    the end)."""
+    used = [
+        0 if k is None or k is Ellipsis else (v.ndim if _is_mask(v) else 1)
+        for k, v in zip(key, values)
+    ]
+    total, dims, dim = builtins.sum(used), [], 0
+    for k, n in zip(key, used):
+        dims.append(dim)
+        dim += x.ndim - total if k is Ellipsis else n
+    return dims
+
+
+def _check_mask(x: Any, mask: np.ndarray, dim: int) -> None:
+    for i, n in enumerate(mask.shape):
+        if dim + i >= x.ndim or x.shape[dim + i] != n:
+            raise IndexError(
+                f"The shape of the mask {list(mask.shape)} at index {i} does not match the "
+                f"shape of the indexed tensor {list(x.shape)} at index {dim + i}"
+            )
+
+
+def _expand_masks(x: Any, key: tuple) -> list:
     """The key with each boolean mask turned into integer indices, one array per masked dim."""
+    values = [index_values(k) if _is_tensor_index(k) else None for k in key]
+    dims = _mask_dims(x, key, values)
     expanded = []
-    for k in key:
-        if not isinstance(k, (Methods, np.ndarray, jax.Array, list)):
+    for k, arr, dim in zip(key, values, dims):
+        if not _is_tensor_index(k):
             expanded.append(k)
-            continue
-        arr = index_values(k)
-        if arr is None:  # traced by varjax.jit: the dtype is known, the values are not
+        elif arr is None:  # traced by varjax.jit: the dtype is known, the values are not
             if k.dtype == np.bool_:
                 raise _tracing.value_dependent(
                     "indexing with a boolean mask",
@@ -59,7 +99,10 @@ def _expand_masks(key: tuple) -> list:
                     "shape, or index outside the compiled function",
                 )
             expanded.append(k)
+        elif arr.dtype == np.bool_ and arr.ndim == 0:
+            expanded.append(_Mask0(builtins.bool(arr)))
         elif arr.dtype == np.bool_:
+            _check_mask(x, arr, dim)
             expanded.extend(np.nonzero(arr))
         elif arr.dtype.kind not in "iu":
             raise IndexError(
@@ -74,6 +117,8 @@ def _entry(x: Any, k: Any, dim: int, arrays: list) -> tuple[tuple, int]:
     """(template entry, dims consumed) of one index entry ``k`` at ``dim``."""
     if k is None:
         return ("none",), 0
+    if isinstance(k, _Mask0):
+        return ("mask0", k.value), 0
     if isinstance(k, slice):
         start, stop, step = (
             None if v is None else builtins.int(v) for v in (k.start, k.stop, k.step)
@@ -88,6 +133,11 @@ def _entry(x: Any, k: Any, dim: int, arrays: list) -> tuple[tuple, int]:
                 f"index {builtins.int(k)} is out of bounds for dimension {dim} with size {size}"
             )
         return ("int", builtins.int(k)), 1
+    if not _is_tensor_index(k):
+        raise IndexError(
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+            f"valid indices (got {type(k).__name__})"
+        )
     check_bounds(index_values(k), size, dim, allow_negative=True)
     arrays.append(x._lift(k if isinstance(k, Methods) else np.asarray(k)))
     return ("array",), 1
@@ -95,8 +145,10 @@ def _entry(x: Any, k: Any, dim: int, arrays: list) -> tuple[tuple, int]:
 
 def index_template(x: Any, key) -> tuple[tuple, list]:
     """PyTorch indexing -> (static template, index arrays that become program inputs)."""
-    expanded = _expand_masks(key if isinstance(key, tuple) else (key,))
-    consumed = builtins.sum(k is not None and k is not Ellipsis for k in expanded)
+    expanded = _expand_masks(x, key if isinstance(key, tuple) else (key,))
+    consumed = builtins.sum(
+        k is not None and k is not Ellipsis and not isinstance(k, _Mask0) for k in expanded
+    )
     if consumed > x.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.ndim} (got {consumed})")
     template, arrays, dim = [], [], 0
@@ -163,7 +215,7 @@ class IndexMethods(Methods):
         writes into ``x``. Integer-array and mask indexing give copies, as in PyTorch."""
         template, arrays = index_template(self, key)
         out = self._apply(P.getitem, self, *arrays, params=(("template", template),))
-        if arrays:
+        if arrays or any(entry[0] == "mask0" for entry in template):  # a copy, as in PyTorch
             return out
         strides = _index_strides(tuple(self.shape), strides_of(self), template)
         return link(self, out, lambda b: b[key], lambda b, v: setitem(b, template, v), strides)
@@ -193,6 +245,11 @@ class IndexMethods(Methods):
     @function
     def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Variable:
         """A copy of ``input`` with ``src`` (or ``value``) written at ``index`` along ``dim``."""
+        if (src is None) == (value is None):
+            raise TypeError(
+                "scatter() takes (dim, index, src) or (dim, index, value=...): give exactly one "
+                f"of src and value, got src={src!r} and value={value!r}"
+            )
         return self._along_index(P.scatter, dim, index, value if src is None else src)
 
     @function

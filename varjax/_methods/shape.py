@@ -14,7 +14,7 @@ import numpy as np
 
 from .._args import dim1 as _dim1
 from .._args import dims as _dims
-from .._args import shape_arg
+from .._args import new_shape, shape_arg
 from .._ops import P
 from .._views import is_contiguous, link, strides_of, view_strides
 from ._base import Methods, function
@@ -112,6 +112,12 @@ class ShapeMethods(Methods):
                     f"existing size ({n}) at non-singleton dimension {i + lead}. Target "
                     f"sizes: {list(sizes)}.  Tensor sizes: {list(self.shape)}"
                 )
+        for i, s in enumerate(shape[:lead]):
+            if s < 0:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                    f"non-existing dimension {i}"
+                )
         out = self._apply(P.expand, self, params=(("shape", shape),))
         writable = shape == tuple(self.shape)  # otherwise elements would share one location
         st = strides_of(self)
@@ -134,6 +140,8 @@ class ShapeMethods(Methods):
                 "Number of dimensions of repeat dims can not be smaller than number of "
                 f"dimensions of tensor ({len(sizes)} < {self.ndim})"
             )
+        padded = (1,) * (len(sizes) - self.ndim) + tuple(self.shape)
+        new_shape(tuple(r * n if r >= 0 else r for r, n in zip(sizes, padded)))
         return self._apply(P.repeat, self, params=(("reps", sizes),))
 
     @function

@@ -41,7 +41,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features) if in_features else 0.0
+        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0  # < 0: rand() raises
         self.weight = _uniform((out_features, in_features), bound)
         if bias:
             self.bias = _uniform((out_features,), bound)
@@ -305,6 +305,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int,
                  padding_idx: int | None = None) -> None:  # fmt: skip
         super().__init__()
+        if padding_idx is not None:
+            padding_idx = F._padding_index(padding_idx, num_embeddings)
         self.num_embeddings, self.embedding_dim, self.padding_idx = (
             num_embeddings, embedding_dim, padding_idx)  # fmt: skip
         self.weight = Parameter(randn(num_embeddings, embedding_dim))

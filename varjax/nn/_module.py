@@ -355,6 +355,8 @@ def _walk_module(root: Module, found: _state.Found) -> None:
     for m in mods:
         if m is root or found.first(m):
             found.static(m.training)  # train/eval decides the program
+            found.holder(m, m.__dict__)  # ``self.h = ...`` and ``self.buffer = ...`` in a step
+            found.holder(m, m._buffers)
     for v in state:
         found.variable(v)
     for v in others:  # plain attributes (a Variable, a list, an Optimizer kept on the model)

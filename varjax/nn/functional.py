@@ -13,6 +13,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import jax.numpy as jnp
+
 from .. import _functions, _tracing
 from .. import random as _rng
 from .._dtypes import is_floating
@@ -107,7 +109,11 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
     """BCE of probabilities; like PyTorch, each log is clamped at -100 so 0 and 1 stay finite."""
     p, y = _var(input), _var(target)
     _same_shape("binary_cross_entropy", p, y)
-    loss = -(y * p.log().clamp(min=-100) + (1 - y) * (1 - p).log().clamp(min=-100))
+    value = p._node.value  # checked where known at the call, never forcing a computation
+    if value is not None and not _tracing.is_tracer(value):
+        if bool(jnp.any((value < 0) | (value > 1))):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = _apply(P.binary_cross_entropy, p, y)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
@@ -258,6 +264,13 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0
     return _apply(P.pad, x, float(value), params=(("pad", pad),))
 
 
+def _padding_index(padding_idx: int, num_embeddings: int) -> int:
+    """``padding_idx`` as a row number (-1 is the last row), checked as PyTorch does."""
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx % num_embeddings
+
+
 def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variable:
     """Rows of ``weight`` picked by the integer ``input`` (any shape).
 
@@ -267,6 +280,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variab
     rows = w.index_select(0, idx.reshape(-1)).reshape(*idx.shape, w.shape[1])
     if padding_idx is None:
         return rows
+    padding_idx = _padding_index(padding_idx, w.shape[0])
     keep = (idx != padding_idx).unsqueeze(-1)
     return _apply(P.where, keep, rows, rows.detach())
 
@@ -410,12 +424,32 @@ def conv2d(
             raise ValueError(f"padding must be 'same', 'valid' or ints, got {padding!r}")
     else:
         pad = tuple((p, p) for p in _pair(padding, "padding"))
+        _check_conv_size(x, w, pad, _pair(dilation, "dilation"))
     params = (
         ("dilation", _pair(dilation, "dilation")), ("groups", int(groups)), ("padding", pad),
         ("stride", _pair(stride, "stride")),
     )  # fmt: skip
     out = _apply(P.conv2d, x, w, params=params)
     return out if bias is None else out + _var(bias).reshape(1, -1, 1, 1)
+
+
+def _check_conv_size(x: Variable, w: Variable, pad: tuple, dilation: tuple) -> None:
+    padded = [n + 2 * p for n, (p, _) in zip(x.shape[-2:], pad)]
+    kernel = [(k - 1) * d + 1 for k, d in zip(w.shape[-2:], dilation)]
+    if any(k > n for k, n in zip(kernel, padded)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({padded[0]} x {padded[1]}). Kernel "
+            f"size: ({kernel[0]} x {kernel[1]}). Kernel size can't be greater than actual "
+            f"input size"
+        )
+
+
+def _pool_out(n: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size (pooling_output_shape)."""
+    out = -(-(n + 2 * p - k) // s) + 1 if ceil_mode else (n + 2 * p - k) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
 
 
 def _pool(kind: str, input, kernel_size, stride, padding, ceil_mode) -> Variable:
@@ -428,6 +462,13 @@ def _pool(kind: str, input, kernel_size, stride, padding, ceil_mode) -> Variable
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
         raise RuntimeError(
             f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k}"
+        )
+    out = [_pool_out(n, ki, si, pi, ceil_mode) for n, ki, si, pi in zip(x.shape[-2:], k, s, p)]
+    if min(out) < 1:
+        c, h, w = x.shape[-3:]
+        raise RuntimeError(
+            f"Given input size: ({c}x{h}x{w}). Calculated output size: "
+            f"({c}x{out[0]}x{out[1]}). Output size is too small"
         )
     params = (("ceil_mode", bool(ceil_mode)), ("kernel", k), ("padding", p), ("stride", s))
     return _apply(P.max_pool2d if kind == "max" else P.avg_pool2d, x, params=params)

@@ -65,6 +65,9 @@ class _Required:
 required = _Required()
 
 
+_NONNEGATIVE = ("lr", "eps", "weight_decay", "momentum", "lr_decay", "initial_accumulator_value")
+
+
 class Optimizer:
     """Base class: ``param_groups``, ``zero_grad``, ``step``, ``state_dict``.
 
@@ -131,7 +134,7 @@ class Optimizer:
         group["_structure"] = structure
 
     def _validate(self, group: dict) -> None:
-        for name in ("lr", "eps", "weight_decay", "momentum"):
+        for name in _NONNEGATIVE:
             if name in group and not group[name] >= 0:
                 raise ValueError(f"Invalid {name} value: {group[name]}")
 
