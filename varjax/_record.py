@@ -141,7 +141,8 @@ def detached(node: Node) -> Node:
 
 # -- abstract evaluation --------------------------------------------------------------------------
 
-_AVALS: dict = {}  # (op, params, sdtype, input avals...) -> (aval(s), sdtype, outputs or 0)
+# (op, params, sdtype, input avals...) -> (aval(s), sdtype, outputs or 0, cast or None)
+_AVALS: dict = {}
 _caches.register(_AVALS.clear)
 
 
@@ -210,37 +211,39 @@ def _category(dtype: np.dtype) -> int:
     return _CATEGORY[dtype.kind]
 
 
-def _zero_dim_promotion(op: Op, inputs: tuple) -> tuple:
-    """PyTorch's promotion for elementwise ops: a 0-d tensor of no higher category than the
-    dimensioned ones takes their dtype (float16 tensor * 0-d float32 tensor is float16),
-    where JAX would widen; other cases JAX already promotes as PyTorch does."""
-    first = None
-    for x in inputs:  # the common case, one dtype, costs one pass
-        if type(x) is Node:
-            if first is None:
-                first = x.aval[1]
-            elif x.aval[1] != first:
-                break
-    else:
-        return inputs
+def _zero_dim_promotion(op: Op, inputs: tuple) -> tuple | None:
+    """PyTorch's promotion for elementwise ops, where JAX's differs: a 0-d tensor of no
+    higher category than the dimensioned ones takes their dtype (a float16 tensor times a 0-d
+    float32 tensor is float16; JAX would widen to float32). (target dtype, indices of the
+    inputs to cast) or None; other cases JAX already promotes as PyTorch does."""
     start = 1 if op is P.where else 0  # where's condition takes no part
-    nodes = [x for x in inputs[start:] if type(x) is Node]
-    dims = tuple(x.aval[1] for x in nodes if x.aval[0])
+    nodes = [(i, x) for i, x in enumerate(inputs) if i >= start and type(x) is Node]
+    dims = tuple(x.aval[1] for _, x in nodes if x.aval[0])
     if not dims or len(dims) == len(nodes):
-        return inputs
+        return None
     target = promote(dims)
-    if promote(tuple(x.aval[1] for x in nodes)) == target:
-        return inputs
-    return tuple(
-        record(P.astype, (x,), (("dtype", target),))
-        if i >= start
-        and type(x) is Node
-        and not x.aval[0]
-        and _category(x.aval[1]) <= _category(target)
-        and x.aval[1] != target
-        else x
-        for i, x in enumerate(inputs)
-    )
+    if promote(tuple(x.aval[1] for _, x in nodes)) == target:
+        return None
+    cast = tuple(
+        i for i, x in nodes
+        if not x.aval[0] and _category(x.aval[1]) <= _category(target) and x.aval[1] != target
+    )  # fmt: skip
+    return (target, cast) if cast else None
+
+
+def _miss(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple:
+    """The abstract-evaluation cache entry for a new key: (aval(s), sdtype, outputs, None), or
+    (None, None, 0, cast) when some inputs must first be cast (``_zero_dim_promotion``)."""
+    cast = _zero_dim_promotion(op, inputs) if op.elementwise else None
+    if cast is not None:
+        return None, None, 0, cast
+    return (*_abstract_eval(op, params, inputs, sdtype), None)
+
+
+def _cast(inputs: tuple, cast: tuple) -> tuple:
+    target, which = cast
+    dt = (("dtype", target),)
+    return tuple(record(P.astype, (x,), dt) if i in which else x for i, x in enumerate(inputs))
 
 
 def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
@@ -251,8 +254,6 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     An op with several outputs gives a tuple of nodes (see ``record_multi``)."""
     if op.check is not None:
         op.check(*inputs)
-    if op.elementwise:
-        inputs = _zero_dim_promotion(op, inputs)
     key = [op, params, sdtype]
     requires_grad = False
     depth = 0
@@ -267,7 +268,9 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
             key.append(type(x))
     hit = _AVALS.get(key := tuple(key))
     if hit is None:
-        hit = _AVALS[key] = _abstract_eval(op, params, inputs, sdtype)
+        hit = _AVALS[key] = _miss(op, params, inputs, sdtype)
+    if hit[3] is not None:
+        return record(op, _cast(inputs, hit[3]), params, sdtype)
     if requires_grad and (op.grad_name is None or not _grad_state.enabled):
         requires_grad = False
     if hit[2]:
