@@ -39,7 +39,7 @@ from ._lift import op
 from ._recompile import RecompileWarning
 from ._serialization import load, save
 from ._variable import Size, Variable
-from .random import initial_seed, manual_seed
+from .random import Generator, initial_seed, manual_seed
 
 __version__ = "0.1.0"
 
@@ -57,6 +57,7 @@ detach = Variable.detach
 __all__ = [
     "CompileStats",
     "FloatTensor",
+    "Generator",
     "RecompileWarning",
     "Size",
     "Tensor",

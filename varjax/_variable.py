@@ -292,6 +292,14 @@ def _grad_fn_of(x) -> GradFn | AccumulateGrad | None:
     return AccumulateGrad(v) if v is not None else None
 
 
+def _rebuild(cls: type, value: Any, requires_grad: bool) -> Variable:
+    """A Variable of class ``cls`` (Variable, nn.Parameter, ...) over ``value``: unpickling."""
+    v = Variable.__new__(cls)
+    Variable.__init__(v, value)
+    v.requires_grad = requires_grad
+    return v
+
+
 class Variable(
     Elementwise, Binary, Reductions, Scans,  # the op table's rows: x.exp(), x.sum(1), ...
     ElementwiseMethods, ReduceMethods, ShapeMethods, IndexMethods, LinalgMethods,
@@ -350,6 +358,24 @@ class Variable(
 
     def _lift(self, x: Any) -> Variable:
         return as_variable(x)
+
+    # -- copying and pickling: value, dtype and requires_grad, as PyTorch --------------------
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:  # the value; history is not pickled
+        return (_rebuild, (type(self), self._host("pickling a Variable"), self.requires_grad))
+
+    def __deepcopy__(self, memo: dict) -> Variable:
+        if not self._node.is_leaf and self.requires_grad:
+            raise RuntimeError(
+                f"Only Variables created explicitly by the user (graph leaves) support the "
+                f"deepcopy protocol; this one has grad_fn={self.grad_fn!r}. Remedy: deepcopy "
+                f"`.detach()` of it."
+            )
+        out = _rebuild(type(self), self._value(), self.requires_grad)
+        memo[id(self)] = out
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
+        return out
 
     # -- internal -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ program, so loops that draw fresh noise never recompile.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import jax
 import numpy as np
@@ -88,3 +89,67 @@ def next_draw() -> tuple[Node, int | Node]:
         key = _key()
         _state.counter += 1
         return key, _state.counter
+
+
+class Generator:
+    """A random state of its own, as ``torch.Generator``: a seed and a draw counter.
+
+    Passed as ``generator=`` to ``DataLoader``, ``random_split`` and the samplers, it makes
+    their shuffles reproducible without touching varjax's global state.
+
+    Example:
+        >>> import varjax as vj
+        >>> g = vj.Generator().manual_seed(42)
+        >>> g.initial_seed()
+        42
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = device
+        self._seed, self._counter = _DEFAULT_SEED, 0
+        self._lock = threading.Lock()
+
+    def manual_seed(self, seed: int) -> Generator:
+        with self._lock:
+            self._seed, self._counter = int(seed), 0
+        return self
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def seed(self) -> int:
+        """Seed from the operating system's entropy; returns the new seed."""
+        return self.manual_seed(int(np.random.SeedSequence().generate_state(1, np.uint64)[0]))._seed
+
+    def get_state(self) -> tuple[int, int]:
+        return self._seed, self._counter
+
+    def set_state(self, state: tuple[int, int]) -> Generator:
+        with self._lock:
+            self._seed, self._counter = int(state[0]), int(state[1])
+        return self
+
+    def _host_rng(self) -> np.random.Generator:
+        with self._lock:
+            self._counter += 1
+            return _numpy_rng(self._seed, self._counter)
+
+
+def _numpy_rng(seed: int, counter: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence((seed % 2**64, counter)))
+
+
+def host_rng(generator: Generator | None = None) -> np.random.Generator:
+    """A NumPy generator for host-side randomness (shuffles, splits), drawn from
+    ``generator`` or, without one, from varjax's seeded state (one draw: ``manual_seed``
+    makes it reproducible)."""
+    if generator is not None:
+        if not isinstance(generator, Generator):
+            raise TypeError(
+                f"generator must be a varjax.Generator, got {type(generator).__name__}; make "
+                f"one with varjax.Generator().manual_seed(seed)"
+            )
+        return generator._host_rng()
+    with _lock:
+        _state.counter += 1
+        return _numpy_rng(_state.seed, _state.counter)
