@@ -26,7 +26,7 @@ ROOT = Path(vj.__file__).resolve().parent
 
 # Bottom to top: a module imports only from its own layer or the ones below (DESIGN.md).
 LAYERS = [
-    "_caches _config _grad_mode _source _dtypes _args _format _views _tracing",
+    "_caches _config _grad_mode _source _dtypes _args _format _views _tracing _device",
     "_ops",
     "_record random",
     "_program",
@@ -34,7 +34,7 @@ LAYERS = [
     "_forward _anomaly _vjp _hooks _higher_order _backward",
     "_methods _variable",
     "_functions _creation _lift _function _state _serialization linalg",
-    "nn optim autograd utils",
+    "nn optim autograd utils cuda accelerator backends",
     "_jit",
     "<package> _opdoc",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import jax.numpy as _jnp
 import numpy as _np
 
-from . import _functions, autograd, linalg, nn, optim, random, utils
+from . import _functions, accelerator, autograd, backends, cuda, linalg, nn, optim, random, utils
 from ._compile import CompileStats, clear_caches, compile_stats
 from ._config import config
 from ._creation import (
@@ -32,6 +32,7 @@ from ._creation import (
     zeros,
     zeros_like,
 )
+from ._device import device, get_default_device, set_default_device
 from ._functions import *  # noqa: F403 - every function of the op table and the methods
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._jit import jit
@@ -63,7 +64,13 @@ __all__ = [
     "Tensor",
     "Variable",
     "arange",
+    "accelerator",
     "autograd",
+    "backends",
+    "cuda",
+    "device",
+    "get_default_device",
+    "set_default_device",
     "bfloat16",
     "bool",
     "clear_caches",

@@ -24,14 +24,16 @@ def _dtype(dtype, fallback) -> np.dtype:
     return np.dtype(fallback if dtype is None else dtype)
 
 
-def _made(node, requires_grad: bool) -> Variable:
+def _made(node, requires_grad: bool, device: Any = None) -> Variable:
     v = _wrap(node)
+    if device is not None:  # placed before it needs a gradient: a leaf on that device
+        v = v.to(device)
     if requires_grad:
         v.requires_grad = True  # checks the dtype and leafness with PyTorch's messages
     return v
 
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Variable:
+def tensor(data: Any, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
     """A new leaf Variable holding a copy of ``data``.
 
     Example:
@@ -39,10 +41,12 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Variable:
         >>> vj.tensor([1.0, 2.0], requires_grad=True)
         tensor([1., 2.], requires_grad=True)
     """
-    return _made(leaf(as_array(data, dtype)), requires_grad)
+    return _made(leaf(as_array(data, dtype)), requires_grad, device)
 
 
-def full(size, fill_value: float, dtype=None, requires_grad: bool = False) -> Variable:
+def full(
+    size, fill_value: float, dtype=None, *, device=None, requires_grad: bool = False
+) -> Variable:
     """A Variable of shape ``size`` filled with ``fill_value`` (float32 for floats).
 
     Example:
@@ -59,32 +63,39 @@ def full(size, fill_value: float, dtype=None, requires_grad: bool = False) -> Va
     dt = np.dtype(dtype)
     shape = _new_shape(_shape_arg((size,)) if not isinstance(size, numbers.Integral) else (size,))
     node = record(P.full, (fill_value,), (("dtype", dt), ("shape", shape)), sdtype=dt)
-    return _made(node, requires_grad)
+    return _made(node, requires_grad, device)
 
 
-def ones(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+def ones(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
     """A Variable of ones: ``ones(2, 2)`` or ``ones((2, 2))``."""
-    return full(_shape_arg(size), 1, _dtype(dtype, default_float()), requires_grad)
+    dt = _dtype(dtype, default_float())
+    return full(_shape_arg(size), 1, dt, device=device, requires_grad=requires_grad)
 
 
-def zeros(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+def zeros(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
     """A Variable of zeros: ``zeros(2, 2)`` or ``zeros((2, 2))``."""
-    return full(_shape_arg(size), 0, _dtype(dtype, default_float()), requires_grad)
+    dt = _dtype(dtype, default_float())
+    return full(_shape_arg(size), 0, dt, device=device, requires_grad=requires_grad)
 
 
-def ones_like(x: Variable, dtype=None, requires_grad: bool = False) -> Variable:
+def ones_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
     """Ones of ``x``'s shape and dtype."""
-    return full(tuple(x.shape), 1, _dtype(dtype, x.dtype), requires_grad)
+    dev = x._node.placement if device is None else device  # x's device, where it was placed
+    dt = _dtype(dtype, x.dtype)
+    return full(tuple(x.shape), 1, dt, device=dev, requires_grad=requires_grad)
 
 
-def zeros_like(x: Variable, dtype=None, requires_grad: bool = False) -> Variable:
+def zeros_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
     """Zeros of ``x``'s shape and dtype."""
-    return full(tuple(x.shape), 0, _dtype(dtype, x.dtype), requires_grad)
+    dev = x._node.placement if device is None else device  # x's device, where it was placed
+    dt = _dtype(dtype, x.dtype)
+    return full(tuple(x.shape), 0, dt, device=dev, requires_grad=requires_grad)
 
 
 def arange(
-    start: float, end: float | None = None, step: float = 1, dtype=None, requires_grad: bool = False
-) -> Variable:
+    start: float, end: float | None = None, step: float = 1, dtype=None, *, device=None,
+    requires_grad: bool = False,
+) -> Variable:  # fmt: skip
     """Values from ``start`` up to (not including) ``end``: ``arange(5)``, ``arange(1, 4, 0.5)``.
 
     Example:
@@ -99,11 +110,11 @@ def arange(
     ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = _dtype(dtype, default_int() if ints else default_float())
     params = (("dtype", dt), ("start", start), ("step", step), ("stop", end))
-    return _made(record(P.arange, (), params), requires_grad)
+    return _made(record(P.arange, (), params), requires_grad, device)
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype=None, requires_grad: bool = False
+    start: float, end: float, steps: int, dtype=None, *, device=None, requires_grad: bool = False
 ) -> Variable:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     dt = _dtype(dtype, default_float())
@@ -113,31 +124,33 @@ def linspace(
         (("dtype", dt), ("steps", int(steps))),
         sdtype=dt,
     )
-    return _made(node, requires_grad)
+    return _made(node, requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Variable:
+def eye(
+    n: int, m: int | None = None, dtype=None, *, device=None, requires_grad: bool = False
+) -> Variable:
     """The ``n`` x ``m`` identity matrix (square by default)."""
     dt = _dtype(dtype, default_float())
     params = (("dtype", dt), ("m", int(n if m is None else m)), ("n", int(n)))
-    return _made(record(P.eye, (), params), requires_grad)
+    return _made(record(P.eye, (), params), requires_grad, device)
 
 
-def _draw(op, size, dtype, requires_grad: bool) -> Variable:
+def _draw(op, size, dtype, device, requires_grad: bool) -> Variable:
     dt = _dtype(dtype, default_float())
     key, counter = _rng.next_draw()
     node = record(op, (key, counter), (("dtype", dt), ("shape", _new_shape(_shape_arg(size)))))
-    return _made(node, requires_grad)
+    return _made(node, requires_grad, device)
 
 
-def randn(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+def randn(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
     """Standard normal samples of the given shape, from varjax's seeded state (``manual_seed``)."""
-    return _draw(P.normal, size, dtype, requires_grad)
+    return _draw(P.normal, size, dtype, device, requires_grad)
 
 
-def rand(*size: int, dtype=None, requires_grad: bool = False) -> Variable:
+def rand(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
     """Uniform samples in [0, 1) of the given shape, from varjax's seeded state."""
-    return _draw(P.uniform, size, dtype, requires_grad)
+    return _draw(P.uniform, size, dtype, device, requires_grad)
 
 
 def FloatTensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name

@@ -20,12 +20,12 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from . import _caches
+from . import _caches, _device
 from ._config import config
 from ._dtypes import promote, scalar_dtype
 from ._grad_mode import _state as _grad_state
 from ._ops import Op, P
-from ._source import user_site
+from ._source import describe, user_site
 
 
 class Group:
@@ -75,6 +75,7 @@ class Node:
     site = None  # (file, line, code) of the user's code that recorded it, when asked for
     bwd_sig = None  # backward program that last skipped computing this value
     group: Group | None = None  # the outputs computed with this one (multi-output ops)
+    placement = None  # the device its value is committed to, once varjax placed values
     hooks = None  # backward hooks registered on this version of an intermediate (Hooks)
     index = 0  # which output of its group this node is
 
@@ -276,11 +277,44 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     if hit[2]:
         return _outputs(op, params, inputs, hit, requires_grad, depth)
     node = Node(op, params, inputs, hit[0], hit[1], None, requires_grad, not requires_grad, depth)
+    if _device.placed[0]:
+        _place(op, inputs, (node,))
     if config.explain_recompiles:
         node.site = user_site()
     if depth >= config.max_pending_depth or config.eager:
         _settle([node])
     return node
+
+
+def placement(node: Node) -> _device.device | None:
+    """The device ``node``'s value is (or will be) committed to; None: wherever JAX puts it."""
+    if node.placement is None and node.value is not None:
+        value = node.value
+        if getattr(value, "committed", False) and not isinstance(value, jax.core.Tracer):
+            node.placement = _device.of_array(value)
+    return node.placement
+
+
+def _place(op: Op, inputs: tuple, outs: tuple) -> None:
+    """PyTorch's rule: an op's tensors share a device; the outputs are placed there too."""
+    found = None
+    for x in inputs:
+        if type(x) is Node:
+            d = placement(x)
+            if d is None:
+                continue
+            if found is None:
+                found = d
+            elif not _device.same(d, found):
+                raise RuntimeError(
+                    f"Expected all tensors to be on the same device, but found at least two "
+                    f"devices, {found} and {d}! ({op.name} at "
+                    f"{describe(user_site(), 'an unknown line')}). Remedy: move one with "
+                    f"`.to(other.device)`."
+                )
+    if found is not None:
+        for n in outs:
+            n.placement = found
 
 
 def _outputs(op: Op, params, inputs, hit, requires_grad, depth) -> tuple[Node, ...]:
@@ -289,6 +323,8 @@ def _outputs(op: Op, params, inputs, hit, requires_grad, depth) -> tuple[Node, .
         for aval in hit[0]
     ]
     group = Group(outs)
+    if _device.placed[0]:
+        _place(op, inputs, outs)
     site = user_site() if config.explain_recompiles else None
     for i, n in enumerate(outs):
         n.group, n.index = group, i

@@ -578,13 +578,6 @@ class Variable(
     def numel(self) -> int:
         return self.shape.numel()
 
-    @property
-    def device(self) -> jax.Device:
-        value = self._node.value
-        if value is not None and hasattr(value, "devices") and len(value.devices()) == 1:
-            return next(iter(value.devices()))
-        return jax.devices()[0]
-
     # -- reading values (each runs the pending segment) -------------------------------------------
 
     def item(self) -> bool | int | float:

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
+from .. import _device
 from .._dtypes import canonical, is_floating
 from .._ops import P
+from .._record import leaf
 from ._base import Methods
 
 if TYPE_CHECKING:
@@ -24,20 +26,92 @@ def _cast(name: str, dtype: Any):
     return method
 
 
+def _is_device(x: Any) -> bool:
+    return isinstance(x, (str, _device.device, jax.Device)) or (
+        isinstance(x, int) and not isinstance(x, bool)
+    )
+
+
+def to_args(args: tuple, kwargs: dict) -> tuple:
+    """(device, dtype, copy) from PyTorch's ``to`` signatures."""
+    dev, dt = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy = bool(kwargs.pop("copy", False))
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    flags = []
+    for a in args:
+        if isinstance(a, Methods):  # another Variable: its device and dtype
+            dev, dt = a.device, a.dtype
+        elif isinstance(a, bool):
+            flags.append(a)  # non_blocking, copy (positional, as PyTorch allows)
+        elif _is_device(a):
+            dev = a
+        elif a is not None:
+            dt = a
+    if len(flags) > 1:
+        copy = copy or flags[1]
+    return dev, dt, copy
+
+
+def _moved(x: Any, target: _device.device) -> Variable:
+    """``x`` on ``target``: a new leaf over the transferred value (committed there)."""
+    if _device.same(x.device, target):
+        return x
+    jd = target.jax_device()
+    if x.requires_grad:
+        raise RuntimeError(
+            f"moving a Variable that requires grad from {x.device} to {target}: varjax runs "
+            f"a gradient's program on one device, so a graph cannot cross devices. Remedy: "
+            f"move the data before it needs a gradient, e.g. `x.detach().to({str(target)!r})"
+            f".requires_grad_()`, or `model.to({str(target)!r})` for a Module's parameters."
+        )
+    moved = x._new(leaf(jax.device_put(x._value(), jd), aval=x._node.aval))
+    moved._node.placement = _device.device(jd)
+    if not _device.same(moved._node.placement, _device.default()):
+        _device.placed[0] = True  # from now on ops check that their inputs share a device
+    return moved
+
+
 class DtypeMethods(Methods):
     __slots__ = ()
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Variable:
-        """A copy in another dtype: ``x.to(varjax.float32)``. Devices other than the current
-        one are not handled here: use ``jax.device_put`` on ``jnp.asarray(x)``."""
-        if dtype is None or isinstance(dtype, (str, jax.Device)) and dtype in ("cpu", self.device):
-            dtype = kwargs.get("dtype", args[0] if args else None)
-            if dtype is None:
-                return self
-        dt = canonical(dtype)
-        if dt == self.dtype:
-            return self
-        return self._apply(P.astype, self, params=(("dtype", dt),))
+    def to(self, *args: Any, **kwargs: Any) -> Variable:
+        """This Variable in another dtype or on another device, as PyTorch's ``to``:
+        ``x.to(varjax.float16)``, ``x.to("cuda")``, ``x.to(device, dtype)``, ``x.to(other)``
+        (``other``'s device and dtype); ``self`` when nothing changes, unless ``copy=True``.
+        ``non_blocking`` is accepted (JAX transfers are asynchronous anyway)."""
+        dev, dt, copy = to_args(args, kwargs)
+        out = self
+        if dt is not None and canonical(dt) != self.dtype:
+            out = self._apply(P.astype, self, params=(("dtype", canonical(dt)),))
+        if dev is not None:
+            out = _moved(out, _device.as_device(dev))
+        return out.clone() if copy and out is self else out
+
+    def cpu(self) -> Variable:
+        """This Variable on the CPU (``self`` if it is there)."""
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Variable:
+        """This Variable on a GPU (``cuda:device``; the first one by default)."""
+        return self.to(_device.device("cuda", device) if isinstance(device, int) else
+                       device or "cuda")  # fmt: skip
+
+    @property
+    def device(self) -> _device.device:
+        """Where the value is, or will be once computed (a pending value: where the program
+        that computes it runs); the first device of a value sharded over several."""
+        node = self._node
+        found = node.placement
+        if found is None and node.value is not None:
+            found = _device.of_array(node.value)
+        return found if found is not None else _device.default()
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     float = _cast("float", np.float32)  # noqa: A003 - PyTorch's method names
     double = _cast("double", np.float64)

@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import _state
+from .. import _device, _state
 from .._grad_mode import no_grad
+from .._methods.dtype import to_args
 from .._variable import Variable
 
 __all__ = ["Module", "Parameter"]
@@ -303,16 +304,39 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Module:
-        """Convert floating parameters and buffers to ``dtype`` in place (devices: as
-        ``Variable.to``)."""
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move parameters and buffers (and gradients) to a device and/or cast the floating
+        ones to a dtype, in place, as PyTorch's ``Module.to``: ``model.to("cuda")``,
+        ``model.to(varjax.float16)``, ``model.to(device, dtype)``. Returns the module."""
+        dev, dt, _ = to_args(args, dict(kwargs))
         with no_grad():
             seen = set()
             for _, _, _, _, v in self._named_state():
-                if id(v) not in seen and v.is_floating_point():
-                    seen.add(id(v))
-                    v.data = v.to(dtype, *args, **kwargs)
+                if id(v) in seen:
+                    continue
+                seen.add(id(v))
+                cast = dt if dt is not None and v.is_floating_point() else None
+                if cast is None and dev is None:
+                    continue
+                v.data = v.detach().to(dev, cast)
+                if v.grad is not None:
+                    v.grad = v.grad.to(dev, cast)
         return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Move parameters and buffers to a GPU (``cuda:device``)."""
+        return self.to(_device.device("cuda", device) if isinstance(device, int) else
+                       device or "cuda")  # fmt: skip
+
+    def cpu(self) -> Module:
+        """Move parameters and buffers to the CPU."""
+        return self.to("cpu")
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def half(self) -> Module:
+        return self.to(np.float16)
 
     def float(self) -> Module:
         return self.to(np.float32)

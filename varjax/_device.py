@@ -1,0 +1,140 @@
+"""Devices: PyTorch's ``device`` objects on JAX's devices.
+
+``"cuda"`` is JAX's GPU backend, ``"tpu"`` (or ``"xla"``) its TPU backend, ``"cpu"`` its CPU
+backend; the index is the position in ``jax.devices(backend)``. A value varjax placed on a
+device (``.to(device)``, ``device=``) is a committed JAX array, so the programs that read it
+run there, as ``jax.jit`` places computations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+_TO_JAX = {"cpu": "cpu", "cuda": "gpu", "gpu": "gpu", "tpu": "tpu", "xla": "tpu"}
+_FROM_JAX = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "rocm": "cuda", "tpu": "tpu"}
+
+# Set once varjax commits a value to a device other than the default one: from then on the
+# recorder checks that an op's inputs share a device (until then no value can differ).
+placed = [False]
+
+
+class device:  # noqa: N801 - PyTorch's name
+    """A device: ``device("cpu")``, ``device("cuda")``, ``device("cuda:1")``, ``device("cuda",
+    1)``, ``device("tpu")``, or a ``jax.Device``. ``type`` and ``index`` are PyTorch's.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.device("cuda:1")
+        device(type='cuda', index=1)
+        >>> str(vj.device("cpu")), vj.device("cpu").index is None
+        ('cpu', True)
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: Any, index: int | None = None) -> None:  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        elif isinstance(type, jax.Device):  # CPU 0 is plain "cpu", as PyTorch's CPU device
+            name, i = _FROM_JAX.get(type.platform, type.platform), _index_of(type)
+            type, index = name, None if name == "cpu" and i == 0 else i
+        elif isinstance(type, int) and not isinstance(type, bool):  # a bare index: a GPU's
+            type, index = "cuda", type
+        elif not isinstance(type, str):
+            raise TypeError(f"device() expects a string, an index or a jax.Device, got {type!r}")
+        name, _, number = type.partition(":")
+        if number:
+            if index is not None or not number.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(number)
+        if name not in _TO_JAX:
+            raise RuntimeError(
+                f"Expected one of cpu, cuda, tpu, xla device type at start of device string: {type}"
+            )
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.type = "cuda" if name == "gpu" else "tpu" if name == "xla" else name
+        self.index = index
+
+    def __repr__(self) -> str:
+        extra = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{extra})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (str, jax.Device)):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __reduce__(self) -> tuple:
+        return device, (self.type, self.index)
+
+    def jax_device(self) -> jax.Device:
+        """The ``jax.Device`` this device names (the backend's first one without an index)."""
+        backend = _TO_JAX[self.type]
+        try:
+            devices = jax.devices(backend)
+        except RuntimeError:
+            raise RuntimeError(
+                f"device '{self}' is not available: JAX has no {backend.upper()} backend here "
+                f"(jax.devices() is {jax.devices()}). Remedy: use 'cpu', or choose the device "
+                f"with `'cuda' if varjax.cuda.is_available() else 'cpu'`."
+            ) from None
+        i = self.index or 0
+        if i >= len(devices):
+            raise RuntimeError(
+                f"device '{self}' does not exist: JAX's {backend} backend has {len(devices)} "
+                f"device(s), cuda:0 to cuda:{len(devices) - 1}"
+                if self.type == "cuda"
+                else f"device '{self}' does not exist: JAX's {backend} backend has "
+                f"{len(devices)} device(s)"
+            )
+        return devices[i]
+
+
+def _index_of(d: jax.Device) -> int:
+    return jax.devices(d.platform).index(d)
+
+
+def as_device(spec: Any) -> device:
+    return spec if isinstance(spec, device) else device(spec)
+
+
+def of_array(value: Any) -> device | None:
+    """The device a concrete array lives on (the first of several, for a sharded one)."""
+    devices = getattr(value, "devices", None)
+    if devices is None:
+        return None
+    found = sorted(devices(), key=lambda d: d.id)
+    return device(found[0]) if found else None
+
+
+def default() -> device:
+    """Where new values go: JAX's default device (``set_default_device`` changes it)."""
+    configured = jax.config.jax_default_device
+    if configured is not None:
+        return device(configured if isinstance(configured, jax.Device) else str(configured))
+    return device(jax.devices()[0])
+
+
+def same(a: device, b: device) -> bool:
+    """True if ``a`` and ``b`` name the same JAX device (``cuda`` is ``cuda:0``)."""
+    return a.type == b.type and (a.index or 0) == (b.index or 0)
+
+
+def get_default_device() -> device:
+    """The device new Variables are created on."""
+    return default()
+
+
+def set_default_device(spec: Any) -> None:
+    """Create new Variables on ``spec`` (a device, a string such as ``"cuda"``, or None for
+    JAX's own default): JAX's ``jax_default_device`` setting."""
+    jax.config.update("jax_default_device", None if spec is None else as_device(spec).jax_device())
