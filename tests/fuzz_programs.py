@@ -276,11 +276,21 @@ def _reduce(op, x, d, keep):
         return x.norm(p) if d is None else x.norm(p, dim=d, keepdim=keep)
     if op == "max" and d is not None:
         return x.max(d, keepdim=keep)[0]
-    if op == "std" and (x.numel() < 2 or d is not None and x.shape[d] < 2):
-        op = "sum"  # one element: PyTorch warns and gives NaN with a correction of 1
+    if op == "std" and (x.numel() < 2 or d is not None and x.shape[d] < 2 or _ties(x, d)):
+        # one element: PyTorch warns and gives NaN with a correction of 1; equal values: the
+        # gradient (x - mean) / std is rounding noise over rounding noise in either library
+        op = "sum"
     if d is None:
         return getattr(x, op)()
     return getattr(x, op)(d, keepdim=keep)
+
+
+def _ties(x, d) -> bool:
+    """True if the values std would reduce together are all equal (in some slice)."""
+    v = x.detach()
+    if d is None:
+        return bool((v.max() == v.min()).item())
+    return bool((v.amax(d) == v.amin(d)).any().item())
 
 
 def _view(v, x):

@@ -76,6 +76,17 @@ def test_fill_and_copy_values_and_gradients():
     assert y.grad_fn.name() == "FillBackward2"
 
 
+def test_an_overwritten_intermediate_passes_an_exact_zero_even_for_a_nan_gradient():
+    def program(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = w * 3
+        y.fill_(0.5)
+        (y * lib.tensor([float("nan"), 1.0])).sum().backward()  # y's gradient holds a NaN
+        return [_np(w.grad)]
+
+    both(program, [[0.0, 0.0]])  # PyTorch's FillBackward: zeros_like(grad), found by the fuzzer
+
+
 def test_a_write_under_no_grad_keeps_the_path_and_the_exact_value():
     def program(lib):
         w = lib.tensor([1.0, 2.0], requires_grad=True)

@@ -158,6 +158,16 @@ def _bce(a, b):
 
 
 LIBRARY_CASES = [
+    Case("tril", lambda a: a.tril(), jnp.tril, [((3, 3),), ((2, 3, 4),)]),
+    Case("triu", lambda a: a.triu(1), lambda a: jnp.triu(a, 1), [((3, 3),), ((2, 3, 4),)]),
+    Case("diagonal", lambda a: a.diagonal(), lambda a: jnp.diagonal(a), [((3, 3),), ((2, 3, 4),)]),
+    Case("diagonal", lambda a: a.diagonal(1, -2, -1), lambda a: jnp.diagonal(a, 1, -2, -1),
+         [((2, 3, 4),)]),  # fmt: skip
+    Case("diag_embed", lambda a: vj.diag(a, 1), lambda a: jnp.diag(a, 1), [((3,),)]),
+    Case("gather", lambda a: a.sort(-1, descending=True).values,
+         lambda a: -jnp.sort(-a, axis=-1), [((5,),), ((2, 4),)], covers=("argsort",)),  # fmt: skip
+    Case("erfinv", lambda a: a.tanh().erfinv(), lambda a: jax.scipy.special.erfinv(jnp.tanh(a)),
+         UNARY_SHAPES, covers=("tanh",), tol=1e-4),  # fmt: skip
     Case(
         "binary_cross_entropy",
         lambda a, b: F.binary_cross_entropy(a.sigmoid(), b.sigmoid(), reduction="none"),

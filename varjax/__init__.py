@@ -21,20 +21,33 @@ from ._config import config
 from ._creation import (
     FloatTensor,
     arange,
+    as_tensor,
+    asarray,
+    empty,
+    empty_like,
     eye,
+    from_numpy,
     full,
+    full_like,
+    is_tensor,
     linspace,
+    numel,
     ones,
     ones_like,
     rand,
+    rand_like,
+    randint,
+    randint_like,
     randn,
+    randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 from ._device import device, get_default_device, set_default_device
 from ._functions import *  # noqa: F403 - every function of the op table and the methods
-from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._jit import jit
 from ._lift import op
 from ._recompile import RecompileWarning
@@ -64,6 +77,19 @@ __all__ = [
     "Tensor",
     "Variable",
     "arange",
+    "as_tensor",
+    "asarray",
+    "empty",
+    "empty_like",
+    "from_numpy",
+    "full_like",
+    "is_tensor",
+    "numel",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn_like",
+    "randperm",
     "accelerator",
     "autograd",
     "backends",
@@ -90,6 +116,7 @@ __all__ = [
     "int",
     "int32",
     "int64",
+    "inference_mode",
     "is_grad_enabled",
     "jit",
     "linalg",

@@ -158,3 +158,102 @@ def FloatTensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constr
     ``FloatTensor(2, 3)`` has that shape."""
     v = Variable(*args)
     return v if v.dtype == np.float32 else v.float()
+
+
+def full_like(
+    x: Variable, fill_value: float, dtype=None, *, device=None, requires_grad: bool = False
+) -> Variable:
+    """``fill_value`` in ``x``'s shape and dtype."""
+    dev = x._node.placement if device is None else device
+    dt = _dtype(dtype, x.dtype)
+    return full(tuple(x.shape), fill_value, dt, device=dev, requires_grad=requires_grad)
+
+
+def empty(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
+    """``zeros``: JAX has no uninitialised memory, and a program must not read garbage."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
+    """``zeros_like`` (see ``empty``)."""
+    return zeros_like(x, dtype, device=device, requires_grad=requires_grad)
+
+
+def randn_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
+    """Standard normal samples in ``x``'s shape and dtype."""
+    dev = x._node.placement if device is None else device
+    return randn(*x.shape, dtype=_dtype(dtype, x.dtype), device=dev, requires_grad=requires_grad)
+
+
+def rand_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
+    """Uniform samples in [0, 1) in ``x``'s shape and dtype."""
+    dev = x._node.placement if device is None else device
+    return rand(*x.shape, dtype=_dtype(dtype, x.dtype), device=dev, requires_grad=requires_grad)
+
+
+def randint(
+    low: int, high: int | None = None, size: Any = None, *, dtype=None, device=None,
+    requires_grad: bool = False,
+) -> Variable:  # fmt: skip
+    """Integers drawn uniformly from [low, high): ``randint(10, (3,))``, ``randint(2, 5, (3,))``."""
+    if size is None:
+        if high is None or isinstance(high, numbers.Integral):
+            raise TypeError("randint() missing the size argument, e.g. randint(10, (3,))")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")  # fmt: skip
+    dt = _dtype(dtype, default_int())
+    key, counter = _rng.next_draw()
+    shape = _new_shape(_shape_arg((size,)) if not isinstance(size, numbers.Integral) else (size,))
+    params = (("dtype", dt), ("high", int(high)), ("low", int(low)), ("shape", shape))
+    return _made(record(P.randint, (key, counter), params), requires_grad, device)
+
+
+def randint_like(x: Variable, low: int, high: int | None = None, *, dtype=None,
+                 device=None) -> Variable:  # fmt: skip
+    """``randint`` in ``x``'s shape and dtype."""
+    if high is None:
+        low, high = 0, low
+    dev = x._node.placement if device is None else device
+    return randint(low, high, tuple(x.shape), dtype=_dtype(dtype, x.dtype), device=dev)
+
+
+def randperm(n: int, *, dtype=None, device=None, requires_grad: bool = False) -> Variable:
+    """A random permutation of ``0 .. n-1``."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got {n}")
+    key, counter = _rng.next_draw()
+    params = (("dtype", _dtype(dtype, default_int())), ("n", int(n)))
+    return _made(record(P.randperm, (key, counter), params), requires_grad, device)
+
+
+def from_numpy(array: np.ndarray) -> Variable:
+    """A Variable with the array's values and dtype (a copy: JAX arrays are immutable, so
+    writes to one are not seen by the other, unlike PyTorch's shared memory)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return tensor(array)
+
+
+def as_tensor(data: Any, dtype=None, device=None) -> Variable:
+    """``data`` as a Variable: the same Variable when it already is one of that dtype and
+    device, else a new one."""
+    if isinstance(data, Variable):
+        return data.to(device, dtype)
+    return tensor(data, dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def is_tensor(obj: Any) -> bool:
+    """True for a Variable (``varjax.Tensor``)."""
+    return isinstance(obj, Variable)
+
+
+def numel(x: Variable) -> int:
+    """The number of elements."""
+    return x.numel()

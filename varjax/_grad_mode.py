@@ -94,3 +94,27 @@ class enable_grad(_GradMode):  # noqa: N801 - PyTorch name
     """
 
     mode = True
+
+
+class inference_mode(_GradMode):  # noqa: N801 - PyTorch name
+    """``no_grad`` for inference (``inference_mode(False)`` leaves gradients on); varjax has
+    no separate inference tensors, so the two behave the same.
+
+    Example:
+        >>> import varjax as vj
+        >>> with vj.inference_mode():
+        ...     y = vj.ones(2, requires_grad=True) * 2
+        >>> y.requires_grad
+        False
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not mode
+
+    def _recreate_cm(self):
+        return inference_mode(not self.mode)
+
+    def __call__(self, func=None):
+        if isinstance(func, bool):  # @inference_mode(False) is handled by __init__
+            return inference_mode(func)
+        return super().__call__(func)

@@ -553,6 +553,17 @@ def _index(template, arrays):
     return tuple(out)
 
 
+def _argsort(x, *, axis, descending):
+    # PyTorch's order: NaN is the largest value, so it goes last ascending and first descending
+    floating = jnp.issubdtype(x.dtype, jnp.floating)
+    nan = jnp.isnan(x) if floating else jnp.zeros(x.shape, bool)
+    key = jnp.where(nan, 0, x) if floating else x
+    if descending:  # a stable sort of the reversed key keeps equal values in order
+        flipped = -key if floating else ~key  # ~ for integers: no overflow at the minimum
+        return jnp.lexsort((flipped, ~nan), axis=axis)
+    return jnp.lexsort((key, nan), axis=axis)
+
+
 def _mask0(x, template, arrays):
     # a 0-d boolean mask indexes a new dim of size 1: all of it (True) or none of it (False);
     # beside index arrays it is one too (index [0] or []), broadcast with them as in PyTorch
@@ -692,8 +703,14 @@ def _overwrite(old, new):
     return jnp.broadcast_to(new, jnp.shape(old)).astype(old.dtype)
 
 
+def _zero_tangent(t):
+    # a numeric zero, whatever ``t`` holds: its transpose sends exact zeros back (PyTorch's
+    # zeros_like(grad)), where ``t * 0`` would send NaN for a NaN gradient
+    return jnp.where(jnp.ones(jnp.shape(t), bool), jnp.zeros((), t.dtype), t)
+
+
 _overwrite.defjvp(
-    lambda p, t: (_overwrite(*p), (t[0] * 0 + jnp.broadcast_to(t[1], jnp.shape(p[0])))
+    lambda p, t: (_overwrite(*p), (_zero_tangent(t[0]) + jnp.broadcast_to(t[1], jnp.shape(p[0])))
                   .astype(p[0].dtype))
 )  # fmt: skip
 
@@ -723,6 +740,14 @@ def _linspace(start, end, *, steps, dtype):
 
 def _normal(key, counter, *, shape, dtype):
     return jax.random.normal(jax.random.fold_in(key, counter), shape, dtype)
+
+
+def _randint(key, counter, *, shape, dtype, low, high):
+    return jax.random.randint(jax.random.fold_in(key, counter), shape, low, high, dtype)
+
+
+def _randperm(key, counter, *, n, dtype):
+    return jax.random.permutation(jax.random.fold_in(key, counter), n).astype(dtype)
 
 
 def _uniform(key, counter, *, shape, dtype):
@@ -766,6 +791,7 @@ class Elementwise(Table):
     deg2rad = unary(jnp.deg2rad, "Deg2RadBackward0", "Degrees to radians")
     rad2deg = unary(jnp.rad2deg, "Rad2DegBackward0", "Radians to degrees")
     erf = unary(jsp.erf, "ErfBackward0", "Error function")
+    erfinv = unary(jsp.erfinv, "ErfinvBackward0", "Inverse error function, on (-1, 1)")
     sigmoid = unary(jax.nn.sigmoid, "SigmoidBackward0", "Logistic sigmoid 1 / (1 + exp(-x))")
     relu = unary(_relu, "ReluBackward0", "max(x, 0), with gradient 0 at 0",
                  torch="torch.relu, Tensor.relu, F.relu")  # fmt: skip
@@ -782,6 +808,8 @@ class Elementwise(Table):
     isinf = unary(jnp.isinf, None, "True where x is +-inf")
     isfinite = unary(jnp.isfinite, None, "True where x is neither NaN nor +-inf")
     logical_not = unary(jnp.logical_not, None, "Boolean not")
+    bitwise_not = unary(jnp.bitwise_not, None, "Bitwise not (boolean not of a bool tensor)",
+                        torch="torch.bitwise_not, ~")  # fmt: skip
 
 
 class Binary(Table):
@@ -808,6 +836,12 @@ class Binary(Table):
     logical_and = binary(jnp.logical_and, None, "Boolean and")
     logical_or = binary(jnp.logical_or, None, "Boolean or")
     logical_xor = binary(jnp.logical_xor, None, "Boolean exclusive or")
+    bitwise_and = binary(jnp.bitwise_and, None, "Bitwise and (boolean and of bool tensors)",
+                         torch="torch.bitwise_and, &")  # fmt: skip
+    bitwise_or = binary(jnp.bitwise_or, None, "Bitwise or (boolean or of bool tensors)",
+                        torch="torch.bitwise_or, |")  # fmt: skip
+    bitwise_xor = binary(jnp.bitwise_xor, None, "Bitwise exclusive or",
+                         torch="torch.bitwise_xor, ^")  # fmt: skip
     lt = less = binary(jnp.less, None, "input < other", torch="torch.lt, <")
     le = less_equal = binary(jnp.less_equal, None, "input <= other", torch="torch.le, <=")
     gt = greater = binary(jnp.greater, None, "input > other", torch="torch.gt, >")
@@ -892,6 +926,14 @@ class Primitives(Table):
               torch="torch.cat, concat")  # fmt: skip
     stack = _op(lambda *xs, axis: jnp.stack(xs, axis), "StackBackward0")
     flip = _op(jnp.flip, "FlipBackward0")
+    tril = _op(lambda x, *, k: jnp.tril(x, k), "TrilBackward0")
+    triu = _op(lambda x, *, k: jnp.triu(x, k), "TriuBackward0")
+    diagonal = _op(lambda x, *, offset, a, b: jnp.diagonal(x, offset, a, b), "DiagonalBackward0",
+                   torch="diagonal, diag of a matrix, trace")  # fmt: skip
+    diag_embed = _op(lambda x, *, k: jnp.diag(x, k), "DiagEmbedBackward0",
+                     torch="diag of a vector")  # fmt: skip
+    argsort = _op(_argsort, None, "stable: equal values keep their order; NaN sorts last "
+                  "(first when descending), as in PyTorch", torch="argsort, sort, topk, msort")
     roll = _op(jnp.roll, "RollBackward0")
     pad = _op(_pad, "ConstantPadNdBackward0", torch="F.pad")
     astype = _op(lambda x, *, dtype: x.astype(dtype), "ToCopyBackward0",
@@ -949,6 +991,8 @@ class Primitives(Table):
     eye = _op(lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype), None)
     normal = _op(_normal, None, torch="randn")
     uniform = _op(_uniform, None, torch="rand")
+    randint = _op(_randint, None, torch="randint, randint_like")
+    randperm = _op(_randperm, None)
 
 
 P = Primitives

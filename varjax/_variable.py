@@ -578,6 +578,10 @@ class Variable(
     def numel(self) -> int:
         return self.shape.numel()
 
+    def nelement(self) -> int:
+        """``numel()``, PyTorch's older name."""
+        return self.numel()
+
     # -- reading values (each runs the pending segment) -------------------------------------------
 
     def item(self) -> bool | int | float:
@@ -615,6 +619,22 @@ class Variable(
 
     def __int__(self) -> int:
         return int(self._item("`int()` of a Variable"))
+
+    def __index__(self) -> int:
+        """An integer one-element Variable as a Python index (``range(n)``, ``seq[i]``)."""
+        if self.dtype.kind not in "iub" or self.numel() != 1:
+            raise TypeError(
+                f"only integer tensors of a single element can be converted to an index "
+                f"(got dtype {self.dtype}, shape {tuple(self.shape)})"
+            )
+        return int(self._item("using a Variable as an index (`__index__`)"))
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element Variable's value; other Variables (or an
+        empty spec) format as ``str``, as PyTorch."""
+        if spec and self.numel() == 1:
+            return format(self._item("formatting a Variable's value"), spec)
+        return format(str(self), spec)
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
@@ -659,6 +679,10 @@ class Variable(
     __lt__, __le__, __gt__ = _binary(OPS["lt"]), _binary(OPS["le"]), _binary(OPS["gt"])
     __ge__, __eq__, __ne__ = _binary(OPS["ge"]), _binary(OPS["eq"]), _binary(OPS["ne"])
     __neg__, __abs__ = _unary(OPS["neg"]), _unary(OPS["abs"])
+    __and__, __rand__ = _binary(OPS["bitwise_and"]), _binary(OPS["bitwise_and"], reflected=True)
+    __or__, __ror__ = _binary(OPS["bitwise_or"]), _binary(OPS["bitwise_or"], reflected=True)
+    __xor__, __rxor__ = _binary(OPS["bitwise_xor"]), _binary(OPS["bitwise_xor"], reflected=True)
+    __invert__ = _unary(OPS["bitwise_not"])
 
     def __pos__(self) -> Variable:
         return self

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _device
 from .._dtypes import canonical, is_floating
 from .._ops import P
-from .._record import leaf
+from .._record import leaf, record
 from ._base import Methods
 
 if TYPE_CHECKING:
@@ -24,6 +24,17 @@ def _cast(name: str, dtype: Any):
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"``x.{name}()`` is ``x.to({np.dtype(dtype).name})``."
     return method
+
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+    "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+}  # fmt: skip
+
+
+def _size(size: tuple) -> tuple:
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
 
 
 def _is_device(x: Any) -> bool:
@@ -112,6 +123,53 @@ class DtypeMethods(Methods):
     @property
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
+
+    def type_as(self, other: Any) -> Variable:
+        """This Variable in ``other``'s dtype."""
+        return self.to(self._lift(other).dtype)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:  # noqa: A003
+        """PyTorch's type string without an argument (``'varjax.FloatTensor'``), else
+        ``to(dtype)`` (a dtype, or a type string such as ``'torch.LongTensor'``)."""
+        if dtype is None:
+            return f"varjax.{_TYPE_NAMES.get(np.dtype(self.dtype).name, 'Tensor')}"
+        if isinstance(dtype, str):
+            name = dtype.rpartition(".")[2]
+            found = [k for k, v in _TYPE_NAMES.items() if v == name]
+            if not found:
+                raise ValueError(f"invalid type: {dtype!r}")
+            dtype = np.dtype(found[0])
+        return self.to(dtype)
+
+    # new_* make Variables of this one's dtype (and device), as PyTorch's
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Variable:  # fmt: skip
+        shape = size if isinstance(size, (tuple, list)) else (size,)
+        dt = canonical(self.dtype if dtype is None else dtype)
+        node = record(P.full, (fill_value,), (("dtype", dt), ("shape", tuple(shape))), sdtype=dt)
+        out = self._new(node)
+        out = out.to(device if device is not None else self._node.placement)
+        return out.requires_grad_() if requires_grad else out
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Variable:  # fmt: skip
+        return self.new_full(_size(size), 0, dtype=dtype, device=device,
+                             requires_grad=requires_grad)  # fmt: skip
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Variable:  # fmt: skip
+        return self.new_full(_size(size), 1, dtype=dtype, device=device,
+                             requires_grad=requires_grad)  # fmt: skip
+
+    new_empty = new_zeros  # JAX has no uninitialised memory: zeros
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Variable:  # fmt: skip
+        """A new leaf holding ``data`` (of this Variable's dtype unless ``dtype`` is given)."""
+        v = type(self._lift(0))(data)  # a plain leaf, whatever this one's class
+        dt = canonical(self.dtype if dtype is None else dtype)
+        out = v.to(dt, device=device if device is not None else self._node.placement)
+        return out.detach().requires_grad_() if requires_grad else out.detach()
 
     float = _cast("float", np.float32)  # noqa: A003 - PyTorch's method names
     double = _cast("double", np.float64)

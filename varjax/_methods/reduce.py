@@ -1,5 +1,7 @@
 """Reductions whose arguments need more than the table's ``reduction`` convention: ``max``
-and ``min`` (three forms), arg-reductions, moments with ``correction``, ``norm``."""
+and ``min`` (three forms), arg-reductions, moments with ``correction``, ``norm``; order
+statistics (``sort``, ``topk``, ``kthvalue``, ``median``) and comparisons of whole tensors
+(``allclose``, ``equal``)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
 
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
+SortResult = namedtuple("sort", ["values", "indices"])
+TopkResult = namedtuple("topk", ["values", "indices"])
+KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
+MedianResult = namedtuple("median", ["values", "indices"])
 
 
 def _float_only(name: str, x: Any) -> None:
@@ -110,3 +116,84 @@ class ReduceMethods(Methods):
             raise ValueError(f"norm: unsupported p={p!r}; use a number, inf, -inf or 'fro'")
         params = reduce_params(dim, keepdim, self.ndim) + (("p", builtins.float(p)),)
         return self._apply(P.norm, self, params=params)
+
+    # -- order statistics: indices from a stable argsort, values gathered (so gradients go
+    # to the chosen elements, as PyTorch's)
+
+    @function
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Variable:
+        """Indices that sort ``dim``; stable always (equal values keep their order), NaN
+        last (first when descending), as PyTorch."""
+        if self.ndim == 0:
+            return self.reshape(1).argsort(0).reshape(())
+        d = dim1(dim, self.ndim)
+        params = (("axis", d), ("descending", builtins.bool(descending)))
+        return self._apply(P.argsort, self, params=params)
+
+    @function
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """``(values, indices)`` sorted along ``dim``."""
+        if self.ndim == 0:
+            return SortResult(self.clone(), self.argsort())
+        indices = self.argsort(dim, descending)
+        return SortResult(self.gather(dim, indices), indices)
+
+    @function
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
+        d = dim1(dim, self.ndim)
+        n = self.shape[d] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError(f"selected index k out of range (k={k}, size {n} at dim {d})")
+        indices = self.argsort(d, descending=largest).narrow(d, 0, k)
+        return TopkResult(self.gather(d, indices), indices)
+
+    @function
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """The ``k``-th smallest value along ``dim`` (counting from 1) and its index."""
+        d = dim1(dim, self.ndim)
+        n = self.shape[d]
+        if not 1 <= k <= n:
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+        indices = self.argsort(d).narrow(d, k - 1, 1)
+        values = self.gather(d, indices)
+        if not keepdim:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        return KthvalueResult(values, indices)
+
+    @function
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The lower median (of the flattened input; with ``dim``: ``(values, indices)``)."""
+        if dim is None:
+            flat = self.reshape(-1)
+            return flat.kthvalue((flat.shape[0] + 1) // 2).values
+        d = dim1(dim, self.ndim)
+        return MedianResult(*self.kthvalue((self.shape[d] + 1) // 2, d, keepdim))
+
+    @function
+    def count_nonzero(self, dim: Any = None) -> Variable:
+        """How many elements are not zero (over ``dim``)."""
+        return (self != 0).sum(dim)
+
+    @function
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Variable:  # fmt: skip
+        """``|input - other| <= atol + rtol * |other|``, elementwise (infinities equal to
+        themselves; NaN equal only with ``equal_nan``), as PyTorch."""
+        other = self._lift(other)
+        close = (self == other) | ((self - other).abs() <= atol + rtol * other.abs())
+        if equal_nan and is_floating(self.dtype):
+            close = close | (self.isnan() & other.isnan())
+        return close
+
+    @function
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:  # fmt: skip
+        """True if every element is ``isclose``."""
+        return builtins.bool(self.isclose(other, rtol, atol, equal_nan).all().item())
+
+    @function
+    def equal(self, other: Any) -> bool:
+        """True if the shapes and every element are equal."""
+        other = self._lift(other)
+        return tuple(self.shape) == tuple(other.shape) and builtins.bool((self == other).all())

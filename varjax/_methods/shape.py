@@ -244,3 +244,133 @@ class ShapeMethods(Methods):
     def contiguous(self) -> Variable:
         """The input itself if it is contiguous, else a contiguous copy (as PyTorch)."""
         return self if self.is_contiguous() else self.clone()
+
+    # -- more of PyTorch's shape functions, written with the ones above
+
+    @function
+    def narrow(self, dim: int, start: int, length: int) -> Variable:
+        """``length`` elements of ``dim`` from ``start``: a view, as PyTorch's."""
+        d = _dim1(dim, self.ndim)
+        n = self.shape[d]
+        start = start + n if start < 0 else start
+        if not (0 <= start <= n and 0 <= length and start + length <= n):
+            raise RuntimeError(
+                f"start ({start}) + length ({length}) exceeds dimension size ({n})."
+            )
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    @function
+    def unbind(self, dim: int = 0) -> tuple[Variable, ...]:
+        """The slices along ``dim``, that dim removed: views."""
+        d = _dim1(dim, self.ndim)
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+
+    @function
+    def movedim(self, source: Any, destination: Any) -> Variable:
+        """Move dims ``source`` to positions ``destination`` (ints or tuples): a view."""
+        src = _dims(source, self.ndim) or ()
+        dst = _dims(destination, self.ndim) or ()
+        if len(src) != len(dst):
+            raise RuntimeError(
+                f"movedim: Invalid source or destination dims: source ({list(src)} dims) "
+                f"should contain the same number of dims as destination ({list(dst)} dims)"
+            )
+        rest = iter(d for d in range(self.ndim) if d not in src)
+        where = dict(zip(dst, src))
+        return self.permute(*(where[i] if i in where else next(rest) for i in range(self.ndim)))
+
+    moveaxis = movedim
+
+    @function
+    def unflatten(self, dim: int, sizes: Any) -> Variable:
+        """Split ``dim`` into ``sizes`` (one may be -1)."""
+        d = _dim1(dim, self.ndim)
+        shape = tuple(self.shape)
+        return self.reshape(*shape[:d], *shape_arg((sizes,)), *shape[d + 1 :])
+
+    @function
+    def tile(self, dims: Any) -> Variable:
+        """Repeat along each dim (``dims`` shorter than ``ndim`` is padded with 1s in front)."""
+        reps = shape_arg((dims,)) if not isinstance(dims, numbers.Integral) else (dims,)
+        reps = (1,) * (self.ndim - len(reps)) + tuple(reps)
+        return self.repeat(*reps)
+
+    @function
+    def broadcast_to(self, size: Any) -> Variable:
+        """``expand`` to ``size``."""
+        return self.expand(*shape_arg((size,)))
+
+    def view_as(self, other: Any) -> Variable:
+        """``view`` with ``other``'s shape."""
+        return self.view(*self._lift(other).shape)
+
+    def reshape_as(self, other: Any) -> Variable:
+        """``reshape`` to ``other``'s shape."""
+        return self.reshape(*self._lift(other).shape)
+
+    @function
+    def tril(self, diagonal: int = 0) -> Variable:
+        """The lower triangle of the last two dims (zero above ``diagonal``)."""
+        self._matrix("tril")
+        return self._apply(P.tril, self, params=(("k", builtins.int(diagonal)),))
+
+    @function
+    def triu(self, diagonal: int = 0) -> Variable:
+        """The upper triangle of the last two dims (zero below ``diagonal``)."""
+        self._matrix("triu")
+        return self._apply(P.triu, self, params=(("k", builtins.int(diagonal)),))
+
+    def _matrix(self, name: str) -> None:
+        if self.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+
+    @function
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Variable:
+        """The diagonal of dims ``dim1`` and ``dim2`` (shifted by ``offset``), as the last dim."""
+        a, b = _dim1(dim1, self.ndim), _dim1(dim2, self.ndim)
+        if a == b:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        params = (("a", a), ("b", b), ("offset", builtins.int(offset)))
+        return self._apply(P.diagonal, self, params=params)
+
+    @function
+    def diag(self, diagonal: int = 0) -> Variable:
+        """A vector's diagonal matrix, or a matrix's diagonal."""
+        if self.ndim == 1:
+            return self._apply(P.diag_embed, self, params=(("k", builtins.int(diagonal)),))
+        if self.ndim != 2:
+            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+        return self.diagonal(diagonal)
+
+    @function
+    def trace(self) -> Variable:
+        """The sum of a matrix's diagonal."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    @function
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Variable:
+        """The ``n``-th forward difference along ``dim``."""
+        d = _dim1(dim, self.ndim)
+        x = self
+        if prepend is not None or append is not None:
+            parts = [self._lift(p) for p in (prepend, self, append) if p is not None]
+            x = parts[0]._apply(P.cat, *parts, params=(("axis", d),))
+        for _ in range(n):
+            m = x.shape[d]
+            x = x.narrow(d, 1, m - 1) - x.narrow(d, 0, m - 1)
+        return x
+
+    @function
+    def take_along_dim(self, indices: Any, dim: Any = None) -> Variable:
+        """Values at ``indices`` along ``dim`` (of the flattened input when ``dim`` is None);
+        ``indices`` broadcasts against the input in the other dims."""
+        idx = self._lift(indices)
+        if dim is None:
+            return self.reshape(-1).gather(0, idx.reshape(-1))
+        d = _dim1(dim, self.ndim)
+        shape = [builtins.max(a, b) if i != d else b
+                 for i, (a, b) in enumerate(zip(self.shape, idx.shape))]  # fmt: skip
+        x_shape = [n if i == d else s for i, (n, s) in enumerate(zip(self.shape, shape))]
+        return self.expand(*x_shape).gather(d, idx.expand(*shape))

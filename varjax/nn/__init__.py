@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import functional
+from . import functional, init, utils
 from ._layers import (
     GELU,
     BatchNorm1d,
@@ -24,6 +24,7 @@ from ._layers import (
     ReLU,
     Sequential,
     Sigmoid,
+    SmoothL1Loss,
     Tanh,
 )
 from ._module import Module, Parameter
@@ -32,5 +33,5 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout",
     "Embedding", "Flatten", "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss",
     "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential",
-    "Sigmoid", "Tanh", "functional",
+    "Sigmoid", "SmoothL1Loss", "Tanh", "functional", "init", "utils",
 ]  # fmt: skip

@@ -22,7 +22,7 @@ from ._module import Module, Parameter
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout",
     "Embedding", "Flatten", "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss",
-    "ModuleDict", "ModuleList", "NLLLoss", "ReLU", "Sequential", "Sigmoid", "Tanh",
+    "ModuleDict", "ModuleList", "NLLLoss", "ReLU", "Sequential", "Sigmoid", "SmoothL1Loss", "Tanh",
 ]  # fmt: skip
 
 
@@ -421,6 +421,15 @@ class _Loss(Module):
 class MSELoss(_Loss):
     def forward(self, input: Variable, target: Variable) -> Variable:
         return F.mse_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Variable, target: Variable) -> Variable:
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
 class L1Loss(_Loss):

@@ -29,13 +29,14 @@ from .._variable import as_variable as _var
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "conv2d", "cross_entropy", "dropout", "embedding", "gelu", "l1_loss", "layer_norm", "linear",
-    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "silu",
-    "softmax", "softplus",
+    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
+    "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]  # fmt: skip
 
 _REDUCTIONS = ("mean", "sum", "none")
 
 relu, silu = _functions.relu, _functions.silu
+tanh, sigmoid = _functions.tanh, _functions.sigmoid
 softmax, log_softmax = _functions.softmax, _functions.log_softmax
 
 
@@ -103,6 +104,18 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Variable:
     x, y = _var(input), _var(target)
     _same_shape("l1_loss", x, y)
     return _reduce((x - y).abs(), reduction)
+
+
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0):
+    """Squared error below ``beta`` (halved, over ``beta``), absolute error above it."""
+    x, y = _var(input), _var(target)
+    _same_shape("smooth_l1_loss", x, y)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (x - y).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+    return _reduce(_functions.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean"):

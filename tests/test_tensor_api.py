@@ -1,0 +1,271 @@
+"""The everyday tensor API (issue 12, part 3) against PyTorch: the same program on both
+libraries, values, gradients, dtypes and errors compared. Without torch, each test still
+checks varjax against NumPy or the values PyTorch gives (written out)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import assert_close
+
+import varjax as vj
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+
+X = np.array([[3.0, -1.0, 2.5, 0.5], [0.0, 5.0, 4.0, -2.0], [1.5, 1.0, -3.0, 2.0]], np.float32)
+
+
+def _plain(obj):
+    if hasattr(obj, "detach"):
+        return obj.detach().numpy().tolist()
+    if isinstance(obj, (list, tuple)):
+        return [_plain(o) for o in obj]
+    return obj
+
+
+def _compare(program, expected=None):
+    """``program(lib, x)`` with ``x`` a leaf requiring grad: its outputs (plain) and ``x``'s
+    gradient of the sum of its first output, on varjax, torch, and against ``expected``."""
+
+    def run(lib):
+        x = lib.tensor(X.copy(), requires_grad=True)
+        outs = program(lib, x)
+        first = outs[0] if isinstance(outs, (list, tuple)) else outs
+        if getattr(first, "requires_grad", False):
+            (
+                first * lib.arange(first.numel()).reshape(first.shape).to(first.dtype)
+            ).sum().backward()
+        grad = None if x.grad is None else x.grad.numpy().tolist()
+        return _plain(outs), grad
+
+    got = run(vj)
+    if torch is not None:
+        _same(got, run(torch))
+    if expected is not None:
+        _same(got[0], expected)
+    return got
+
+
+def _same(a, b):
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        assert len(a) == len(b), (a, b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, float) or isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) or (math.isnan(a) and math.isnan(b))
+    else:
+        assert a == b, (a, b)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: list(x.sort(1)),
+        lambda lib, x: list(x.sort(0, descending=True)),
+        lambda lib, x: list(lib.sort(x, dim=-1, stable=True)),
+        lambda lib, x: [x.argsort(1), x.argsort(0, descending=True)],
+        lambda lib, x: list(x.topk(2, dim=1)),
+        lambda lib, x: list(x.topk(2, dim=0, largest=False)),
+        lambda lib, x: list(x.kthvalue(2, 1)),
+        lambda lib, x: list(x.kthvalue(2, 0, keepdim=True)),
+        lambda lib, x: [x.median()],
+        lambda lib, x: list(x.median(1)),
+    ],
+)
+def test_order_statistics_and_their_gradients(program):
+    _compare(program)
+
+
+def test_sort_puts_nan_last_and_keeps_ties_in_order():
+    def program(lib, x):
+        y = lib.tensor([2.0, float("nan"), 1.0, 2.0, -1.0, 2.0])
+        return [y.sort(stable=True).indices, y.sort(descending=True, stable=True).indices,
+                lib.tensor([3, 1, 3, 2]).argsort(stable=True)]  # fmt: skip
+
+    _compare(program, [[4, 2, 0, 3, 5, 1], [1, 0, 3, 5, 2, 4], [1, 3, 0, 2]])
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: [x.tril(), x.triu(1), x.tril(-1)],
+        lambda lib, x: [x.diagonal(), x.diagonal(1), lib.diagonal(x, -1)],
+        lambda lib, x: [x[:, :3].trace() * x.diag().sum()],
+        lambda lib, x: [lib.diag(x[0]), lib.diag(x[0], -1)],
+        lambda lib, x: [x.narrow(1, 1, 2), x.narrow(0, -2, 2)],
+        lambda lib, x: [lib.stack(x.unbind(1)) * 2, *x.unbind(0)],
+        lambda lib, x: [x.movedim(0, 1), x.reshape(3, 2, 2).movedim((0, 1), (2, 0))],
+        lambda lib, x: [x.unflatten(1, (2, 2)), x.unflatten(1, (-1, 2))],
+        lambda lib, x: [x.tile((2,)), x.tile((2, 1, 1))],
+        lambda lib, x: [x[0].broadcast_to((2, 4)), x.view_as(lib.ones(4, 3)), x.reshape_as(x.t())],
+        lambda lib, x: [x.diff(), x.diff(n=2, dim=0), x.diff(dim=1, prepend=x[:, :1])],
+        lambda lib, x: [
+            x.take_along_dim(lib.tensor([[0], [2], [1]]), 1),
+            x.take_along_dim(lib.tensor([3, 0])),
+        ],  # fmt: skip
+    ],
+)
+def test_shape_functions_and_their_gradients(program):
+    _compare(program)
+
+
+def test_comparisons_of_whole_tensors():
+    def program(lib, x):
+        y = x.detach() * (1 + 1e-6)
+        nan = lib.tensor([float("nan"), 1.0])
+        return [x.isclose(y), x.allclose(y), x.allclose(y + 1), x.equal(x.detach()),
+                x.equal(x[:2]), nan.isclose(nan), nan.isclose(nan, equal_nan=True),
+                x.count_nonzero(), x.count_nonzero(0), lib.count_nonzero(x, dim=1)]  # fmt: skip
+
+    got = _compare(program)
+    assert got[0][1:5] == [True, False, True, False]
+
+
+def test_bitwise_operators():
+    def program(lib, x):
+        a, b = x > 0, x < 3
+        i, j = lib.tensor([6, 3, 5]), lib.tensor([3, 5, 1])
+        return [a & b, a | b, a ^ b, ~a, i & j, i | j, i ^ j, ~i, a & True, 1 | i]
+
+    _compare(program)
+
+
+def test_new_tensors_types_and_python_protocols():
+    def program(lib, x):
+        return [
+            x.new_zeros(2, 3), x.new_ones((2,)), x.new_full((2,), 7), x.new_tensor([1, 2]),
+            x.new_empty(3).shape == (3,), x.new_zeros(2, dtype=lib.int32),
+            x.type_as(lib.tensor([1, 2])), x.nelement(), lib.numel(x), lib.is_tensor(x),
+            lib.is_tensor(X), f"{x.sum():.3f}", f"{x[0, 0]:>8.2f}", list(range(lib.tensor(3))),
+            [10, 20, 30][lib.tensor(1)], x.new_zeros(2).requires_grad,
+            lib.full_like(x, 2.5)[0], lib.empty(2, 3).shape == (2, 3),
+            lib.empty_like(x).shape == x.shape,
+            str(lib.full_like(x, 2, dtype=lib.int32).dtype)[-5:],
+        ]  # fmt: skip
+
+    got = _compare(program)
+    assert got[0][11] == "13.500"
+    assert vj.tensor([1.0]).type() == "varjax.FloatTensor"
+    assert vj.tensor([1.5]).type("torch.LongTensor").tolist() == [1]
+    with pytest.raises(TypeError, match="integer tensors of a single element"):
+        [1, 2][vj.tensor(1.0)]
+
+
+def test_random_creation():
+    vj.manual_seed(0)
+    a = vj.randint(3, 7, (200,))
+    assert a.dtype == vj.tensor(1).dtype and 3 <= a.min().item() and a.max().item() <= 6
+    assert set(a.tolist()) == {3, 4, 5, 6}
+    assert vj.randint(5, (3, 2)).shape == (3, 2)
+    p = vj.randperm(10)
+    assert sorted(p.tolist()) == list(range(10)) and p.tolist() != list(range(10))
+    x = vj.ones(4, 2, dtype=vj.float16)
+    assert vj.randn_like(x).shape == (4, 2) and vj.rand_like(x).dtype == vj.float16
+    assert vj.randint_like(vj.ones(3, dtype=vj.int32), 4).dtype == vj.int32
+    vj.manual_seed(1)
+    b = vj.randperm(10).tolist()
+    vj.manual_seed(1)
+    assert vj.randperm(10).tolist() == b
+    with pytest.raises(RuntimeError, match="'from' to be less than 'to'"):
+        vj.randint(5, 5, (2,))
+    if torch is not None:
+        with pytest.raises(RuntimeError, match="'from' to be less than 'to'"):
+            torch.randint(5, 5, (2,))
+
+
+def test_from_numpy_and_as_tensor():
+    a = np.arange(6, dtype=np.int32).reshape(2, 3)
+    t = vj.from_numpy(a)
+    assert t.dtype == np.int32 and t.tolist() == a.tolist()
+    v = vj.ones(2)
+    assert vj.as_tensor(v) is v and vj.asarray([1.0, 2.0]).tolist() == [1.0, 2.0]
+    assert vj.as_tensor(v, dtype=vj.float16).dtype == vj.float16
+    with pytest.raises(TypeError, match="expected np.ndarray"):
+        vj.from_numpy([1, 2])
+    if torch is not None:
+        with pytest.raises(TypeError, match="expected np.ndarray"):
+            torch.from_numpy([1, 2])
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: [lib.nn.functional.tanh(x), lib.nn.functional.sigmoid(x)],
+        lambda lib, x: [lib.nn.functional.smooth_l1_loss(x, lib.zeros(3, 4))],
+        lambda lib, x: [
+            lib.nn.functional.smooth_l1_loss(x, lib.ones(3, 4), beta=0.5, reduction="none")
+        ],  # fmt: skip
+        lambda lib, x: [lib.nn.SmoothL1Loss(reduction="sum", beta=2.0)(x, lib.zeros(3, 4))],
+    ],
+)
+def test_functional_additions(program):
+    _compare(program)
+
+
+def test_clip_grad_norm_and_value():
+    def program(lib, norm_type):
+        w = lib.tensor([[3.0, -4.0]], requires_grad=True)
+        b = lib.tensor([12.0], requires_grad=True)
+        ((w * lib.tensor([[1.0, 1.0]])).sum() + b.sum() * lib.tensor(1.0)).backward()
+        w.grad.mul_(lib.tensor([[3.0, -4.0]]))
+        b.grad.mul_(12)
+        total = lib.nn.utils.clip_grad_norm_([w, b], 5.0, norm_type=norm_type)
+        return [total.item(), w.grad.tolist(), b.grad.tolist()]
+
+    for norm_type in (2.0, 1.0, float("inf")):
+        got = program(vj, norm_type)
+        if torch is not None:
+            _same(got, program(torch, norm_type))
+    assert math.isclose(program(vj, 2.0)[0], 13.0, rel_tol=1e-6)
+    w = vj.tensor([1.0, -5.0], requires_grad=True)
+    (w * w).sum().backward()
+    vj.nn.utils.clip_grad_value_([w], 3.0)
+    assert w.grad.tolist() == [2.0, -3.0]
+
+
+def test_init_functions():
+    names = ["linear", "relu", "tanh", "sigmoid", "selu", "conv2d"]
+    gains = [vj.nn.init.calculate_gain(n) for n in names] + [
+        vj.nn.init.calculate_gain("leaky_relu", 0.2)
+    ]
+    if torch is not None:
+        want = [torch.nn.init.calculate_gain(n) for n in names]
+        want.append(torch.nn.init.calculate_gain("leaky_relu", 0.2))
+        assert_close(gains, want)
+    vj.manual_seed(0)
+    w = vj.nn.Parameter(vj.zeros(200, 300))
+    assert vj.nn.init.xavier_uniform_(w) is w and w.requires_grad
+    bound = math.sqrt(6.0 / 500)
+    assert w.abs().max().item() <= bound and w.abs().max().item() > 0.9 * bound
+    vj.nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+    assert math.isclose(w.std().item(), math.sqrt(2.0 / 200), rel_tol=0.05)
+    vj.nn.init.kaiming_uniform_(w, a=math.sqrt(5))  # what Linear uses: bound 1/sqrt(fan_in)
+    assert w.abs().max().item() <= 1 / math.sqrt(300) + 1e-6
+    vj.nn.init.trunc_normal_(w, std=1.0, a=-0.5, b=0.5)
+    assert w.abs().max().item() <= 0.5 and w.abs().min().item() < 0.01
+    vj.nn.init.normal_(w, 3.0, 0.1)
+    assert math.isclose(w.mean().item(), 3.0, rel_tol=0.01)
+    e = vj.zeros(2, 3)
+    assert vj.nn.init.eye_(e).tolist() == [[1, 0, 0], [0, 1, 0]]
+    assert vj.nn.init.constant_(vj.zeros(2), 0.3).tolist() == pytest.approx([0.3, 0.3])
+    with pytest.raises(ValueError, match="fewer than 2"):
+        vj.nn.init.xavier_uniform_(vj.zeros(3))
+
+
+def test_inference_mode():
+    x = vj.ones(2, requires_grad=True)
+    with vj.inference_mode():
+        assert not (x * 2).requires_grad
+    with vj.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @vj.inference_mode()
+    def f(v):
+        return v * 2
+
+    assert not f(x).requires_grad and (x * 2).requires_grad

@@ -1,0 +1,139 @@
+"""``varjax.nn.init``: PyTorch's parameter initialisations, drawn from varjax's seeded state.
+
+Each function fills its tensor in place (under ``no_grad``) and returns it, as PyTorch's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .._creation import eye, rand, randn
+from .._grad_mode import no_grad
+from .._variable import Variable
+
+__all__ = [
+    "calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_",
+    "ones_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+]  # fmt: skip
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "sigmoid")  # fmt: skip
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for ``nonlinearity`` (PyTorch's table)."""
+    if nonlinearity in _LINEAR:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _fill(tensor: Variable, value: Variable) -> Variable:
+    with no_grad():
+        tensor.copy_(value)
+    return tensor
+
+
+def _fans(tensor: Variable) -> tuple[int, int]:
+    if tensor.ndim < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
+                         "dimensions")  # fmt: skip
+    field = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * field, tensor.shape[0] * field
+
+
+def uniform_(tensor: Variable, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Variable:
+    return _fill(tensor, rand(*tensor.shape, dtype=tensor.dtype) * (b - a) + a)
+
+
+def normal_(
+    tensor: Variable, mean: float = 0.0, std: float = 1.0, generator: Any = None
+) -> Variable:
+    return _fill(tensor, randn(*tensor.shape, dtype=tensor.dtype) * std + mean)
+
+
+def trunc_normal_(
+    tensor: Variable,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Any = None,
+) -> Variable:
+    """Normal samples redrawn by inverse CDF into ``[a, b]`` (PyTorch's method)."""
+
+    def cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
+    u = rand(*tensor.shape, dtype=tensor.dtype) * (2 * hi - 2 * lo) + (2 * lo - 1)
+    value = u.clamp(-1 + 1e-7, 1 - 1e-7).erfinv() * (std * math.sqrt(2.0)) + mean
+    return _fill(tensor, value.clamp(a, b))
+
+
+def constant_(tensor: Variable, val: float) -> Variable:
+    with no_grad():
+        tensor.fill_(val)
+    return tensor
+
+
+def ones_(tensor: Variable) -> Variable:
+    return constant_(tensor, 1.0)
+
+
+def zeros_(tensor: Variable) -> Variable:
+    return constant_(tensor, 0.0)
+
+
+def eye_(tensor: Variable) -> Variable:
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, eye(*tensor.shape, dtype=tensor.dtype))
+
+
+def xavier_uniform_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
+    fan_in, fan_out = _fans(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
+    fan_in, fan_out = _fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def _kaiming_std(tensor: Variable, a: float, mode: str, nonlinearity: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    fan_in, fan_out = _fans(tensor)
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+
+
+def kaiming_uniform_(
+    tensor: Variable,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Any = None,
+) -> Variable:
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(
+    tensor: Variable,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Any = None,
+) -> Variable:
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
