@@ -269,3 +269,26 @@ def test_inference_mode():
         return v * 2
 
     assert not f(x).requires_grad and (x * 2).requires_grad
+
+
+def test_dtype_limits_and_the_default_dtype():
+    def program(lib):
+        fs = [lib.finfo(d) for d in (lib.float16, lib.bfloat16, lib.float32)] + [lib.finfo()]
+        ints = [lib.iinfo(d) for d in (lib.int32, lib.uint8, lib.int16)]
+        return [[f.bits, f.eps, f.max, f.min, f.tiny, f.smallest_normal, f.resolution]
+                for f in fs] + [[i.bits, i.max, i.min] for i in ints]  # fmt: skip
+
+    got = program(vj)
+    assert got[0][2] == 65504.0 and got[4] == [32, 2147483647, -2147483648]
+    if torch is not None:
+        _same(got, program(torch))
+    assert vj.get_default_dtype() == vj.float32
+    try:
+        vj.set_default_dtype(vj.float16)
+        assert vj.tensor([1.5]).dtype == vj.float16 and vj.ones(2).dtype == vj.float16
+        assert (vj.ones(2, dtype=vj.int32) * 0.5).dtype == vj.float16
+    finally:
+        vj.set_default_dtype(vj.float32)
+    assert (vj.ones(2, dtype=vj.int32) * 0.5).dtype == vj.float32
+    with pytest.raises(TypeError, match="only floating-point types"):
+        vj.set_default_dtype(vj.int32)

@@ -46,6 +46,7 @@ from ._creation import (
     zeros_like,
 )
 from ._device import device, get_default_device, set_default_device
+from ._dtypes import finfo, get_default_dtype, iinfo, set_default_dtype
 from ._functions import *  # noqa: F403 - every function of the op table and the methods
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._jit import jit
@@ -65,6 +66,11 @@ float32 = float = _np.dtype(_jnp.float32)  # noqa: A001 - PyTorch's dtype names
 float64 = double = _np.dtype(_jnp.float64)
 int32 = int = _np.dtype(_jnp.int32)  # noqa: A001
 int64 = long = _np.dtype(_jnp.int64)
+int16 = short = _np.dtype(_jnp.int16)
+int8 = _np.dtype(_jnp.int8)
+uint8 = _np.dtype(_jnp.uint8)
+complex64 = cfloat = _np.dtype(_jnp.complex64)
+complex128 = cdouble = _np.dtype(_jnp.complex128)
 bool = _np.dtype(_np.bool_)  # noqa: A001
 detach = Variable.detach
 
@@ -98,6 +104,10 @@ __all__ = [
     "get_default_device",
     "set_default_device",
     "bfloat16",
+    "cdouble",
+    "cfloat",
+    "complex128",
+    "complex64",
     "bool",
     "clear_caches",
     "compile_stats",
@@ -110,12 +120,18 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "finfo",
     "full",
+    "get_default_dtype",
+    "iinfo",
+    "set_default_dtype",
     "half",
     "initial_seed",
     "int",
+    "int16",
     "int32",
     "int64",
+    "int8",
     "inference_mode",
     "is_grad_enabled",
     "jit",
@@ -123,6 +139,8 @@ __all__ = [
     "linspace",
     "load",
     "long",
+    "short",
+    "uint8",
     "manual_seed",
     "nn",
     "no_grad",

@@ -9,9 +9,64 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _caches
+
+_DEFAULT_FLOAT = [np.dtype(np.float32)]
+
 
 def default_float() -> np.dtype:
-    return np.dtype(jnp.float32)
+    """The dtype of Python floats and of new floating Variables (``set_default_dtype``)."""
+    return _DEFAULT_FLOAT[0]
+
+
+def get_default_dtype() -> np.dtype:
+    """The default floating dtype (float32 unless ``set_default_dtype`` changed it)."""
+    return _DEFAULT_FLOAT[0]
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make ``dtype`` (float16, bfloat16, float32, or float64 with JAX's x64 mode) the dtype of
+    Python floats and new floating Variables, as PyTorch's ``set_default_dtype``."""
+    dt = canonical(dtype)
+    if dt.kind != "f" and dt != jnp.bfloat16:
+        raise TypeError(f"only floating-point types are supported as the default type, got {dt}")
+    if dt != _DEFAULT_FLOAT[0]:
+        _DEFAULT_FLOAT[0] = dt
+        _caches.clear_all()  # cached abstract evaluations hold the old default's dtypes
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """Machine limits of a floating dtype, as ``torch.finfo``: ``bits eps max min tiny
+    smallest_normal resolution dtype``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.finfo(vj.float16).max
+        65504.0
+    """
+
+    def __init__(self, dtype: Any = None) -> None:
+        info = jnp.finfo(default_float() if dtype is None else dtype)
+        self.bits, self.dtype = int(info.bits), str(np.dtype(info.dtype))
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -int(info.precision)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
+                f"eps={self.eps}, smallest_normal={self.tiny}, dtype={self.dtype})")  # fmt: skip
+
+
+class iinfo:  # noqa: N801 - PyTorch's name
+    """Limits of an integer dtype, as ``torch.iinfo``: ``bits max min dtype``."""
+
+    def __init__(self, dtype: Any) -> None:
+        info = jnp.iinfo(dtype)
+        self.bits, self.max, self.min = int(info.bits), int(info.max), int(info.min)
+        self.dtype = str(np.dtype(dtype))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
 @cache
