@@ -15,7 +15,19 @@ from __future__ import annotations
 import jax.numpy as _jnp
 import numpy as _np
 
-from . import _functions, accelerator, autograd, backends, cuda, linalg, nn, optim, random, utils
+from . import (
+    _functions,
+    accelerator,
+    autograd,
+    backends,
+    cuda,
+    func,
+    linalg,
+    nn,
+    optim,
+    random,
+    utils,
+)
 from ._compile import CompileStats, clear_caches, compile_stats
 from ._config import config
 from ._creation import (
@@ -53,7 +65,7 @@ from ._jit import jit
 from ._lift import op
 from ._recompile import RecompileWarning
 from ._serialization import load, save
-from ._variable import Size, Variable
+from ._variable import Size, Variable, from_dlpack
 from .random import Generator, initial_seed, manual_seed
 
 __version__ = "0.1.0"
@@ -121,7 +133,9 @@ __all__ = [
     "float32",
     "float64",
     "finfo",
+    "from_dlpack",
     "full",
+    "func",
     "get_default_dtype",
     "iinfo",
     "set_default_dtype",

@@ -932,8 +932,13 @@ class Primitives(Table):
                    torch="diagonal, diag of a matrix, trace")  # fmt: skip
     diag_embed = _op(lambda x, *, k: jnp.diag(x, k), "DiagEmbedBackward0",
                      torch="diag of a vector")  # fmt: skip
-    argsort = _op(_argsort, None, "stable: equal values keep their order; NaN sorts last "
-                  "(first when descending), as in PyTorch", torch="argsort, sort, topk, msort")
+    argsort = _op(
+        _argsort,
+        None,
+        "stable: equal values keep their order; NaN sorts last "
+        "(first when descending), as in PyTorch",
+        torch="argsort, sort, topk, msort",
+    )
     roll = _op(jnp.roll, "RollBackward0")
     pad = _op(_pad, "ConstantPadNdBackward0", torch="F.pad")
     astype = _op(lambda x, *, dtype: x.astype(dtype), "ToCopyBackward0",

@@ -9,6 +9,7 @@ method per row, made when the class is created) and the hand-written mixins of
 
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from collections.abc import Sequence
@@ -611,8 +612,26 @@ class Variable(
         a = self._host("converting a Variable to a NumPy array")
         return a if dtype is None else a.astype(dtype)
 
-    def __jax_array__(self) -> jax.Array:
-        return self._value()
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        """DLPack export (``torch.from_dlpack(v)``, ``np.from_dlpack(v)``): the value's buffer."""
+        if self._node.requires_grad:
+            raise RuntimeError(
+                "Can't export a Variable that requires grad through DLPack; use "
+                "v.detach() (the gradient stays with v)"
+            )
+        return self._value().__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple:
+        return self._value().__dlpack_device__()
+
+    @property
+    def __jax_array__(self) -> Any:
+        """JAX's conversion protocol: ``jnp.asarray(v)`` gives the value. A JAX array's
+        operator (``jnp_array + v``) finds no protocol, so Python calls the Variable's own
+        reflected operator: the result is a Variable that keeps the gradient."""
+        if sys._getframe(1).f_code.co_name.startswith("_operator_"):  # jax.Array.__add__ & co.
+            raise AttributeError("__jax_array__")
+        return self._value
 
     def __float__(self) -> float:
         return float(self._item("`float()` of a Variable"))
@@ -686,3 +705,8 @@ class Variable(
 
     def __pos__(self) -> Variable:
         return self
+
+
+def from_dlpack(ext: Any) -> Variable:
+    """A Variable over a DLPack-exporting array (a torch tensor, a NumPy array, ...)."""
+    return Variable(jax.dlpack.from_dlpack(ext))

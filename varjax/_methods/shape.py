@@ -254,9 +254,7 @@ class ShapeMethods(Methods):
         n = self.shape[d]
         start = start + n if start < 0 else start
         if not (0 <= start <= n and 0 <= length and start + length <= n):
-            raise RuntimeError(
-                f"start ({start}) + length ({length}) exceeds dimension size ({n})."
-            )
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     @function
