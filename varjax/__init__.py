@@ -43,6 +43,7 @@ from ._creation import (
     full_like,
     is_tensor,
     linspace,
+    normal,
     numel,
     ones,
     ones_like,
@@ -66,7 +67,7 @@ from ._lift import op
 from ._recompile import RecompileWarning
 from ._serialization import load, save
 from ._variable import Size, Variable, from_dlpack
-from .random import Generator, initial_seed, manual_seed
+from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 
 __version__ = "0.1.0"
 
@@ -102,6 +103,7 @@ __all__ = [
     "from_numpy",
     "full_like",
     "is_tensor",
+    "normal",
     "numel",
     "rand_like",
     "randint",
@@ -137,8 +139,10 @@ __all__ = [
     "full",
     "func",
     "get_default_dtype",
+    "get_rng_state",
     "iinfo",
     "set_default_dtype",
+    "set_rng_state",
     "half",
     "initial_seed",
     "int",

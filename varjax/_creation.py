@@ -136,21 +136,25 @@ def eye(
     return _made(record(P.eye, (), params), requires_grad, device)
 
 
-def _draw(op, size, dtype, device, requires_grad: bool) -> Variable:
+def _draw(op, size, dtype, device, requires_grad: bool, generator=None) -> Variable:
     dt = _dtype(dtype, default_float())
-    key, counter = _rng.next_draw()
+    key, counter = _rng.next_draw(generator)
     node = record(op, (key, counter), (("dtype", dt), ("shape", _new_shape(_shape_arg(size)))))
     return _made(node, requires_grad, device)
 
 
-def randn(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
+def randn(
+    *size: int, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Variable:
     """Standard normal samples of the given shape, from varjax's seeded state (``manual_seed``)."""
-    return _draw(P.normal, size, dtype, device, requires_grad)
+    return _draw(P.normal, size, dtype, device, requires_grad, generator)
 
 
-def rand(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
+def rand(
+    *size: int, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Variable:
     """Uniform samples in [0, 1) of the given shape, from varjax's seeded state."""
-    return _draw(P.uniform, size, dtype, device, requires_grad)
+    return _draw(P.uniform, size, dtype, device, requires_grad, generator)
 
 
 def FloatTensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name
@@ -192,8 +196,8 @@ def rand_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = Fal
 
 
 def randint(
-    low: int, high: int | None = None, size: Any = None, *, dtype=None, device=None,
-    requires_grad: bool = False,
+    low: int, high: int | None = None, size: Any = None, *, generator=None, dtype=None,
+    device=None, requires_grad: bool = False,
 ) -> Variable:  # fmt: skip
     """Integers drawn uniformly from [low, high): ``randint(10, (3,))``, ``randint(2, 5, (3,))``."""
     if size is None:
@@ -206,7 +210,7 @@ def randint(
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")  # fmt: skip
     dt = _dtype(dtype, default_int())
-    key, counter = _rng.next_draw()
+    key, counter = _rng.next_draw(generator)
     shape = _new_shape(_shape_arg((size,)) if not isinstance(size, numbers.Integral) else (size,))
     params = (("dtype", dt), ("high", int(high)), ("low", int(low)), ("shape", shape))
     return _made(record(P.randint, (key, counter), params), requires_grad, device)
@@ -221,11 +225,13 @@ def randint_like(x: Variable, low: int, high: int | None = None, *, dtype=None,
     return randint(low, high, tuple(x.shape), dtype=_dtype(dtype, x.dtype), device=dev)
 
 
-def randperm(n: int, *, dtype=None, device=None, requires_grad: bool = False) -> Variable:
+def randperm(
+    n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False
+) -> Variable:
     """A random permutation of ``0 .. n-1``."""
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got {n}")
-    key, counter = _rng.next_draw()
+    key, counter = _rng.next_draw(generator)
     params = (("dtype", _dtype(dtype, default_int())), ("n", int(n)))
     return _made(record(P.randperm, (key, counter), params), requires_grad, device)
 
@@ -257,3 +263,18 @@ def is_tensor(obj: Any) -> bool:
 def numel(x: Variable) -> int:
     """The number of elements."""
     return x.numel()
+
+
+def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None,
+           device=None, requires_grad: bool = False) -> Variable:  # fmt: skip
+    """Normal samples: ``normal(mean_tensor, std_tensor)`` (broadcast), or ``normal(0.0, 1.0,
+    size=(2, 3))`` with numbers."""
+    if size is not None:
+        shape = _shape_arg((size,)) if not isinstance(size, numbers.Integral) else (size,)
+        z = randn(*shape, generator=generator, dtype=dtype, device=device)
+    else:
+        m, s = (x if isinstance(x, Variable) else tensor(x) for x in (mean, std))
+        shape = np.broadcast_shapes(tuple(m.shape), tuple(s.shape))
+        z = randn(*shape, generator=generator, dtype=dtype or m.dtype, device=device)
+    out = (z * std + mean).detach()
+    return out.requires_grad_() if requires_grad else out

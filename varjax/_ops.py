@@ -746,6 +746,31 @@ def _randint(key, counter, *, shape, dtype, low, high):
     return jax.random.randint(jax.random.fold_in(key, counter), shape, low, high, dtype)
 
 
+def _bernoulli(p, key, counter):
+    draw = jax.random.uniform(jax.random.fold_in(key, counter), jnp.shape(p), jnp.float32)
+    return (draw < p).astype(p.dtype)
+
+
+def _poisson(rate, key, counter):
+    return jax.random.poisson(jax.random.fold_in(key, counter), rate).astype(rate.dtype)
+
+
+def _exponential(key, counter, *, shape, dtype):
+    return jax.random.exponential(jax.random.fold_in(key, counter), shape, dtype)
+
+
+def _multinomial(p, key, counter, *, n, replacement):
+    # without replacement: the Gumbel top-k trick draws n distinct categories in one pass
+    k = jax.random.fold_in(key, counter)
+    logits = jnp.log(p.astype(jnp.float32))
+    if replacement:
+        shape = (n, *p.shape[:-1])
+        out = jax.random.categorical(k, logits, axis=-1, shape=shape)
+        return jnp.moveaxis(out, 0, -1)
+    gumbel = jax.random.gumbel(k, p.shape)
+    return jnp.argsort(-(logits + gumbel), axis=-1)[..., :n]
+
+
 def _randperm(key, counter, *, n, dtype):
     return jax.random.permutation(jax.random.fold_in(key, counter), n).astype(dtype)
 
@@ -998,6 +1023,10 @@ class Primitives(Table):
     uniform = _op(_uniform, None, torch="rand")
     randint = _op(_randint, None, torch="randint, randint_like")
     randperm = _op(_randperm, None)
+    bernoulli = _op(_bernoulli, None, torch="bernoulli, bernoulli_")
+    poisson = _op(_poisson, None)
+    exponential = _op(_exponential, None, torch="exponential_")
+    multinomial = _op(_multinomial, None, "without replacement: the Gumbel top-k trick")
 
 
 P = Primitives

@@ -31,6 +31,7 @@ from ._methods.index import IndexMethods
 from ._methods.inplace import InplaceMethods
 from ._methods.linalg import LinalgMethods
 from ._methods.reduce import ReduceMethods
+from ._methods.sampling import SamplingMethods
 from ._methods.shape import ShapeMethods
 from ._ops import OPS, Binary, Elementwise, Facade, Op, P, Reductions, Scans
 from ._record import Node, autograd_node, detached, leaf, record
@@ -304,7 +305,7 @@ def _rebuild(cls: type, value: Any, requires_grad: bool) -> Variable:
 class Variable(
     Elementwise, Binary, Reductions, Scans,  # the op table's rows: x.exp(), x.sum(1), ...
     ElementwiseMethods, ReduceMethods, ShapeMethods, IndexMethods, LinalgMethods,
-    DtypeMethods, InplaceMethods,
+    DtypeMethods, InplaceMethods, SamplingMethods,
     facade=Facade(record, _wrap, as_variable, _node_of),
 ):  # fmt: skip
     """A value with autograd: PyTorch's ``Variable`` / ``Tensor``, recorded lazily on JAX.

@@ -76,11 +76,13 @@ def _key() -> Node:
     return _state.key
 
 
-def next_draw() -> tuple[Node, int | Node]:
-    """The key node and counter of a fresh draw.
+def next_draw(generator: Generator | None = None) -> tuple[Node, int | Node]:
+    """The key node and counter of a fresh draw (from ``generator``'s own state if given).
 
     Inside ``varjax.jit`` the key and the counter before the call are traced inputs, so each
     call of the compiled step draws what the same calls would draw uncompiled."""
+    if generator is not None:
+        return _checked(generator)._draw()
     traced = _tracing.state.rng
     if traced is not None:
         traced[2] += 1
@@ -107,12 +109,21 @@ class Generator:
     def __init__(self, device: Any = "cpu") -> None:
         self.device = device
         self._seed, self._counter = _DEFAULT_SEED, 0
+        self._key: Node | None = None
         self._lock = threading.Lock()
 
     def manual_seed(self, seed: int) -> Generator:
         with self._lock:
-            self._seed, self._counter = int(seed), 0
+            self._seed, self._counter, self._key = int(seed), 0, None
         return self
+
+    def _draw(self) -> tuple[Node, int]:
+        """A draw of varjax's random functions (``randn(..., generator=g)``)."""
+        with self._lock:
+            if self._key is None:
+                self._key = leaf(jax.random.PRNGKey(np.uint64(self._seed % 2**64)))
+            self._counter += 1
+            return self._key, self._counter
 
     def initial_seed(self) -> int:
         return self._seed
@@ -126,7 +137,7 @@ class Generator:
 
     def set_state(self, state: tuple[int, int]) -> Generator:
         with self._lock:
-            self._seed, self._counter = int(state[0]), int(state[1])
+            self._seed, self._counter, self._key = int(state[0]), int(state[1]), None
         return self
 
     def _host_rng(self) -> np.random.Generator:
@@ -144,12 +155,31 @@ def host_rng(generator: Generator | None = None) -> np.random.Generator:
     ``generator`` or, without one, from varjax's seeded state (one draw: ``manual_seed``
     makes it reproducible)."""
     if generator is not None:
-        if not isinstance(generator, Generator):
-            raise TypeError(
-                f"generator must be a varjax.Generator, got {type(generator).__name__}; make "
-                f"one with varjax.Generator().manual_seed(seed)"
-            )
-        return generator._host_rng()
+        return _checked(generator)._host_rng()
     with _lock:
         _state.counter += 1
         return _numpy_rng(_state.seed, _state.counter)
+
+
+def _checked(generator: Any) -> Generator:
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a varjax.Generator, got {type(generator).__name__}; make one "
+            f"with varjax.Generator().manual_seed(seed)"
+        )
+    return generator
+
+
+def get_rng_state() -> tuple[int, int]:
+    """The global random state (seed, draws made): ``set_rng_state`` restores it."""
+    with _lock:
+        return _state.seed, _state.counter
+
+
+def set_rng_state(state: tuple[int, int]) -> None:
+    """Restore a state from ``get_rng_state``: the draws that followed it repeat."""
+    with _lock:
+        seed = int(state[0])
+        if seed != _state.seed:
+            _state.key = None
+        _state.seed, _state.counter = seed, int(state[1])
