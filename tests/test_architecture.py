@@ -34,7 +34,7 @@ LAYERS = [
     "_forward _anomaly _vjp _hooks _higher_order _backward",
     "_methods _variable",
     "_functions _creation _lift _function _state _serialization linalg",
-    "nn optim autograd utils cuda accelerator backends",
+    "nn optim autograd utils cuda accelerator backends testing",
     "_jit func",
     "<package> _opdoc",
 ]

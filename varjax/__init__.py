@@ -26,6 +26,7 @@ from . import (
     nn,
     optim,
     random,
+    testing,
     utils,
 )
 from ._compile import CompileStats, clear_caches, compile_stats
@@ -60,6 +61,7 @@ from ._creation import (
 )
 from ._device import device, get_default_device, set_default_device
 from ._dtypes import finfo, get_default_dtype, iinfo, set_default_dtype
+from ._format import set_printoptions
 from ._functions import *  # noqa: F403 - every function of the op table and the methods
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._jit import jit
@@ -171,7 +173,9 @@ __all__ = [
     "random",
     "save",
     "set_grad_enabled",
+    "set_printoptions",
     "tensor",
+    "testing",
     "utils",
     "zeros",
     "zeros_like",

@@ -6,10 +6,39 @@ import math
 
 import numpy as np
 
-_PRECISION = 4
-_THRESHOLD = 1000
-_EDGE = 3
-_LINEWIDTH = 80
+# set_printoptions changes these (PyTorch's defaults); sci_mode None: chosen per tensor
+_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
+}
+
+
+def set_printoptions(
+    precision: int | None = None, threshold: float | None = None, edgeitems: int | None = None,
+    linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None,
+) -> None:  # fmt: skip
+    """How Variables print, as PyTorch's ``set_printoptions``: digits after the point
+    (``precision``), how many elements before summarizing (``threshold``) and how many are
+    shown at each end then (``edgeitems``), the line width, a ``profile`` ("default", "short",
+    "full"), and ``sci_mode`` (True/False forces scientific notation on or off).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.set_printoptions(precision=2)
+        >>> vj.tensor([1.2345])
+        tensor([1.23])
+        >>> vj.set_printoptions(profile="default")
+    """
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"profile must be one of {sorted(_PROFILES)}, got {profile!r}")
+        _OPTIONS.update(_PROFILES[profile])
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems,
+             "linewidth": linewidth}  # fmt: skip
+    _OPTIONS.update({k: v for k, v in given.items() if v is not None})
+    _OPTIONS["sci_mode"] = sci_mode
 
 
 class _Formatter:
@@ -30,6 +59,8 @@ class _Formatter:
         self.int_mode = bool(np.all(nz == np.ceil(nz)))
         wide = hi / lo > 1000.0 or hi > 1.0e8
         self.sci_mode = wide if self.int_mode else (wide or lo < 1.0e-4)
+        if _OPTIONS["sci_mode"] is not None:
+            self.sci_mode = _OPTIONS["sci_mode"]
         self.width = max(len(self.format(v)) for v in vals)
 
     @staticmethod
@@ -40,22 +71,23 @@ class _Formatter:
         if not self.floating:
             s = self._plain(v)
         elif self.sci_mode:
-            s = f"{float(v):.{_PRECISION}e}"
+            s = f"{float(v):.{_OPTIONS['precision']}e}"
         elif self.int_mode:
             s = f"{float(v):.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
         else:
-            s = f"{float(v):.{_PRECISION}f}"
+            s = f"{float(v):.{_OPTIONS['precision']}f}"
         return s.rjust(self.width)
 
 
 def _summarized(a: np.ndarray) -> np.ndarray:
-    # The values shown when an array is summarized: the first and last _EDGE along each dim.
+    # The values shown when an array is summarized: the first and last edgeitems along each dim.
     for ax in range(a.ndim):
-        if a.shape[ax] > 2 * _EDGE:
+        if a.shape[ax] > 2 * _OPTIONS["edgeitems"]:
+            edge = _OPTIONS["edgeitems"]
             a = np.concatenate(
                 [
-                    np.take(a, range(_EDGE), ax),
-                    np.take(a, range(a.shape[ax] - _EDGE, a.shape[ax]), ax),
+                    np.take(a, range(edge), ax),
+                    np.take(a, range(a.shape[ax] - edge, a.shape[ax]), ax),
                 ],
                 ax,
             )
@@ -66,11 +98,12 @@ def _body(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str:
     if a.ndim == 0:
         return fmt.format(a[()])
     n = a.shape[0]
-    cut = summarize and n > 2 * _EDGE
-    idx = list(range(_EDGE)) + [None] + list(range(n - _EDGE, n)) if cut else list(range(n))
+    edge = _OPTIONS["edgeitems"]
+    cut = summarize and n > 2 * edge
+    idx = list(range(edge)) + [None] + list(range(n - edge, n)) if cut else list(range(n))
     if a.ndim == 1:
         items = ["..." if i is None else fmt.format(a[i]) for i in idx]
-        per_line = max(1, (_LINEWIDTH - indent) // (fmt.width + 2))
+        per_line = max(1, (_OPTIONS["linewidth"] - indent) // (fmt.width + 2))
         lines = [", ".join(items[k : k + per_line]) for k in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     parts = ["..." if i is None else _body(a[i], fmt, indent + 1, summarize) for i in idx]
@@ -79,7 +112,7 @@ def _body(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str:
 
 def format_tensor(a: np.ndarray, suffixes: list[str]) -> str:
     prefix = "tensor("
-    summarize = a.size > _THRESHOLD
+    summarize = a.size > _OPTIONS["threshold"]
     shown = _summarized(a) if summarize else a
     if a.size == 0:
         body = "[]"
