@@ -157,7 +157,15 @@ def _bce(a, b):
     return -(t * jnp.log(p) + (1 - t) * jnp.log1p(-p))
 
 
+def _index_add(x, s):
+    return x.at[jnp.array([0, 2, 0])].add(s)
+
+
 LIBRARY_CASES = [
+    Case("index_add", lambda x, s: x.index_add(0, vj.tensor([0, 2, 0]), s), _index_add,
+         [((4, 2), (3, 2))]),  # fmt: skip
+    Case("index_copy", lambda x, s: x.index_copy(1, vj.tensor([2, 0]), s),
+         lambda x, s: x.at[:, jnp.array([2, 0])].set(s), [((2, 3), (2, 2))]),  # fmt: skip
     Case("tril", lambda a: a.tril(), jnp.tril, [((3, 3),), ((2, 3, 4),)]),
     Case("triu", lambda a: a.triu(1), lambda a: jnp.triu(a, 1), [((3, 3),), ((2, 3, 4),)]),
     Case("diagonal", lambda a: a.diagonal(), lambda a: jnp.diagonal(a), [((3, 3),), ((2, 3, 4),)]),

@@ -114,6 +114,40 @@ def test_shape_functions_and_their_gradients(program):
     _compare(program)
 
 
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: [x.index_add(0, lib.tensor([0, 0]), x[:2] * 2, alpha=2)],
+        lambda lib, x: [x.index_copy(1, lib.tensor([3, 0]), x[:, :2] * 3)],
+        lambda lib, x: [x.index_fill(1, lib.tensor([1, 2]), -1.0)],
+        lambda lib, x: [x.clamp_min(0.5), x.clamp_max(1.0)],
+        lambda lib, x: [x.addcmul(x, x, value=0.5), lib.addcdiv(x, x, x.abs() + 1, value=2)],
+    ],
+)
+def test_index_and_arithmetic_functions(program):
+    _compare(program)
+
+
+def test_in_place_forms():
+    def program(lib, x):
+        y = x * 1
+        y.masked_fill_(y > 2, 0.0).clamp_min_(-1).addcmul_(x, x, value=0.1).pow_(2)
+        z = lib.zeros(3, 4)
+        z.index_add_(0, lib.tensor([1, 1]), x[:2]).index_fill_(1, lib.tensor([0]), 5.0)
+        z.scatter_(1, lib.tensor([[3], [3], [3]]), 9.0).scatter_add_(0, lib.tensor([[0, 0]]),
+                                                                    lib.ones(1, 2))  # fmt: skip
+        w = x.detach().clone()
+        for name in ("exp_", "sqrt_", "log_", "neg_", "sigmoid_", "tanh_", "relu_", "abs_",
+                     "floor_", "round_", "sign_", "reciprocal_"):  # fmt: skip
+            w = x.detach().abs().clone() + 0.5
+            getattr(w, name)()
+        i = lib.tensor([6, 3])
+        i &= lib.tensor([3, 3])
+        return [y, z, w, i]
+
+    _compare(program)
+
+
 def test_comparisons_of_whole_tensors():
     def program(lib, x):
         y = x.detach() * (1 + 1e-6)

@@ -146,7 +146,10 @@ def _binary(op: Op, f: Facade) -> Callable:
 def _reduction(op: Op, f: Facade, floating: bool) -> Callable:
     record, wrap, lift, _ = f
 
-    def fn(input, dim=None, keepdim=False, *, dtype=None):
+    def fn(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        # axis= and keepdims= are the NumPy spellings PyTorch accepts too
+        dim = axis if dim is None else dim
+        keepdim = keepdims if keepdims is not None else keepdim
         x = _lifted(input, lift) if dtype is None else _lifted(input, lift).to(dtype)
         if floating and not is_floating(x.dtype):
             raise RuntimeError(
@@ -621,6 +624,16 @@ def _scatter(x, index, src, *, axis):
     return x.at[_along(index, axis)].set(_src(src, index).astype(x.dtype))
 
 
+def _rows(fn):
+    # an op on whole slices along ``axis`` (index_add, index_copy, index_fill): done on axis 0
+    def op(x, index, src, *, axis):
+        front = jnp.moveaxis(x, axis, 0)
+        src = jnp.moveaxis(src, axis, 0) if jnp.ndim(src) == x.ndim else src
+        return jnp.moveaxis(fn(front.at[index], src.astype(x.dtype)), 0, axis)
+
+    return op
+
+
 def _scatter_add(x, index, src, *, axis):
     return x.at[_along(index, axis)].add(_src(src, index).astype(x.dtype))
 
@@ -980,6 +993,10 @@ class Primitives(Table):
                  torch="torch.gather, values of max/min(dim)")  # fmt: skip
     scatter = _op(_scatter, "ScatterBackward0")
     scatter_add = _op(_scatter_add, "ScatterAddBackward0")
+    index_add = _op(_rows(lambda at, src: at.add(src)), "IndexAddBackward0",
+                    "repeated indices add up", torch="index_add, index_add_")  # fmt: skip
+    index_copy = _op(_rows(lambda at, src: at.set(src)), "IndexCopyBackward0",
+                     torch="index_copy, index_copy_, index_fill, index_fill_")  # fmt: skip
     # linear algebra
     matmul = _op(jnp.matmul, "MmBackward0", torch="torch.matmul, @, mm, bmm, dot")
     linear = _op(lambda x, w: jnp.matmul(x, w.T), "MmBackward0", torch="F.linear without bias")

@@ -63,6 +63,26 @@ class ElementwiseMethods(Methods):
         params = (("has_max", max is not None), ("has_min", min is not None))
         return self._apply(P.clamp, self, *bounds, params=params)
 
+    @function
+    def clamp_min(self, min: Any) -> Variable:  # noqa: A002
+        """``clamp(min=min)``."""
+        return self.clamp(min=min)
+
+    @function
+    def clamp_max(self, max: Any) -> Variable:  # noqa: A002
+        """``clamp(max=max)``."""
+        return self.clamp(max=max)
+
+    @function
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Variable:
+        """``input + value * tensor1 * tensor2``."""
+        return self + value * self._lift(tensor1) * self._lift(tensor2)
+
+    @function
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Variable:
+        """``input + value * tensor1 / tensor2``."""
+        return self + value * self._lift(tensor1) / self._lift(tensor2)
+
     clip = clamp
 
     def where(self, condition: Any, other: Any) -> Variable:

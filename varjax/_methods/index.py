@@ -257,6 +257,45 @@ class IndexMethods(Methods):
         """A copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
         return self._along_index(P.scatter_add, dim, index, src)
 
+    def _slices(self, op, name: str, dim: int, index: Any, source: Any) -> Variable:
+        d = dim1(dim, self.ndim)
+        idx = self._lift(index)
+        if idx.ndim > 1:
+            raise IndexError(f"{name}(): Index is supposed to be a vector")
+        check_bounds(index_values(idx), self.shape[d], d, allow_negative=False)
+        src = self._lift(source)
+        if src.ndim:
+            want = tuple(self.shape[:d]) + (idx.numel(),) + tuple(self.shape[d + 1 :])
+            if tuple(src.shape) != want:
+                raise RuntimeError(
+                    f"{name}(): source of shape {list(src.shape)} does not match the input "
+                    f"{list(self.shape)} with {idx.numel()} indices along dim {d} (expected "
+                    f"{list(want)})"
+                )
+        return self._apply(op, self, idx.reshape(-1), src, params=(("axis", d),))
+
+    @function
+    def index_add(self, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Variable:
+        """A copy of ``input`` with ``alpha * source``'s slices added at ``index`` along
+        ``dim`` (repeated indices add up)."""
+        src = self._lift(source)
+        return self._slices(
+            P.index_add, "index_add", dim, index, src * alpha if alpha != 1 else src
+        )
+
+    @function
+    def index_copy(self, dim: int, index: Any, source: Any) -> Variable:
+        """A copy of ``input`` with ``source``'s slices written at ``index`` along ``dim``."""
+        return self._slices(P.index_copy, "index_copy", dim, index, source)
+
+    @function
+    def index_fill(self, dim: int, index: Any, value: Any) -> Variable:
+        """A copy of ``input`` with ``value`` written at ``index`` along ``dim``."""
+        v = self._lift(value)
+        if v.ndim:
+            raise IndexError("index_fill_(): Expected a 0-d value tensor")
+        return self._slices(P.index_copy, "index_fill", dim, index, v.to(self.dtype))
+
     @function
     def masked_fill(self, mask: Any, value: Any) -> Variable:
         """``value`` where ``mask`` is True, else ``input``."""
