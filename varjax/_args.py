@@ -42,13 +42,20 @@ def reduce_params(dim, keepdim: bool, ndim: int) -> tuple:
 
 def shape_arg(shape: Sequence, what: str = "size") -> tuple:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))``; anything but ints is PyTorch's TypeError."""
-    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+    if len(shape) == 1 and type(shape[0]) is not int and not isinstance(shape[0], numbers.Integral):
         shape = tuple(shape[0])
+    for s in shape:
+        if type(s) is not int:  # the common case costs one type test per size
+            return _checked_sizes(tuple(shape), what)
+    return tuple(shape)
+
+
+def _checked_sizes(shape: tuple, what: str) -> tuple:
     for i, s in enumerate(shape):
         if not isinstance(s, numbers.Integral) or isinstance(s, bool):
             raise TypeError(
                 f"{what} must be a tuple of ints, but found element of type "
-                f"{type(s).__name__} at pos {i}: {tuple(shape)!r}"
+                f"{type(s).__name__} at pos {i}: {shape!r}"
             )
     return tuple(int(s) for s in shape)
 
