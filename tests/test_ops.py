@@ -162,6 +162,8 @@ def _index_add(x, s):
 
 
 LIBRARY_CASES = [
+    Case("logcumsumexp", lambda a: a.logcumsumexp(-1),
+         lambda a: jax.lax.cumlogsumexp(a, axis=a.ndim - 1), [((5,),), ((2, 3),)]),  # fmt: skip
     Case("index_add", lambda x, s: x.index_add(0, vj.tensor([0, 2, 0]), s), _index_add,
          [((4, 2), (3, 2))]),  # fmt: skip
     Case("index_copy", lambda x, s: x.index_copy(1, vj.tensor([2, 0]), s),

@@ -148,6 +148,61 @@ def test_in_place_forms():
     _compare(program)
 
 
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: [
+            x.nonzero(),
+            (x > 1).nonzero(as_tuple=True),
+            lib.where(x > 1),
+            lib.argwhere(x < 0),
+        ],  # fmt: skip
+        lambda lib, x: [
+            x.masked_select(x > 1),
+            x.masked_select(lib.tensor([True, False, True, False])),
+        ],  # fmt: skip
+        lambda lib, x: [x.take(lib.tensor([[0, 11], [5, -1]]))],
+        lambda lib, x: [
+            *lib.unique(lib.tensor([3, 1, 3, 2, 1]), return_inverse=True, return_counts=True),
+            lib.unique(x.round()),
+        ],  # fmt: skip
+        lambda lib, x: [
+            lib.tensor([1, 3, 3, 0]).bincount(),
+            lib.tensor([2, 0]).bincount(minlength=4),
+            lib.tensor([0, 2, 0]).bincount(lib.tensor([0.5, 1.0, 2.0])),
+        ],  # fmt: skip
+        lambda lib, x: [
+            x.repeat_interleave(2, dim=1),
+            x.repeat_interleave(lib.tensor([1, 0, 2]), dim=0),
+            lib.tensor([1, 2]).repeat_interleave(3),
+        ],  # fmt: skip
+        lambda lib, x: [*x.cummax(1), *x.cummin(0), x.logcumsumexp(1)],
+        lambda lib, x: [lib.histc(x, bins=4, min=-3, max=5), lib.histc(x, bins=3)],
+        lambda lib, x: [
+            *lib.meshgrid(x[0], x[1, :2]),
+            *lib.meshgrid(x[0], x[1, :2], indexing="xy"),
+        ],
+        lambda lib, x: [lib.cdist(x, x[:2]), lib.cdist(x, x[1:], p=1.0)],
+        lambda lib, x: [
+            lib.searchsorted(lib.tensor([-1.0, 0.5, 2.0]), x),
+            lib.bucketize(x, lib.tensor([-1.0, 0.5, 2.0]), right=True),
+        ],  # fmt: skip
+        lambda lib, x: [lib.cross(x[:, :3], x[:, 1:], dim=1), lib.kron(x[:2, :2], x[1:, 2:])],
+    ],
+)
+def test_value_dependent_and_composite_functions(program):
+    _compare(program)
+
+
+def test_value_dependent_results_are_an_error_inside_jit():
+    @vj.jit
+    def f(x):
+        return x.nonzero()
+
+    with pytest.raises(RuntimeError, match="`nonzero`.*has a shape that depends on values"):
+        f(vj.tensor([1.0, 0.0]))
+
+
 def test_comparisons_of_whole_tensors():
     def program(lib, x):
         y = x.detach() * (1 + 1e-6)

@@ -15,10 +15,6 @@ import jax
 _TO_JAX = {"cpu": "cpu", "cuda": "gpu", "gpu": "gpu", "tpu": "tpu", "xla": "tpu"}
 _FROM_JAX = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "rocm": "cuda", "tpu": "tpu"}
 
-# Set once varjax commits a value to a device other than the default one: from then on the
-# recorder checks that an op's inputs share a device (until then no value can differ).
-placed = [False]
-
 
 class device:  # noqa: N801 - PyTorch's name
     """A device: ``device("cpu")``, ``device("cuda")``, ``device("cuda:1")``, ``device("cuda",

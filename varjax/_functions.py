@@ -63,8 +63,11 @@ def stack(tensors: Sequence[Variable], dim: int = 0) -> Variable:
     return xs[0]._apply(P.stack, *xs, params=(("axis", dim1(dim, xs[0].ndim + 1)),))
 
 
-def where(condition: Any, input: Any, other: Any) -> Variable:
-    """``input`` where ``condition`` holds, else ``other`` (a boolean condition)."""
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` holds, else ``other`` (a boolean condition); with the
+    condition alone, ``condition.nonzero(as_tuple=True)``, as PyTorch."""
+    if input is None and other is None:
+        return as_variable(condition).nonzero(as_tuple=True)
     return elementwise.where(as_variable(condition), input, other)
 
 
@@ -76,6 +79,52 @@ def einsum(equation: str, *operands: Any) -> Variable:
     return xs[0]._apply(P.einsum, *xs, params=(("eq", equation),))
 
 
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Variable, ...]:
+    """Coordinate grids of 1-D tensors; ``indexing="xy"`` swaps the first two dims."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    xs = [as_variable(t).reshape(-1) for t in tensors]
+    shape = [x.shape[0] for x in xs]
+    grids = []
+    for i, x in enumerate(xs):
+        view = [1] * len(xs)
+        view[i] = shape[i]
+        grids.append(x.reshape(*view).expand(*shape))
+    if indexing == "xy" and len(xs) >= 2:  # the first two dims swapped (NumPy's "xy")
+        grids = [g.transpose(0, 1) for g in grids]
+    return tuple(grids)
+
+
+def cdist(x1: Any, x2: Any, p: float = 2.0) -> Variable:
+    """Pairwise p-norm distances between the rows of ``x1`` (…, P, M) and ``x2`` (…, R, M)."""
+    a, b = as_variable(x1), as_variable(x2)
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {a.shape[-1]} X2: {b.shape[-1]}"
+        )
+    return (a.unsqueeze(-2) - b.unsqueeze(-3)).norm(p, dim=-1)
+
+
+def searchsorted(sorted_sequence: Any, values: Any, *, right: bool = False,
+                 side: str | None = None) -> Variable:  # fmt: skip
+    """Where ``values`` would be inserted into the 1-D ``sorted_sequence`` to keep it sorted
+    (the first such place, or the last with ``right=True``)."""
+    s, v = as_variable(sorted_sequence), as_variable(values)
+    if s.ndim != 1:
+        raise RuntimeError("searchsorted: varjax supports a 1-D sorted_sequence")
+    how = side or ("right" if right else "left")
+    return s._apply(P.searchsorted, s, v, params=(("side", how),))
+
+
+def bucketize(input: Any, boundaries: Any, *, right: bool = False) -> Variable:
+    """The bucket of each value among the 1-D ``boundaries`` (``searchsorted`` with the
+    arguments swapped)."""
+    return searchsorted(boundaries, input, right=right)
+
+
 _GENERATED = _collect()
 globals().update(_GENERATED)
-__all__ = sorted([*_GENERATED, "cat", "concat", "concatenate", "stack", "where", "einsum"])
+__all__ = sorted([*_GENERATED, "cat", "concat", "concatenate", "stack", "where", "einsum",
+                  "meshgrid", "cdist", "searchsorted", "bucketize"])  # fmt: skip

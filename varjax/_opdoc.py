@@ -147,7 +147,27 @@ def _def(name: str, signature: str) -> str:
     if len(line) <= 100:
         return line
     params, ret = signature[1:].rsplit(") -> ", 1)
-    return f"def {name}(\n    {params}\n) -> {ret}: ..."
+    if len(params) + 4 <= 100:
+        return f"def {name}(\n    {params}\n) -> {ret}: ..."
+    return f"def {name}(\n" + "".join(f"    {p},\n" for p in _split(params)) + f") -> {ret}: ..."
+
+
+def _split(params: str) -> list[str]:
+    """Parameters split at the commas between them (not those inside brackets or quotes)."""
+    out, depth, start, quote = [], 0, 0, ""
+    for i, c in enumerate(params):
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            out.append(params[start:i].strip())
+            start = i + 1
+    return out + [params[start:].strip()]
 
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "ops.md"

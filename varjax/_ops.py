@@ -556,6 +556,13 @@ def _index(template, arrays):
     return tuple(out)
 
 
+def _running_arg(x, *, axis, largest):
+    # the latest position whose value is the running max (min) so far
+    run = lax.cummax(x, axis=axis) if largest else lax.cummin(x, axis=axis)
+    pos = lax.broadcasted_iota(jnp.int32, x.shape, axis)
+    return lax.cummax(jnp.where(x == run, pos, -1), axis=axis)
+
+
 def _argsort(x, *, axis, descending):
     # PyTorch's order: NaN is the largest value, so it goes last ascending and first descending
     floating = jnp.issubdtype(x.dtype, jnp.floating)
@@ -913,6 +920,8 @@ class Scans(Table):
 
     cumsum = along(jnp.cumsum, "CumsumBackward0", "Running sum")
     cumprod = along(jnp.cumprod, "CumprodBackward0", "Running product")
+    logcumsumexp = along(lambda x, axis: lax.cumlogsumexp(x, axis=axis), "LogcumsumexpBackward0",
+                         "Running log(sum(exp(x))), computed stably")  # fmt: skip
     softmax = along(jax.nn.softmax, "SoftmaxBackward0", "exp(x) / sum(exp(x))",
                     torch="torch.softmax, Tensor.softmax, F.softmax")  # fmt: skip
     log_softmax = along(jax.nn.log_softmax, "LogSoftmaxBackward0", "log(softmax(x)), computed "
@@ -970,6 +979,10 @@ class Primitives(Table):
                    torch="diagonal, diag of a matrix, trace")  # fmt: skip
     diag_embed = _op(lambda x, *, k: jnp.diag(x, k), "DiagEmbedBackward0",
                      torch="diag of a vector")  # fmt: skip
+    running_arg = _op(_running_arg, None, "the index of the running max (min): the latest "
+                      "one among equal values, as PyTorch", torch="cummax, cummin")  # fmt: skip
+    searchsorted = _op(lambda s, v, *, side: jnp.searchsorted(s, v, side=side), None,
+                       torch="searchsorted, bucketize")  # fmt: skip
     argsort = _op(
         _argsort,
         None,

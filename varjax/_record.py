@@ -142,7 +142,7 @@ def detached(node: Node) -> Node:
 
 # -- abstract evaluation --------------------------------------------------------------------------
 
-# (op, params, sdtype, input avals...) -> (aval(s), sdtype, outputs or 0, cast or None)
+# (op, params, sdtype, input avals...) -> (aval(s), sdtype, outputs or 0; -1: cast first)
 _AVALS: dict = {}
 _caches.register(_AVALS.clear)
 
@@ -233,12 +233,13 @@ def _zero_dim_promotion(op: Op, inputs: tuple) -> tuple | None:
 
 
 def _miss(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple:
-    """The abstract-evaluation cache entry for a new key: (aval(s), sdtype, outputs, None), or
-    (None, None, 0, cast) when some inputs must first be cast (``_zero_dim_promotion``)."""
+    """The abstract-evaluation cache entry for a new key: (aval(s), sdtype, outputs), or
+    (cast, None, -1) when some inputs must first be cast (``_zero_dim_promotion``): a negative
+    output count, so the common path tests nothing more than it did."""
     cast = _zero_dim_promotion(op, inputs) if op.elementwise else None
     if cast is not None:
-        return None, None, 0, cast
-    return (*_abstract_eval(op, params, inputs, sdtype), None)
+        return cast, None, -1
+    return _abstract_eval(op, params, inputs, sdtype)
 
 
 def _cast(inputs: tuple, cast: tuple) -> tuple:
@@ -270,20 +271,30 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     hit = _AVALS.get(key := tuple(key))
     if hit is None:
         hit = _AVALS[key] = _miss(op, params, inputs, sdtype)
-    if hit[3] is not None:
-        return record(op, _cast(inputs, hit[3]), params, sdtype)
     if requires_grad and (op.grad_name is None or not _grad_state.enabled):
         requires_grad = False
     if hit[2]:
+        if hit[2] < 0:
+            return record(op, _cast(inputs, hit[0]), params, sdtype)
         return _outputs(op, params, inputs, hit, requires_grad, depth)
     node = Node(op, params, inputs, hit[0], hit[1], None, requires_grad, not requires_grad, depth)
-    if _device.placed[0]:
+    if _placing:
         _place(op, inputs, (node,))
     if config.explain_recompiles:
         node.site = user_site()
     if depth >= config.max_pending_depth or config.eager:
         _settle([node])
     return node
+
+
+# Set once a value is placed on a device other than the default one: from then on the
+# recorder checks that an op's inputs share a device (until then no two can differ)
+_placing = False
+
+
+def start_placing() -> None:
+    global _placing
+    _placing = True
 
 
 def placement(node: Node) -> _device.device | None:
@@ -323,7 +334,7 @@ def _outputs(op: Op, params, inputs, hit, requires_grad, depth) -> tuple[Node, .
         for aval in hit[0]
     ]
     group = Group(outs)
-    if _device.placed[0]:
+    if _placing:
         _place(op, inputs, outs)
     site = user_site() if config.explain_recompiles else None
     for i, n in enumerate(outs):

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _device
 from .._dtypes import canonical, is_floating
 from .._ops import P
-from .._record import leaf, record
+from .._record import leaf, record, start_placing
 from ._base import Methods
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def _moved(x: Any, target: _device.device) -> Variable:
     moved = x._new(leaf(jax.device_put(x._value(), jd), aval=x._node.aval))
     moved._node.placement = _device.device(jd)
     if not _device.same(moved._node.placement, _device.default()):
-        _device.placed[0] = True  # from now on ops check that their inputs share a device
+        start_placing()  # from now on ops check that their inputs share a device
     return moved
 
 

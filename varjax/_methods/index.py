@@ -300,3 +300,89 @@ class IndexMethods(Methods):
     def masked_fill(self, mask: Any, value: Any) -> Variable:
         """``value`` where ``mask`` is True, else ``input``."""
         return where(self._lift(mask), value, self)
+
+    # -- results whose shape depends on values: read on the host (as PyTorch syncs), so
+    # they are errors inside varjax.jit, like boolean-mask indexing
+
+    def _known(self, name: str) -> np.ndarray:
+        values = index_values(self)
+        if values is None:
+            raise _tracing.value_dependent(
+                f"`{name}`", "compute it outside the compiled function, or use a fixed-size "
+                "alternative such as varjax.where(mask, x, 0)",
+            )  # fmt: skip
+        return values
+
+    @function
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """Indices of the nonzero elements: an ``(n, ndim)`` tensor, or one per dim."""
+        values = self._known("nonzero")
+        found = np.argwhere(values) if self.ndim else np.zeros((builtins.int(values != 0), 0))
+        found = found.astype(np.int64)
+        if as_tuple:
+            return tuple(self._lift(found[:, d]) for d in range(found.shape[1])) or (
+                self._lift(np.zeros(int(found.shape[0]), np.int64)),
+            )
+        return self._lift(found)
+
+    @function
+    def argwhere(self) -> Variable:
+        """``nonzero()``: indices of the nonzero elements, ``(n, ndim)``."""
+        return self.nonzero()
+
+    @function
+    def masked_select(self, mask: Any) -> Variable:
+        """The elements where ``mask`` (broadcast with ``input``) is True, as a 1-D tensor."""
+        m = self._lift(mask)
+        shape = np.broadcast_shapes(tuple(self.shape), tuple(m.shape))
+        return self.expand(*shape)[m.expand(*shape)]
+
+    @function
+    def take(self, index: Any) -> Variable:
+        """Elements of the flattened input at ``index`` (the output has ``index``'s shape)."""
+        idx = self._lift(index)
+        check_bounds(index_values(idx), self.numel(), 0, allow_negative=True)
+        return self.reshape(-1)[idx]
+
+    @function
+    def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+               return_counts: bool = False, dim: int | None = None) -> Any:  # fmt: skip
+        """The distinct values (sorted), and optionally the inverse indices and the counts."""
+        values = self._known("unique")
+        axis = None if dim is None else dim1(dim, self.ndim)
+        uniq, inverse, counts = np.unique(
+            values, return_inverse=True, return_counts=True, axis=axis
+        )
+        out = [self._lift(uniq.astype(values.dtype))]
+        if return_inverse:
+            out.append(self._lift(inverse.reshape(values.shape if axis is None else -1)))
+        if return_counts:
+            out.append(self._lift(counts))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    @function
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Variable:
+        """How many times each non-negative integer occurs (or the sum of its ``weights``)."""
+        values = self._known("bincount")
+        if self.ndim != 1 or values.dtype.kind not in "iu" or (values.size and values.min() < 0):
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        n = builtins.max(builtins.int(values.max()) + 1 if values.size else 0, minlength)
+        if weights is None:
+            return self._lift(np.bincount(values, minlength=n))
+        w = self._lift(weights)
+        return w.new_zeros(n).index_add(0, self, w)
+
+    @function
+    def repeat_interleave(self, repeats: Any, dim: int | None = None, *,
+                          output_size: int | None = None) -> Variable:  # fmt: skip
+        """Each element (or slice along ``dim``) repeated ``repeats`` times in place."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else dim1(dim, self.ndim)
+        if isinstance(repeats, numbers.Integral):
+            counts = np.full(x.shape[d], builtins.int(repeats))
+        else:
+            counts = np.asarray(self._lift(repeats)._known("repeat_interleave"))
+            counts = np.broadcast_to(counts, (x.shape[d],)) if counts.ndim == 0 else counts
+        if (counts < 0).any():
+            raise RuntimeError("repeats can not be negative")
+        return x.index_select(d, self._lift(np.repeat(np.arange(x.shape[d]), counts)))

@@ -1,9 +1,11 @@
-"""Matrix products: ``matmul`` (``@``), ``mm``, ``bmm``, ``dot``, ``outer``."""
+"""Matrix products: ``matmul`` (``@``), ``mm``, ``bmm``, ``dot``, ``outer``; ``cross``, ``kron``."""
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
+from .._args import dim1
 from .._ops import P
 from ._base import Methods, function
 
@@ -54,3 +56,37 @@ class LinalgMethods(Methods):
         b = self._lift(vec2)
         _ranks("outer", 1, self, b)
         return self._apply(P.outer, self, b)
+
+    @function
+    def cross(self, other: Any, dim: int | None = None) -> Variable:
+        """Cross product of 3-vectors along ``dim`` (the first dim of size 3 by default)."""
+        b = self._lift(other)
+        if dim is None:
+            dim = next((i for i, n in enumerate(self.shape) if n == 3), None)
+            if dim is None:
+                raise RuntimeError("no dimension of size 3 in input")
+        d = dim1(dim, self.ndim)
+        if self.shape[d] != 3 or b.shape[d] != 3:
+            raise RuntimeError(
+                f"linalg.cross: inputs dimension {d} must have length 3. Got {self.shape[d]} "
+                f"and {b.shape[d]}"
+            )
+        a0, a1, a2 = self.unbind(d)
+        b0, b1, b2 = b.unbind(d)
+        return self._stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+    def _stack(self, parts: list, d: int) -> Variable:
+        return parts[0]._apply(P.stack, *parts, params=(("axis", d),))
+
+    @function
+    def kron(self, other: Any) -> Variable:
+        """Kronecker product (both inputs padded to the same number of dims)."""
+        b = self._lift(other)
+        n = builtins.max(self.ndim, b.ndim)
+        a = self.reshape(*(1,) * (n - self.ndim), *self.shape)
+        b = b.reshape(*(1,) * (n - b.ndim), *b.shape)
+        # out[i*bn + j] = a[i] * b[j] along every dim: interleave the two sets of dims
+        a_wide = a.reshape(*[s for i in range(n) for s in (a.shape[i], 1)])
+        b_wide = b.reshape(*[s for i in range(n) for s in (1, b.shape[i])])
+        out = a_wide * b_wide
+        return out.reshape(*[a.shape[i] * b.shape[i] for i in range(n)])

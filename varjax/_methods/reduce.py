@@ -27,6 +27,8 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
 KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
 MedianResult = namedtuple("median", ["values", "indices"])
+CummaxResult = namedtuple("cummax", ["values", "indices"])
+CumminResult = namedtuple("cummin", ["values", "indices"])
 
 
 def _float_only(name: str, x: Any) -> None:
@@ -197,3 +199,36 @@ class ReduceMethods(Methods):
         """True if the shapes and every element are equal."""
         other = self._lift(other)
         return tuple(self.shape) == tuple(other.shape) and builtins.bool((self == other).all())
+
+    def _running(self, dim: int, largest: bool, result) -> Any:
+        d = dim1(dim, self.ndim)
+        if self.ndim == 0:
+            return result(self.clone(), self.argsort())
+        params = (("axis", d), ("largest", largest))
+        indices = self._apply(P.running_arg, self, params=params)
+        return result(self.gather(d, indices), indices)
+
+    @function
+    def cummax(self, dim: int) -> Any:
+        """``(values, indices)``: the running maximum along ``dim`` and where it was."""
+        return self._running(dim, True, CummaxResult)
+
+    @function
+    def cummin(self, dim: int) -> Any:
+        """``(values, indices)``: the running minimum along ``dim`` and where it was."""
+        return self._running(dim, False, CumminResult)
+
+    @function
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Variable:  # noqa: A002
+        """A histogram of ``bins`` equal bins over [min, max] (the data's range if both are
+        0); values outside are ignored."""
+        if min == max == 0:
+            lo, hi = self.min().item(), self.max().item()
+        else:
+            lo, hi = builtins.float(min), builtins.float(max)
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        x = self.detach().reshape(-1).float()
+        inside = (x >= lo) & (x <= hi)
+        idx = ((x - lo) / (hi - lo) * bins).floor().clamp(0, bins - 1).long()
+        return x.new_zeros(bins).index_add(0, idx, inside.float()).to(self.dtype)
