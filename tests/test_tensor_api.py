@@ -179,7 +179,7 @@ def test_in_place_forms():
         lambda lib, x: [*x.cummax(1), *x.cummin(0), x.logcumsumexp(1)],
         lambda lib, x: [lib.histc(x, bins=4, min=-3, max=5), lib.histc(x, bins=3)],
         lambda lib, x: [
-            *lib.meshgrid(x[0], x[1, :2]),
+            *lib.meshgrid(x[0], x[1, :2], indexing="ij"),
             *lib.meshgrid(x[0], x[1, :2], indexing="xy"),
         ],
         lambda lib, x: [lib.cdist(x, x[:2]), lib.cdist(x, x[1:], p=1.0)],
