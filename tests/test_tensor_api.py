@@ -5,6 +5,7 @@ checks varjax against NumPy or the values PyTorch gives (written out)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -381,3 +382,36 @@ def test_dtype_limits_and_the_default_dtype():
     assert (vj.ones(2, dtype=vj.int32) * 0.5).dtype == vj.float32
     with pytest.raises(TypeError, match="only floating-point types"):
         vj.set_default_dtype(vj.int32)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: [
+            lib.nn.functional.mse_loss(x, x.detach() * 0.5, size_average=False),
+            lib.nn.functional.l1_loss(x, x.detach() * 0, reduce=False),
+        ],  # fmt: skip
+        lambda lib, x: [
+            lib.nn.MSELoss(size_average=False, reduce=True)(x, x.detach() + 1),
+            lib.nn.L1Loss(None, None, "sum")(x, x.detach() * 2),
+        ],  # fmt: skip
+        lambda lib, x: [
+            lib.nn.functional.cross_entropy(x, lib.tensor([1, 3, 0]), None, False),
+            lib.nn.CrossEntropyLoss(reduce=False)(x, lib.tensor([1, 3, 0])),
+        ],
+        lambda lib, x: [
+            lib.nn.functional.nll_loss(
+                x.log_softmax(1), lib.tensor([0, 1, 2]), None, False, -100, None, "mean"
+            )
+        ],  # fmt: skip
+        lambda lib, x: [
+            lib.nn.functional.binary_cross_entropy_with_logits(x, (x > 0).float(), None, False)
+        ],  # fmt: skip
+    ],
+)
+def test_legacy_reduction_arguments(program):
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        program(vj, vj.tensor(X, requires_grad=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _compare(program)

@@ -413,60 +413,68 @@ class ModuleDict(Module):
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:  # fmt: skip
         super().__init__()
-        self.reduction = reduction
+        self.reduction = F._legacy(size_average, reduce, reduction)
 
 
 class MSELoss(_Loss):
     def forward(self, input: Variable, target: Variable) -> Variable:
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
-    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
+                 beta: float = 1.0) -> None:  # fmt: skip
+        super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
     def forward(self, input: Variable, target: Variable) -> Variable:
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class L1Loss(_Loss):
     def forward(self, input: Variable, target: Variable) -> Variable:
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
-    def __init__(self, weight: Variable | None = None, ignore_index: int = -100,
-                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:  # fmt: skip
-        super().__init__(reduction)
+    def __init__(self, weight: Variable | None = None, size_average: Any = None,
+                 ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:  # fmt: skip
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Variable, target: Variable) -> Variable:
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
-                               self.label_smoothing)  # fmt: skip
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)  # fmt: skip
 
 
 class NLLLoss(_Loss):
-    def __init__(self, weight: Variable | None = None, ignore_index: int = -100,
+    def __init__(self, weight: Variable | None = None, size_average: Any = None,
+                 ignore_index: int = -100, reduce: Any = None,
                  reduction: str = "mean") -> None:  # fmt: skip
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input: Variable, target: Variable) -> Variable:
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)  # fmt: skip
 
 
 class BCEWithLogitsLoss(_Loss):
-    def __init__(self, weight: Variable | None = None, reduction: str = "mean",
+    def __init__(self, weight: Variable | None = None, size_average: Any = None,
+                 reduce: Any = None, reduction: str = "mean",
                  pos_weight: Variable | None = None) -> None:  # fmt: skip
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Variable, target: Variable) -> Variable:
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
-                                                  self.pos_weight)  # fmt: skip
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -67,6 +68,25 @@ def dropout(input: Any, p: float = 0.5, training: bool = True) -> Variable:
     return _apply(P.dropout, x, key, counter, params=(("p", float(p)),))
 
 
+def _legacy(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's legacy ``size_average``/``reduce`` arguments as a ``reduction`` (with its
+    warning); without them, ``reduction`` itself."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{_LEGACY[(size_average is not False, reduce is not False)]}' "
+                  "instead.", UserWarning, stacklevel=3)  # fmt: skip
+    return _LEGACY[(size_average is not False, reduce is not False)]
+
+
+_LEGACY = {
+    (True, True): "mean",
+    (False, True): "sum",
+    (True, False): "none",
+    (False, False): "none",
+}
+
+
 def _reduce(loss: Variable, reduction: str) -> Variable:
     if reduction == "mean":
         return loss.mean()
@@ -92,22 +112,28 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
     return _apply(P.linear_bias, _var(input), _var(weight), _var(bias))
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Variable:
+def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
+             reduction: str = "mean") -> Variable:  # fmt: skip
     """Mean squared error."""
+    reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("mse_loss", x, y)
     return _reduce((x - y) ** 2, reduction)
 
 
-def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Variable:
+def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
+            reduction: str = "mean") -> Variable:  # fmt: skip
     """Mean absolute error."""
+    reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("l1_loss", x, y)
     return _reduce((x - y).abs(), reduction)
 
 
-def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0):
+def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Variable:  # fmt: skip
     """Squared error below ``beta`` (halved, over ``beta``), absolute error above it."""
+    reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("smooth_l1_loss", x, y)
     if beta < 0:
@@ -118,8 +144,10 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     return _reduce(_functions.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
-def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction: str = "mean"):
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None,
+                         reduce: Any = None, reduction: str = "mean") -> Variable:  # fmt: skip
     """BCE of probabilities; like PyTorch, each log is clamped at -100 so 0 and 1 stay finite."""
+    reduction = _legacy(size_average, reduce, reduction)
     p, y = _var(input), _var(target)
     _same_shape("binary_cross_entropy", p, y)
     value = p._node.value  # checked where known at the call, never forcing a computation
@@ -131,9 +159,11 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
 
 
 def binary_cross_entropy_with_logits(
-    input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
-) -> Variable:
+    input: Any, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None,
+    reduction: str = "mean", pos_weight: Any = None,
+) -> Variable:  # fmt: skip
     """BCE of logits, computed stably: max(x, 0) - x*y + log(1 + exp(-|x|))."""
+    reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("binary_cross_entropy_with_logits", x, y)
     log_sig_neg = (-x.abs()).exp().log1p() + x.relu()  # -log(sigmoid(-x)) = softplus(x)
@@ -174,10 +204,12 @@ def _class_weights(target: Variable, weight: Any, n_classes: int, ignore_index: 
 
 
 def nll_loss(
-    input: Any, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
-) -> Variable:
+    input: Any, target: Any, weight: Any = None, size_average: Any = None,
+    ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+) -> Variable:  # fmt: skip
     """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``
     of shape (N, C) or (N, C, d1, ...); the mean is weighted by ``weight[target]``."""
+    reduction = _legacy(size_average, reduce, reduction)
     logp, target = _var(input), _var(target)
     if is_floating(target.dtype):
         raise RuntimeError(
@@ -202,7 +234,9 @@ def cross_entropy(
     input: Any,
     target: Any,
     weight: Any = None,
+    size_average: Any = None,
     ignore_index: int = -100,
+    reduce: Any = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Variable:
@@ -215,6 +249,7 @@ def cross_entropy(
         >>> round(F.cross_entropy(logits, vj.tensor([0])).item(), 4)
         0.2395
     """
+    reduction = _legacy(size_average, reduce, reduction)
     x, target = _var(input), _var(target)
     logp = log_softmax(x, 1 if x.ndim > 1 else 0)
     n_classes = x.shape[1] if x.ndim > 1 else x.shape[0]
@@ -224,7 +259,7 @@ def cross_entropy(
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
         w = 1.0 if weight is None else _var(weight).reshape(n_classes, *([1] * (x.ndim - 2)))
         return _reduce(-(logp * target * w).sum(1 if x.ndim > 1 else 0), reduction)
-    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
         return loss
     # smoothing mixes in the uniform distribution: eps/C * sum_c -w_c logp_c per entry, with
