@@ -35,7 +35,7 @@ LAYERS = [
     "_methods _variable",
     "_functions _creation _lift _function _state _serialization linalg",
     "nn optim autograd utils cuda accelerator backends testing",
-    "_jit func",
+    "_jit func _compiled",
     "<package> _opdoc",
 ]
 

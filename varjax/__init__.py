@@ -30,6 +30,7 @@ from . import (
     utils,
 )
 from ._compile import CompileStats, clear_caches, compile_stats
+from ._compiled import compile
 from ._config import config
 from ._creation import (
     FloatTensor,
@@ -126,6 +127,7 @@ __all__ = [
     "complex64",
     "bool",
     "clear_caches",
+    "compile",
     "compile_stats",
     "config",
     "detach",

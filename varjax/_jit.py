@@ -150,6 +150,8 @@ class _Jitted:
         self.fn = fn
         self._cache: OrderedDict = OrderedDict()  # least recently used first
         functools.update_wrapper(self, fn)
+        if not hasattr(self, "__name__"):  # a callable object, e.g. a Module
+            self.__name__ = type(fn).__name__
         _caches.register_owner(self)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
