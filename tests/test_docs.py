@@ -4,7 +4,7 @@ the methods, and kept in step with them."""
 from __future__ import annotations
 
 from varjax import _functions
-from varjax._opdoc import PAGE, STUB, render, render_stub
+from varjax._opdoc import API, PAGE, STUB, render, render_api, render_stub
 from varjax._ops import OPS
 
 REGENERATE = "regenerate with: python -m varjax._opdoc"
@@ -23,3 +23,10 @@ def test_type_stub_matches_the_functions():
     assert STUB.read_text() == render_stub(), REGENERATE
     text = STUB.read_text()
     assert all(f"def {name}(" in text for name in _functions.__all__)
+
+
+def test_api_reference_matches_the_modules():
+    assert API.read_text() == render_api(), REGENERATE
+    text = API.read_text()
+    for name in ("DataLoader", "assert_close", "functional_call", "clip_grad_norm_", "device"):
+        assert f"`{name}" in text

@@ -1,13 +1,15 @@
-"""Render the op reference (``docs/ops.md``) and the functions' type stub
-(``varjax/_functions.pyi``) from the op table and the methods.
+"""Render the op reference (``docs/ops.md``), the API reference (``docs/api.md``) and the
+functions' type stub (``varjax/_functions.pyi``) from the op table, the methods and the
+public modules.
 
     python -m varjax._opdoc
 
-writes both files; ``tests/test_docs.py`` checks that the committed ones match.
+writes the three files; ``tests/test_docs.py`` checks that the committed ones match.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from pathlib import Path
 
@@ -32,7 +34,7 @@ views, so an in-place op on one changes the Variable it came from (and the other
 `expand()` results refuse in-place ops. Because varjax is functional underneath, in-place ops
 never corrupt values saved for backward. Differences that hold everywhere: integer results
 use JAX's default integer (`int32` unless x64 mode is on); `float64` needs JAX's x64 mode;
-`reshape` always returns a view (PyTorch copies when strides forbid a view).
+`reshape` returns a view where the strides allow one and a copy otherwise, as PyTorch's.
 """
 
 _STUB_HEADER = '''"""Type stub of ``varjax._functions``; written by ``python -m varjax._opdoc``."""
@@ -170,10 +172,85 @@ def _split(params: str) -> list[str]:
     return out + [params[start:].strip()]
 
 
+_API_HEADER = """# varjax API reference
+
+Generated from the public modules by `python -m varjax._opdoc`; do not edit by hand. Each
+name with its signature and the first line of its docstring; the op table's rows (every
+elementwise function, reduction and primitive) are in [ops.md](ops.md), with their PyTorch
+names and `grad_fn` names.
+"""
+
+# (title, module, names): the public surface, module by module
+_API_MODULES = [
+    ("varjax", "varjax", None), ("varjax.Tensor (methods and properties)", "varjax", "Tensor"),
+    ("varjax.nn", "varjax.nn", None), ("varjax.nn.functional", "varjax.nn.functional", None),
+    ("varjax.nn.init", "varjax.nn.init", None), ("varjax.nn.utils", "varjax.nn.utils", None),
+    ("varjax.optim", "varjax.optim", None),
+    ("varjax.optim.lr_scheduler", "varjax.optim.lr_scheduler", None),
+    ("varjax.autograd", "varjax.autograd", None),
+    ("varjax.autograd.functional", "varjax.autograd.functional", None),
+    ("varjax.utils", "varjax.utils", None), ("varjax.utils.data", "varjax.utils.data", None),
+    ("varjax.linalg", "varjax.linalg", None), ("varjax.func", "varjax.func", None),
+    ("varjax.cuda", "varjax.cuda", None), ("varjax.accelerator", "varjax.accelerator", None),
+    ("varjax.random", "varjax.random", None), ("varjax.testing", "varjax.testing", None),
+]  # fmt: skip
+
+
+def _summary(obj: object) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ") if doc else ""
+
+
+def _entry(name: str, obj: object) -> str:
+    try:
+        sig = str(inspect.signature(obj)) if callable(obj) and not isinstance(obj, type) else ""
+    except (TypeError, ValueError):
+        sig = ""
+    if isinstance(obj, type):
+        kind = "class "
+        try:
+            sig = str(inspect.signature(obj.__init__))
+            sig = sig.replace("(self, ", "(").replace("(self)", "()")
+        except (TypeError, ValueError):
+            sig = ""
+    elif isinstance(obj, property):
+        kind, sig = "property ", ""
+    elif callable(obj):
+        kind = ""
+    else:
+        return f"- `{name}`: `{type(obj).__name__}`"
+    summary = _summary(obj)
+    return f"- {kind}`{name}{sig}`" + (f": {summary}" if summary else "")
+
+
+def render_api() -> str:
+    """``docs/api.md``: every public name of varjax's modules and of ``varjax.Tensor``."""
+    out = [_API_HEADER]
+    for title, module_name, attr in _API_MODULES:
+        module = importlib.import_module(module_name)
+        out.append(f"\n## {title}\n")
+        if attr is not None:
+            cls = getattr(module, attr)
+            names = sorted(
+                n for n in dir(cls)
+                if not n.startswith("_") and n not in {"_node", "_grad"}
+            )  # fmt: skip
+            for n in names:
+                out.append(_entry(n, inspect.getattr_static(cls, n)))
+            continue
+        public = [n for n in vars(module) if not n.startswith("_")]
+        names = sorted(getattr(module, "__all__", public))
+        for n in names:
+            out.append(_entry(n, getattr(module, n)))
+    return "\n".join(out) + "\n"
+
+
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "ops.md"
+API = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 STUB = Path(__file__).resolve().parent / "_functions.pyi"
 
 if __name__ == "__main__":
     PAGE.write_text(render())
+    API.write_text(render_api())
     STUB.write_text(render_stub())
-    print(f"wrote {PAGE} and {STUB}")
+    print(f"wrote {PAGE}, {API} and {STUB}")
