@@ -10,6 +10,10 @@ import varjax as vj
 # The suite runs many shapes through the same helper lines on purpose; the recompile budget
 # is for user code (tests/test_recompile.py sets it where it is under test).
 vj.config.max_recompiles = None
+# The suite compiles thousands of programs and shares them across tests: the cache's bound
+# (user code's default, 256) would evict and recompile them (tests/test_correctness_errors.py
+# tests the bound itself).
+vj.config.max_cached_programs = None
 
 
 @pytest.fixture(params=["lazy", "eager"])

@@ -18,6 +18,7 @@ from test_correctness import _np, both, both_raise, torch
 
 import varjax as vj
 import varjax.nn.functional as F
+from varjax._config import Config
 
 needs_torch = pytest.mark.skipif(torch is None, reason="needs torch (the oracle)")
 
@@ -548,6 +549,8 @@ def test_a_jit_functions_cache_is_bounded_too(small_cache):
     assert vj.compile_stats().evictions >= 2
 
 
-def test_the_default_bound_keeps_a_training_loops_programs():
-    assert vj.config.max_cached_programs == 256
-    assert "max_cached_programs=256" in repr(vj.config)
+def test_the_default_bound_keeps_a_training_loops_programs(monkeypatch):
+    monkeypatch.delenv("VARJAX_MAX_CACHED_PROGRAMS", raising=False)
+    assert Config().max_cached_programs == 256 and "max_cached_programs=256" in repr(Config())
+    monkeypatch.setenv("VARJAX_MAX_CACHED_PROGRAMS", "none")
+    assert Config().max_cached_programs is None
