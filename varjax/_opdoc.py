@@ -13,6 +13,8 @@ import importlib
 import inspect
 from pathlib import Path
 
+import numpy as np
+
 from . import _functions, _ops
 
 _HEADER = """# varjax op reference
@@ -217,8 +219,10 @@ def _entry(name: str, obj: object) -> str:
         kind, sig = "property ", ""
     elif callable(obj):
         kind = ""
+    elif isinstance(obj, np.dtype):  # its type's name varies with NumPy's version
+        return f"- `{name}`: dtype `{obj.name}`"
     else:
-        return f"- `{name}`: `{type(obj).__name__}`"
+        return f"- `{name}`: `{type(obj).__name__.split('[')[0]}`"
     summary = _summary(obj)
     return f"- {kind}`{name}{sig}`" + (f": {summary}" if summary else "")
 
