@@ -247,6 +247,22 @@ def test_a_write_through_an_alias_of_a_view_reaches_its_base(how):
     both(program, [[[11.0, 12.0], [3.0, 4.0]], [11.0, 12.0]])
 
 
+def test_a_write_through_a_view_of_a_view_reaches_the_bases_retained_gradient():
+    def program(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        base = -x
+        outer = base[1:]  # a view of base
+        inner = outer[1:]  # a view of that view
+        inner.clamp_(-0.5, 0.5)  # written through both into base
+        base.retain_grad()
+        (outer.sum() * 1.5 + inner.sum() * 2.5).backward()
+        return [_np(base.grad), _np(x.grad)]
+
+    # found by the fuzzer (seed 43704): the inner view was read from the outer one before the
+    # outer view followed its base's last version, so base's gradient missed inner's path
+    both(program, [[0.0, 1.5, 4.0], [0.0, -1.5, 0.0]])
+
+
 def test_a_view_written_in_place_follows_its_base():
     """After a write through a view, the view is a view of the new base: the base's retained
     gradient sees the view's uses too (PyTorch's semantics)."""

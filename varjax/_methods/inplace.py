@@ -124,16 +124,17 @@ def _rebind(v: Any, node: Node) -> None:
 def _spread(v: Any, seen: set) -> None:
     """``v`` changed: so do its aliases (``.data``, ``detach()``: the same storage), its base
     (a view writes back into it) and its views (recomputed), each once, and theirs in turn."""
-    sharing = []
     link = base_of(v)
     if link is not None and id(link[0]) not in seen:
         base, fwd, inv = link[:3]
         if inv is None:
             raise RuntimeError(_EXPANDED.format(name="a write"))
         _rebind(base, _new_value(base, inv(base, v)._node))  # the view written into its base
-        with set_grad_enabled(v.requires_grad):  # and the view read from it again, so that
-            _rebind(v, fwd(base)._node)  # it follows its base, as a view does in PyTorch
-        sharing.append(base)
+        seen.add(id(base))
+        _spread(base, seen)  # the base's own base, aliases and other views: final first
+        with set_grad_enabled(v.requires_grad):  # then the view read from it again, so it
+            _rebind(v, fwd(base)._node)  # follows its base's last version, as in PyTorch
+    sharing = []
     for ref in getattr(v, "_alias", None) or ():
         other = ref()
         if other is not None and id(other) not in seen:
