@@ -24,6 +24,11 @@ def _dtype(dtype, fallback) -> np.dtype:
     return np.dtype(fallback if dtype is None else dtype)
 
 
+def _like_device(x: Variable, device: Any) -> Any:
+    """``device``, or the device ``x`` was placed on (None: wherever JAX puts new values)."""
+    return x._node.placement if device is None else device
+
+
 def _made(node, requires_grad: bool, device: Any = None) -> Variable:
     v = _wrap(node)
     if device is not None:  # placed before it needs a gradient: a leaf on that device
@@ -80,14 +85,14 @@ def zeros(*size: int, dtype=None, device=None, requires_grad: bool = False) -> V
 
 def ones_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
     """Ones of ``x``'s shape and dtype."""
-    dev = x._node.placement if device is None else device  # x's device, where it was placed
+    dev = _like_device(x, device)
     dt = _dtype(dtype, x.dtype)
     return full(tuple(x.shape), 1, dt, device=dev, requires_grad=requires_grad)
 
 
 def zeros_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
     """Zeros of ``x``'s shape and dtype."""
-    dev = x._node.placement if device is None else device  # x's device, where it was placed
+    dev = _like_device(x, device)
     dt = _dtype(dtype, x.dtype)
     return full(tuple(x.shape), 0, dt, device=dev, requires_grad=requires_grad)
 
@@ -168,7 +173,7 @@ def full_like(
     x: Variable, fill_value: float, dtype=None, *, device=None, requires_grad: bool = False
 ) -> Variable:
     """``fill_value`` in ``x``'s shape and dtype."""
-    dev = x._node.placement if device is None else device
+    dev = _like_device(x, device)
     dt = _dtype(dtype, x.dtype)
     return full(tuple(x.shape), fill_value, dt, device=dev, requires_grad=requires_grad)
 
@@ -185,13 +190,13 @@ def empty_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = Fa
 
 def randn_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
     """Standard normal samples in ``x``'s shape and dtype."""
-    dev = x._node.placement if device is None else device
+    dev = _like_device(x, device)
     return randn(*x.shape, dtype=_dtype(dtype, x.dtype), device=dev, requires_grad=requires_grad)
 
 
 def rand_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
     """Uniform samples in [0, 1) in ``x``'s shape and dtype."""
-    dev = x._node.placement if device is None else device
+    dev = _like_device(x, device)
     return rand(*x.shape, dtype=_dtype(dtype, x.dtype), device=dev, requires_grad=requires_grad)
 
 
@@ -221,7 +226,7 @@ def randint_like(x: Variable, low: int, high: int | None = None, *, dtype=None,
     """``randint`` in ``x``'s shape and dtype."""
     if high is None:
         low, high = 0, low
-    dev = x._node.placement if device is None else device
+    dev = _like_device(x, device)
     return randint(low, high, tuple(x.shape), dtype=_dtype(dtype, x.dtype), device=dev)
 
 

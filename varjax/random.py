@@ -71,9 +71,13 @@ def key_node() -> Node:
 
 def _key() -> Node:
     if _state.key is None:  # callers hold _lock
-        # uint32 raw keys: the seed is taken modulo 2**32 in each half, as jax.random.PRNGKey does
-        _state.key = leaf(jax.random.PRNGKey(np.uint64(_state.seed % 2**64)))
+        _state.key = _seed_key(_state.seed)
     return _state.key
+
+
+def _seed_key(seed: int) -> Node:
+    # uint32 raw keys: the seed is taken modulo 2**32 in each half, as jax.random.PRNGKey does
+    return leaf(jax.random.PRNGKey(np.uint64(seed % 2**64)))
 
 
 def next_draw(generator: Generator | None = None) -> tuple[Node, int | Node]:
@@ -121,7 +125,7 @@ class Generator:
         """A draw of varjax's random functions (``randn(..., generator=g)``)."""
         with self._lock:
             if self._key is None:
-                self._key = leaf(jax.random.PRNGKey(np.uint64(self._seed % 2**64)))
+                self._key = _seed_key(self._seed)
             self._counter += 1
             return self._key, self._counter
 

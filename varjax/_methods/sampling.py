@@ -58,8 +58,7 @@ class SamplingMethods(Methods):
         ):
             raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
         params = (("n", builtins.int(num_samples)), ("replacement", builtins.bool(replacement)))
-        return self.detach()._draw(P.multinomial, self.detach(), generator=generator,
-                                   params=params)  # fmt: skip
+        return self._draw(P.multinomial, self.detach(), generator=generator, params=params)
 
     @function
     def bernoulli(self, p: Any = None, *, generator: Any = None) -> Variable:

@@ -286,19 +286,6 @@ def _host_collate(batch: list) -> Any:
     )
 
 
-def _to_variables(obj: Any) -> Any:
-    """A host batch (NumPy leaves) as Variables: one transfer per array."""
-    if isinstance(obj, np.ndarray):
-        return tensor(obj)
-    if isinstance(obj, dict):
-        return type(obj)({k: _to_variables(v) for k, v in obj.items()})  # type: ignore[call-arg]
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_to_variables(v) for v in obj))
-    if isinstance(obj, list):
-        return [_to_variables(v) for v in obj]
-    return obj
-
-
 def default_collate(batch: list) -> Any:
     """Stack a list of samples into a batch, as PyTorch's ``default_collate``: Variables are
     stacked (on the device), NumPy arrays and numbers become one Variable per batch, dicts
@@ -314,7 +301,7 @@ def default_collate(batch: list) -> Any:
         if any(len(b) != len(elem) for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
         return [default_collate(list(s)) for s in zip(*batch)]
-    return _to_variables(_host_collate(batch))
+    return _convert(_host_collate(batch))
 
 
 # -- the loader -----------------------------------------------------------------------------------
@@ -443,7 +430,7 @@ class DataLoader(Generic[T]):
                         raise RuntimeError(f"DataLoader worker raised {err} (batch {j})")
                     done[j] = out
                 out = done.pop(k)
-                yield _to_variables(out) if custom is None else out
+                yield _convert(out) if custom is None else out
         finally:
             for _ in workers:
                 tasks.put(None)
@@ -454,7 +441,8 @@ class DataLoader(Generic[T]):
 
 
 def _convert(sample: Any) -> Any:
-    """Without automatic batching (``batch_size=None``): arrays become Variables."""
+    """NumPy arrays (a host batch, or a sample without automatic batching) as Variables, one
+    transfer per array, through dicts, namedtuples and sequences."""
     if isinstance(sample, Variable):
         return sample
     if isinstance(sample, np.ndarray) and sample.dtype.kind in "biufc":
