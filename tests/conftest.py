@@ -39,6 +39,3 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-6, msg=""):
         err_msg=msg,
     )
 
-
-# A script for a child process (x64 mode is process-wide); never imported by pytest itself.
-collect_ignore = ["x64_gradcheck.py"]

@@ -72,8 +72,7 @@ def test_default_collate_follows_pytorchs_structure():
     got = _both(program)
     assert got[0]["a"] == [1.0, 2.0] and got[1] == "list" and got[2] == "Point"
     batch = vdata.default_collate([1.0, 2.0])
-    # PyTorch gives float64 here; varjax's default float until x64 mode (issue 12, part 5)
-    assert batch.dtype == np.float32 and vdata.default_collate([1, 2]).dtype == vj.tensor(1).dtype
+    assert batch.dtype == np.float64 and vdata.default_collate([1, 2]).dtype == vj.tensor(1).dtype
 
 
 def test_no_automatic_batching_and_iterable_datasets():

@@ -433,14 +433,14 @@ LIBRARY_CASES = [
     Case(
         "linalg_inv",
         lambda a: vj.linalg.inv(a + 3 * vj.eye(3)),
-        lambda a: jnp.linalg.inv(a + 3 * jnp.eye(3)),
+        lambda a: jnp.linalg.inv(a + 3 * jnp.eye(3, dtype=a.dtype)),
         [((3, 3),)],
         tol=1e-4,
     ),
     Case(
         "linalg_solve",
         lambda a, b: vj.linalg.solve(a + 3 * vj.eye(3), b),
-        lambda a, b: jnp.linalg.solve(a + 3 * jnp.eye(3), b),
+        lambda a, b: jnp.linalg.solve(a + 3 * jnp.eye(3, dtype=a.dtype), b),
         [((3, 3), (3, 2))],
         tol=1e-4,
     ),
@@ -587,7 +587,7 @@ def test_finite_differences(case: Case, shapes, rng):
     """The backward gradient's projection on a random direction matches central differences."""
     xs = [_draw(rng, s, case.domain).astype(np.float64) for s in shapes]
     dirs = [rng.standard_normal(x.shape) for x in xs]
-    out_shape = case.jnp_fn(*map(jnp.asarray, xs)).shape
+    out_shape = case.jnp_fn(*(jnp.asarray(x, jnp.float32) for x in xs)).shape
     cot = rng.standard_normal(out_shape)
 
     def f(t):  # varjax's forward along the direction, reduced with the cotangent
@@ -728,7 +728,7 @@ def test_second_order_finite_differences(case: Case, shapes, rng):
     xs = [_draw(rng, s, case.domain).astype(np.float64) for s in shapes]
     us = [rng.standard_normal(x.shape) for x in xs]  # projects the first-order gradient
     ds = [rng.standard_normal(x.shape) for x in xs]  # the direction of the second derivative
-    cot = rng.standard_normal(case.jnp_fn(*map(jnp.asarray, xs)).shape)
+    cot = rng.standard_normal(case.jnp_fn(*(jnp.asarray(x, jnp.float32) for x in xs)).shape)
 
     def g(t):  # the first-order gradient recomputed at the shifted point, projected on u
         shifted = [x + t * d for x, d in zip(xs, ds)]

@@ -30,7 +30,8 @@ def test_variable_is_reachable_from_both_namespaces():
         ([True, False], np.bool_),
         (np.arange(3, dtype=np.float32), np.float32),
         (np.arange(3, dtype=np.int32), np.int32),
-        (jnp.ones((2, 2)), np.float32),
+        (jnp.ones((2, 2), jnp.float32), np.float32),
+        (np.ones(2), np.float64),  # a float64 array keeps its dtype, as in PyTorch
         (2.5, np.float32),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache, lru_cache
 from typing import Any
 
@@ -11,6 +12,19 @@ import numpy as np
 
 from . import _caches
 
+
+def _enable_x64() -> None:
+    """Turn on JAX's x64 mode, so ``int64`` and ``float64`` are what they are in PyTorch
+    (int64 the default integer, float64 exact). varjax's default float stays float32.
+
+    ``VARJAX_X64=0`` in the environment before the import leaves JAX's setting alone (then
+    int64 is held as int32 and float64 is an error, as JAX's 32-bit mode has it). The mode
+    is process-wide: plain ``jnp`` code in the same process also gets 64-bit defaults."""
+    if os.environ.get("VARJAX_X64", "1").lower() not in ("0", "false", "off"):
+        jax.config.update("jax_enable_x64", True)
+
+
+_enable_x64()
 _DEFAULT_FLOAT = [np.dtype(np.float32)]
 
 
@@ -25,8 +39,8 @@ def get_default_dtype() -> np.dtype:
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Make ``dtype`` (float16, bfloat16, float32, or float64 with JAX's x64 mode) the dtype of
-    Python floats and new floating Variables, as PyTorch's ``set_default_dtype``."""
+    """Make ``dtype`` (float16, bfloat16, float32 or float64) the dtype of Python floats and
+    new floating Variables, as PyTorch's ``set_default_dtype``."""
     dt = canonical(dtype)
     if dt.kind != "f" and dt != jnp.bfloat16:
         raise TypeError(f"only floating-point types are supported as the default type, got {dt}")
@@ -69,10 +83,12 @@ class iinfo:  # noqa: N801 - PyTorch's name
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
-@cache
 def default_int() -> np.dtype:
-    """JAX's default integer: int32 unless x64 mode is on (PyTorch's is int64)."""
-    return np.dtype(jax.dtypes.canonicalize_dtype(np.int64))
+    """The default integer: int64 as in PyTorch (int32 where JAX's x64 mode is off)."""
+    return _INT64 if jax.config.jax_enable_x64 else _INT32
+
+
+_INT64, _INT32 = np.dtype(np.int64), np.dtype(np.int32)
 
 
 @cache
@@ -95,21 +111,19 @@ def scalar_dtype(base: np.dtype, scalars) -> np.dtype:
 
 
 def canonical(dtype: Any) -> np.dtype:
-    """The dtype a Variable can hold for a requested ``dtype``: int64 is JAX's default integer
-    (int32 unless x64 mode is on); float64 without x64 mode is an error, never a silent
-    float32."""
+    """The dtype a Variable can hold for a requested ``dtype``. Where JAX's x64 mode is off
+    (``VARJAX_X64=0``), int64 is held as int32 (values that do not fit raise) and float64 is an
+    error, never a silent float32."""
     dt = np.dtype(dtype)
-    if dt == np.float64 and jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
-        raise RuntimeError(
-            "float64 needs JAX's x64 mode, which is off: call "
-            "jax.config.update('jax_enable_x64', True) at start-up (or set JAX_ENABLE_X64=1)"
-        )
+    if dt == np.float64 and not jax.config.jax_enable_x64:
+        raise RuntimeError(f"float64 needs JAX's x64 mode, which is off. {X64_REMEDY}")
     return default_int() if dt == np.int64 else dt
 
 
-_X64_REMEDY = (
-    "JAX's default integer is int32 and its default float float32 unless x64 mode is on: "
-    "call jax.config.update('jax_enable_x64', True) at start-up to keep 64-bit values"
+X64_REMEDY = (
+    "varjax turns JAX's x64 mode on at import unless VARJAX_X64=0 is set; here it is off "
+    "(VARJAX_X64=0, or jax_enable_x64 turned off later), so integers are int32 and float64 "
+    "is refused: unset VARJAX_X64, or call jax.config.update('jax_enable_x64', True)"
 )
 
 
@@ -129,7 +143,7 @@ def check_fits(src: np.ndarray, dtype: np.dtype, narrowed_floats: bool, what: st
             bad = hi if hi > info.max else lo
             raise RuntimeError(
                 f"{what}: value {int(bad)} cannot be converted to type {dtype} without "
-                f"overflow (it holds {info.min}..{info.max}). {_X64_REMEDY}"
+                f"overflow (it holds {info.min}..{info.max}). {X64_REMEDY}"
             )
     elif kind == "f" and to == "f" and narrowed_floats and src.dtype.itemsize > dtype.itemsize:
         finite = src[np.isfinite(src)]
@@ -138,5 +152,5 @@ def check_fits(src: np.ndarray, dtype: np.dtype, narrowed_floats: bool, what: st
             bad = finite[np.argmax(np.abs(finite))]
             raise RuntimeError(
                 f"{what}: value {float(bad)!r} of a {src.dtype} array does not fit {dtype} "
-                f"(largest {limit:.6g}) and would become inf. {_X64_REMEDY}"
+                f"(largest {limit:.6g}) and would become inf. {X64_REMEDY}"
             )

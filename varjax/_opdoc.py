@@ -34,9 +34,10 @@ Storage sharing follows PyTorch: basic slicing, `reshape`/`view`, `flatten`, `sq
 `unsqueeze`, `transpose`/`t`/`T`, `permute`, `split`/`chunk`, `.data` and `detach()` give
 views, so an in-place op on one changes the Variable it came from (and the other way round);
 `expand()` results refuse in-place ops. Because varjax is functional underneath, in-place ops
-never corrupt values saved for backward. Differences that hold everywhere: integer results
-use JAX's default integer (`int32` unless x64 mode is on); `float64` needs JAX's x64 mode;
-`reshape` returns a view where the strides allow one and a copy otherwise, as PyTorch's.
+never corrupt values saved for backward. Dtypes are PyTorch's: integer results are int64 and
+functions like `sin` or `/` of integers give float32 (varjax turns on JAX's x64 mode; with
+`VARJAX_X64=0` integers are int32 and float64 is refused); `reshape` returns a view where
+the strides allow one and a copy otherwise, as PyTorch's.
 """
 
 _STUB_HEADER = '''"""Type stub of ``varjax._functions``; written by ``python -m varjax._opdoc``."""

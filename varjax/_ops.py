@@ -9,7 +9,7 @@ behaviour that differs from PyTorch; ``docs/ops.md`` is generated from this tabl
 Most rows follow an argument convention (``unary``, ``binary``, ``reduction``, ``along``),
 which is all the user-facing code the op needs: the row
 
-    sinh = unary(jnp.sinh, "SinhBackward0", "Hyperbolic sine")
+    sinh = unary(in_float(jnp.sinh), "SinhBackward0", "Hyperbolic sine")
 
 is the op, the method ``x.sinh()``, the function ``varjax.sinh(x)`` and its line in the
 docs. The sections holding such rows are mixins of ``Variable``
@@ -32,7 +32,7 @@ import numpy as np
 from jax import lax
 
 from ._args import dim1, reduce_params
-from ._dtypes import is_floating
+from ._dtypes import default_float, default_int, is_floating
 
 if TYPE_CHECKING:
     from ._variable import Variable
@@ -115,6 +115,20 @@ class Row:
 
 def _lifted(input: Any, lift: Callable) -> Any:
     return input if hasattr(input, "_node") else lift(input)
+
+
+def in_float(fn: Callable) -> Callable:
+    """``fn`` computing in the default float (float32) where its inputs are integers or bools,
+    as PyTorch's ``sin(int_tensor)`` and ``int / int`` do (JAX's x64 mode would give float64)."""
+
+    def floating(*xs, **params):
+        dt = jnp.result_type(*xs)
+        if not jnp.issubdtype(dt, jnp.inexact):
+            xs = tuple(jnp.asarray(x, default_float()) for x in xs)
+        return fn(*xs, **params)
+
+    floating.__name__ = getattr(fn, "__name__", "in_float")
+    return floating
 
 
 def _unary(op: Op, f: Facade) -> Callable:
@@ -515,14 +529,24 @@ def _clamp(x, *bounds, has_min, has_max):
     return jnp.where(inside, x, y)
 
 
+def _wide(scan: Callable) -> Callable:
+    """A running sum or product holding integers and bools as int64, as PyTorch's does."""
+
+    def wide(x, axis):
+        return scan(x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(default_int()), axis)
+
+    return wide
+
+
 def _div(a, b, *, rounding_mode=None):
     if rounding_mode is None:
-        return jnp.true_divide(a, b)
+        return in_float(jnp.true_divide)(a, b)
+    dt = jnp.result_type(a, b)
+    if jnp.issubdtype(dt, jnp.integer):  # exact integer quotients, even beyond 2**53
+        a, b = jnp.asarray(a, dt), jnp.asarray(b, dt)
+        return jnp.floor_divide(a, b) if rounding_mode == "floor" else lax.div(a, b)
     q = jnp.true_divide(a, b)
-    out = jnp.trunc(q) if rounding_mode == "trunc" else jnp.floor(q)
-    if jnp.issubdtype(jnp.result_type(a, b), jnp.integer):
-        return out.astype(jnp.result_type(a, b))
-    return out
+    return jnp.trunc(q) if rounding_mode == "trunc" else jnp.floor(q)
 
 
 def _lerp(start, end, weight):
@@ -763,7 +787,10 @@ def _normal(key, counter, *, shape, dtype):
 
 
 def _randint(key, counter, *, shape, dtype, low, high):
-    return jax.random.randint(jax.random.fold_in(key, counter), shape, low, high, dtype)
+    # integers drawn as integers, then held in dtype (randint(..., dtype=float32) as PyTorch)
+    draw_dtype = dtype if jnp.issubdtype(dtype, jnp.integer) else jnp.int64
+    draw = jax.random.randint(jax.random.fold_in(key, counter), shape, low, high, draw_dtype)
+    return draw.astype(dtype)
 
 
 def _bernoulli(p, key, counter):
@@ -808,36 +835,37 @@ class Elementwise(Table):
 
     __slots__ = ()
 
-    exp = unary(jnp.exp, "ExpBackward0", "e to the power x")
-    expm1 = unary(jnp.expm1, "Expm1Backward0", "exp(x) - 1, accurate near 0")
-    exp2 = unary(jnp.exp2, "Exp2Backward0", "2 to the power x")
-    log = unary(jnp.log, "LogBackward0", "Natural logarithm")
-    log1p = unary(jnp.log1p, "Log1PBackward0", "log(1 + x), accurate near 0")
-    log2 = unary(jnp.log2, "Log2Backward0", "Base-2 logarithm")
-    log10 = unary(jnp.log10, "Log10Backward0", "Base-10 logarithm")
-    sqrt = unary(jnp.sqrt, "SqrtBackward0", "Square root")
-    rsqrt = unary(lax.rsqrt, "RsqrtBackward0", "1 / sqrt(x)")
+    exp = unary(in_float(jnp.exp), "ExpBackward0", "e to the power x")
+    expm1 = unary(in_float(jnp.expm1), "Expm1Backward0", "exp(x) - 1, accurate near 0")
+    exp2 = unary(in_float(jnp.exp2), "Exp2Backward0", "2 to the power x")
+    log = unary(in_float(jnp.log), "LogBackward0", "Natural logarithm")
+    log1p = unary(in_float(jnp.log1p), "Log1PBackward0", "log(1 + x), accurate near 0")
+    log2 = unary(in_float(jnp.log2), "Log2Backward0", "Base-2 logarithm")
+    log10 = unary(in_float(jnp.log10), "Log10Backward0", "Base-10 logarithm")
+    sqrt = unary(in_float(jnp.sqrt), "SqrtBackward0", "Square root")
+    rsqrt = unary(in_float(lax.rsqrt), "RsqrtBackward0", "1 / sqrt(x)")
     square = unary(jnp.square, "PowBackward0", "x * x (PyTorch computes it as a power)")
-    reciprocal = unary(jnp.reciprocal, "ReciprocalBackward0", "1 / x")
+    reciprocal = unary(in_float(jnp.reciprocal), "ReciprocalBackward0", "1 / x")
     neg = negative = unary(jnp.negative, "NegBackward0", "Negation", torch="torch.neg, unary -")
     abs = unary(_abs, "AbsBackward0", "Absolute value")  # noqa: A003 - PyTorch's name
-    sin = unary(jnp.sin, "SinBackward0", "Sine")
-    cos = unary(jnp.cos, "CosBackward0", "Cosine")
-    tan = unary(jnp.tan, "TanBackward0", "Tangent")
-    asin = arcsin = unary(jnp.arcsin, "AsinBackward0", "Inverse sine")
-    acos = arccos = unary(jnp.arccos, "AcosBackward0", "Inverse cosine")
-    atan = arctan = unary(jnp.arctan, "AtanBackward0", "Inverse tangent")
-    sinh = unary(jnp.sinh, "SinhBackward0", "Hyperbolic sine")
-    cosh = unary(jnp.cosh, "CoshBackward0", "Hyperbolic cosine")
-    tanh = unary(jnp.tanh, "TanhBackward0", "Hyperbolic tangent")
-    asinh = arcsinh = unary(jnp.arcsinh, "AsinhBackward0", "Inverse hyperbolic sine")
-    acosh = arccosh = unary(jnp.arccosh, "AcoshBackward0", "Inverse hyperbolic cosine")
-    atanh = arctanh = unary(jnp.arctanh, "AtanhBackward0", "Inverse hyperbolic tangent")
-    deg2rad = unary(jnp.deg2rad, "Deg2RadBackward0", "Degrees to radians")
-    rad2deg = unary(jnp.rad2deg, "Rad2DegBackward0", "Radians to degrees")
-    erf = unary(jsp.erf, "ErfBackward0", "Error function")
-    erfinv = unary(jsp.erfinv, "ErfinvBackward0", "Inverse error function, on (-1, 1)")
-    sigmoid = unary(jax.nn.sigmoid, "SigmoidBackward0", "Logistic sigmoid 1 / (1 + exp(-x))")
+    sin = unary(in_float(jnp.sin), "SinBackward0", "Sine")
+    cos = unary(in_float(jnp.cos), "CosBackward0", "Cosine")
+    tan = unary(in_float(jnp.tan), "TanBackward0", "Tangent")
+    asin = arcsin = unary(in_float(jnp.arcsin), "AsinBackward0", "Inverse sine")
+    acos = arccos = unary(in_float(jnp.arccos), "AcosBackward0", "Inverse cosine")
+    atan = arctan = unary(in_float(jnp.arctan), "AtanBackward0", "Inverse tangent")
+    sinh = unary(in_float(jnp.sinh), "SinhBackward0", "Hyperbolic sine")
+    cosh = unary(in_float(jnp.cosh), "CoshBackward0", "Hyperbolic cosine")
+    tanh = unary(in_float(jnp.tanh), "TanhBackward0", "Hyperbolic tangent")
+    asinh = arcsinh = unary(in_float(jnp.arcsinh), "AsinhBackward0", "Inverse hyperbolic sine")
+    acosh = arccosh = unary(in_float(jnp.arccosh), "AcoshBackward0", "Inverse hyperbolic cosine")
+    atanh = arctanh = unary(in_float(jnp.arctanh), "AtanhBackward0", "Inverse hyperbolic tangent")
+    deg2rad = unary(in_float(jnp.deg2rad), "Deg2RadBackward0", "Degrees to radians")
+    rad2deg = unary(in_float(jnp.rad2deg), "Rad2DegBackward0", "Radians to degrees")
+    erf = unary(in_float(jsp.erf), "ErfBackward0", "Error function")
+    erfinv = unary(in_float(jsp.erfinv), "ErfinvBackward0", "Inverse error function, on (-1, 1)")
+    sigmoid = unary(in_float(jax.nn.sigmoid), "SigmoidBackward0",
+                    "Logistic sigmoid 1 / (1 + exp(-x))")  # fmt: skip
     relu = unary(_relu, "ReluBackward0", "max(x, 0), with gradient 0 at 0",
                  torch="torch.relu, Tensor.relu, F.relu")  # fmt: skip
     silu = unary(jax.nn.silu, "SiluBackward0", "x * sigmoid(x)", torch="F.silu, Tensor.silu")
@@ -866,7 +894,8 @@ class Binary(Table):
                      torch="torch.maximum, torch.max(a, b)")  # fmt: skip
     minimum = binary(_minimum, "MinimumBackward0", "Elementwise minimum", note=_TIES,
                      torch="torch.minimum, torch.min(a, b)")  # fmt: skip
-    atan2 = arctan2 = binary(jnp.arctan2, "Atan2Backward0", "Angle of the point (other, input)")
+    atan2 = arctan2 = binary(in_float(jnp.arctan2), "Atan2Backward0",
+                             "Angle of the point (other, input)")  # fmt: skip
     hypot = binary(jnp.hypot, "HypotBackward0", "sqrt(input**2 + other**2)")
     logaddexp = binary(jnp.logaddexp, "LogaddexpBackward0", "log(exp(input) + exp(other))")
     fmod = binary(jnp.fmod, "FmodBackward0", "Remainder of a division rounded toward zero: "
@@ -918,8 +947,8 @@ class Scans(Table):
 
     __slots__ = ()
 
-    cumsum = along(jnp.cumsum, "CumsumBackward0", "Running sum")
-    cumprod = along(jnp.cumprod, "CumprodBackward0", "Running product")
+    cumsum = along(_wide(jnp.cumsum), "CumsumBackward0", "Running sum")
+    cumprod = along(_wide(jnp.cumprod), "CumprodBackward0", "Running product")
     logcumsumexp = along(lambda x, axis: lax.cumlogsumexp(x, axis=axis), "LogcumsumexpBackward0",
                          "Running log(sum(exp(x))), computed stably")  # fmt: skip
     softmax = along(jax.nn.softmax, "SoftmaxBackward0", "exp(x) / sum(exp(x))",

@@ -67,7 +67,7 @@ _new, _ref = object.__new__, weakref.ref
 def as_array(data: Any, dtype=None, what: str = "tensor()") -> jax.Array:
     """A ``jax.Array`` from user data, with PyTorch's default dtypes for Python numbers.
 
-    A value the array cannot hold (an integer beyond int32 without x64 mode, a float64
+    A value the array cannot hold (with ``VARJAX_X64=0``: an integer beyond int32, a float64
     beyond float32's range) raises instead of wrapping or turning into inf."""
     if isinstance(data, Variable):
         arr = data._value()

@@ -1,8 +1,8 @@
 """``gradcheck`` / ``gradgradcheck``: analytical gradients against central finite differences.
 
-As in PyTorch, inputs should be float64 (JAX's x64 mode must be on: float32 differences are
-too coarse to be a check), tolerances default to ``eps=1e-6, atol=1e-5, rtol=1e-3``, and a
-mismatch raises ``GradcheckError`` naming the output and input with both Jacobians.
+As in PyTorch, inputs should be float64 (float32 differences are too coarse to be a check),
+tolerances default to ``eps=1e-6, atol=1e-5, rtol=1e-3``, and a mismatch raises
+``GradcheckError`` naming the output and input with both Jacobians.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .._dtypes import X64_REMEDY
 from .._variable import Variable
 from ._grad import grad
 
@@ -28,12 +29,8 @@ def _tuple(x: Any) -> tuple:
 
 
 def _require_x64() -> None:
-    if jax.dtypes.canonicalize_dtype(np.float64) != np.float64:
-        raise RuntimeError(
-            "gradcheck needs float64, which needs JAX's x64 mode: call "
-            "jax.config.update('jax_enable_x64', True) at start-up (or set JAX_ENABLE_X64=1), "
-            "then pass float64 inputs"
-        )
+    if not jax.config.jax_enable_x64:
+        raise RuntimeError(f"gradcheck needs float64, which needs JAX's x64 mode. {X64_REMEDY}")
 
 
 def _outputs(func: Callable, inputs: tuple) -> tuple[np.ndarray, ...]:
@@ -107,7 +104,7 @@ def gradcheck(
     differences. Returns True, or raises ``GradcheckError`` (False without
     ``raise_exception``).
 
-    Example (in a process started with ``JAX_ENABLE_X64=1``)::
+    Example::
 
         x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)
         vj.autograd.gradcheck(lambda x: x.sin() * x, (x,))  # True
@@ -121,7 +118,7 @@ def gradcheck(
         if inputs[i].dtype != np.float64:
             raise ValueError(
                 f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
-                f"inputs (x.double() with JAX's x64 mode on)"
+                f"inputs: pass x.double()"
             )
     numerical = _numerical(func, inputs, diff, eps)
     analytical = _analytical(func, inputs, diff)

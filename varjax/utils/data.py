@@ -27,6 +27,7 @@ import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
+import jax
 import numpy as np
 
 from .. import random as _rng
@@ -257,6 +258,11 @@ class BatchSampler(Sampler[list[int]]):
 # -- collation ------------------------------------------------------------------------------------
 
 
+def _collate_float() -> np.dtype:
+    # PyTorch collates Python floats as float64 (not the default dtype); float32 without x64
+    return np.dtype(np.float64) if jax.config.jax_enable_x64 else default_float()
+
+
 def _host_collate(batch: list) -> Any:
     """PyTorch's default_collate with NumPy arrays for tensors (runs in worker processes)."""
     elem = batch[0]
@@ -269,7 +275,7 @@ def _host_collate(batch: list) -> Any:
     if isinstance(elem, numbers.Integral):
         return np.asarray(batch, default_int())
     if isinstance(elem, numbers.Real):
-        return np.asarray(batch, default_float())  # float64 where x64 mode is on (issue 12)
+        return np.asarray(batch, _collate_float())
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, collections.abc.Mapping):
