@@ -44,7 +44,7 @@ _tut_grad = jax.jit(jax.grad(lambda x: jnp.mean((x + 2) * (x + 2) * 3)))
 
 
 def tutorial_jax():
-    return _tut_grad(jnp.ones((2, 2))).block_until_ready()
+    return _tut_grad(jnp.ones((2, 2), jnp.float32)).block_until_ready()  # varjax's dtype
 
 
 def tutorial_torch():

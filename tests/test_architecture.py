@@ -145,11 +145,12 @@ def test_variable_surface_is_declared_in_its_class_and_bases():
 
 
 def test_an_op_is_one_row():
-    """A row with a convention is the op, the method, the function and its export."""
+    """A row with a convention is the op, the method, the function (the method taking
+    ``out=``) and its export."""
     for row in _ops.rows():
         for name in row.names:
             method = getattr(vj.Variable, name)
-            assert method.row is row and getattr(vj, name) is method, name
+            assert method.row is row and getattr(vj, name).__wrapped__ is method, name
             assert name in vj.__all__ and name in _functions.__all__
             assert method.__doc__ and row.op.doc in method.__doc__
         assert _ops.OPS[row.op.name] is row.op

@@ -270,7 +270,7 @@ def test_a_grad_of_another_dtype_or_type_is_an_error():
 
         return program
 
-    both_raise(assign(lambda lib: lib.ones(2, dtype=lib.int32)), RuntimeError, "dtype int32")
+    both_raise(assign(lambda lib: lib.ones(2, dtype=lib.int32)), RuntimeError, "dtype varjax.int32")
     both_raise(assign(lambda lib: "a"), TypeError, "got grad of type str")
     x = vj.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError):

@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 
 def _dtype(t) -> str:
-    return str(t.dtype).replace("torch.", "")
+    return str(t.dtype).replace("torch.", "").replace("varjax.", "")
 
 
 def _both(program):

@@ -135,3 +135,33 @@ def test_reading_through_jnp_charges_the_users_line():
         jnp.asarray(vj.ones(10) * 2)
     assert not [w for w in seen if issubclass(w.category, vj.RecompileWarning)]
     assert vj.compile_stats().compiles >= 10
+
+
+def test_op_takes_and_returns_pytrees_of_arrays():
+    def layer(params, x, *, scale):
+        h = jnp.tanh(params["w"] @ x + params["b"])
+        return {"out": h * scale, "stats": (jnp.sum(x**2), jnp.max(h))}
+
+    rng = np.random.default_rng(3)
+    w0, b0, x0 = rng.standard_normal((2, 3)), rng.standard_normal(2), rng.standard_normal(3)
+    w0, b0, x0 = (a.astype(np.float32) for a in (w0, b0, x0))
+    lifted = vj.op(layer)
+    w, b = vj.tensor(w0, requires_grad=True), vj.tensor(b0, requires_grad=True)
+    x = vj.tensor(x0, requires_grad=True)
+    got = lifted({"w": w, "b": b}, x, scale=2.0)
+    assert sorted(got) == ["out", "stats"] and isinstance(got["stats"], tuple)
+    (got["out"].sum() + got["stats"][0] * got["stats"][1]).backward()
+
+    def loss(p, x):  # the oracle: jax.grad of the plain function
+        r = layer(p, x, scale=2.0)
+        return r["out"].sum() + r["stats"][0] * r["stats"][1]
+
+    gp, gx = jax.grad(loss, argnums=(0, 1))({"w": w0, "b": b0}, x0)
+    assert_close(w.grad.numpy(), gp["w"], rtol=1e-5)
+    assert_close(b.grad.numpy(), gp["b"], rtol=1e-5)
+    assert_close(x.grad.numpy(), gx, rtol=1e-5)
+    pair = vj.op(lambda xs: [xs[0] * xs[1], xs[0] + xs[1]])([x, vj.ones(3)])
+    assert isinstance(pair, list) and len(pair) == 2
+    assert_close(pair[1].detach().numpy(), x0 + 1, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="must return arrays, or tuples, lists or dicts"):
+        vj.op(lambda a: {"name": "text"})(x)

@@ -415,3 +415,83 @@ def test_legacy_reduction_arguments(program):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _compare(program)
+
+
+def test_masked_scatter_values_gradients_and_errors():
+    mask = [[True, False, True, False], [False, False, True, True], [True, False, False, False]]
+    source = np.arange(12, dtype=np.float32).reshape(3, 4) * 10
+    sources = []  # kept alive: the gradient of the source is compared below
+
+    def program(lib, x):
+        src = lib.tensor(source, requires_grad=True)
+        sources.append(src)
+        out = (x * 2).masked_scatter(lib.tensor(mask), src * 1)
+        row = x.detach().clone().masked_scatter_(lib.tensor([True, False, True, False]), src)
+        return [out, row]
+
+    got = _compare(program)
+    assert got[0][0][0] == [0.0, -2.0, 10.0, 1.0]
+    assert sources[0].grad.tolist()[0] == [0.0, 2.0, 6.0, 7.0]
+    if torch is not None:
+        assert sources[0].grad.tolist() == sources[1].grad.tolist()
+    for lib in [vj] + ([torch] if torch is not None else []):
+        with pytest.raises(RuntimeError):
+            lib.zeros(3).masked_scatter(lib.tensor([True, True, True]), lib.ones(2))
+
+
+def test_in_place_view_ops_change_the_shape_and_keep_history():
+    def program(lib, x):
+        y = x * 2
+        y.t_()
+        z = (x + 1).unsqueeze_(0)
+        w = lib.ones(2, 1, 3).squeeze_(1)
+        v = lib.ones(2, 3)
+        v.transpose_(0, 1)
+        return [y * lib.arange(12.0).reshape(4, 3), z, w, list(v.shape), list(y.shape)]
+
+    got = _compare(program)
+    assert got[0][-1] == [4, 3]
+    for lib in [vj] + ([torch] if torch is not None else []):
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            lib.ones(2, 3, requires_grad=True).t_()
+    x = vj.ones(2, 3)
+    view = x[0]
+    with pytest.raises(RuntimeError, match="use the out-of-place form, x = x.t()"):
+        x.t_()  # varjax refuses where a view shares the storage (PyTorch changes metadata)
+    assert view.shape == (3,) and x.shape == (2, 3)
+
+
+def test_out_writes_into_the_given_tensor_as_pytorch():
+    def program(lib):
+        a, b = lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])
+        c = lib.zeros(2)
+        same = lib.add(a, b, out=c) is c
+        empty = lib.tensor([])
+        lib.mul(a, b, out=empty)
+        as_float = lib.zeros(2)
+        lib.add(lib.tensor([1, 2]), 1, out=as_float)
+        values, indices = lib.zeros(3), lib.zeros(3, dtype=lib.long)
+        lib.sort(lib.tensor([2.0, 0.5, 1.0]), out=(values, indices))
+        joined = lib.zeros(4)
+        lib.cat([a, b], out=joined)
+        with lib.no_grad():
+            lib.exp(lib.ones(2, requires_grad=True), out=c)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            resized = lib.zeros(5)
+            lib.matmul(lib.ones(2, 3), lib.ones(3), out=resized)
+        return [same, _plain(empty), _plain(as_float), _plain(values), _plain(indices),
+                _plain(joined), _plain(c), _plain(resized),
+                [str(w.message)[:60] for w in caught]]  # fmt: skip
+
+    got = program(vj)
+    assert got[0] is True and got[1] == [3.0, 8.0] and got[7] == [3.0, 3.0]
+    if torch is not None:
+        _same(got, program(torch))
+    for lib in [vj] + ([torch] if torch is not None else []):
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+            lib.add(lib.ones(2), 1.5, out=lib.zeros(2, dtype=lib.long))
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            lib.add(lib.ones(2, requires_grad=True), 1, out=lib.zeros(2))
+        with pytest.raises(TypeError, match="argument 'out' must be Tensor, not list"):
+            lib.add(lib.ones(2), 1, out=[1])

@@ -61,7 +61,7 @@ from ._creation import (
     zeros_like,
 )
 from ._device import device, get_default_device, set_default_device
-from ._dtypes import finfo, get_default_dtype, iinfo, set_default_dtype
+from ._dtypes import dtype, finfo, get_default_dtype, iinfo, set_default_dtype
 from ._format import set_printoptions
 from ._functions import *  # noqa: F403 - every function of the op table and the methods
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -76,18 +76,18 @@ __version__ = "0.1.0"
 
 Tensor = Variable  # one class: isinstance(x, varjax.Tensor), and Tensor([1.0, 2.0]) builds one
 
-float16 = half = _np.dtype(_jnp.float16)
-bfloat16 = _np.dtype(_jnp.bfloat16)
-float32 = float = _np.dtype(_jnp.float32)  # noqa: A001 - PyTorch's dtype names
-float64 = double = _np.dtype(_jnp.float64)
-int32 = int = _np.dtype(_jnp.int32)  # noqa: A001
-int64 = long = _np.dtype(_jnp.int64)
-int16 = short = _np.dtype(_jnp.int16)
-int8 = _np.dtype(_jnp.int8)
-uint8 = _np.dtype(_jnp.uint8)
-complex64 = cfloat = _np.dtype(_jnp.complex64)
-complex128 = cdouble = _np.dtype(_jnp.complex128)
-bool = _np.dtype(_np.bool_)  # noqa: A001
+float16 = half = dtype(_jnp.float16)
+bfloat16 = dtype(_jnp.bfloat16)
+float32 = float = dtype(_jnp.float32)  # noqa: A001 - PyTorch's dtype names
+float64 = double = dtype(_jnp.float64)
+int32 = int = dtype(_jnp.int32)  # noqa: A001
+int64 = long = dtype(_jnp.int64)
+int16 = short = dtype(_jnp.int16)
+int8 = dtype(_jnp.int8)
+uint8 = dtype(_jnp.uint8)
+complex64 = cfloat = dtype(_jnp.complex64)
+complex128 = cdouble = dtype(_jnp.complex128)
+bool = dtype(_np.bool_)  # noqa: A001
 detach = Variable.detach
 
 __all__ = [
@@ -132,6 +132,7 @@ __all__ = [
     "config",
     "detach",
     "double",
+    "dtype",
     "enable_grad",
     "eye",
     "float",

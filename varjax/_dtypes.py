@@ -28,6 +28,83 @@ _enable_x64()
 _DEFAULT_FLOAT = [np.dtype(np.float32)]
 
 
+class dtype:  # noqa: N801 - PyTorch's name
+    """A tensor's element type, as ``torch.dtype``: ``varjax.float32``, ``x.dtype``.
+
+    PyTorch's attributes (``is_floating_point``, ``is_complex``, ``is_signed``, ``itemsize``,
+    ``to_real()``, ``to_complex()``) on a NumPy dtype, which it equals and hashes as, so it can
+    be compared with ``np.float32`` or ``"float32"`` and passed to NumPy and JAX as a dtype
+    (both read its ``.dtype``). NumPy's attributes (``kind``, ``name``, ...) read through.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.float16.is_floating_point, vj.float16.itemsize, vj.tensor([1]).dtype
+        (True, 2, varjax.int64)
+    """
+
+    __slots__ = ("dtype",)
+    _made: dict = {}
+
+    def __new__(cls, spec: Any) -> dtype:
+        dt = np.dtype(spec)
+        made = cls._made.get(dt)
+        if made is None:
+            made = cls._made[dt] = object.__new__(cls)
+            made.dtype = dt  # the NumPy dtype: what np.dtype(d) and JAX read
+        return made
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f" or self.dtype == jnp.bfloat16
+
+    @property
+    def is_complex(self) -> bool:
+        return self.dtype.kind == "c"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.dtype.kind in "fic" or self.dtype == jnp.bfloat16
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    def to_real(self) -> dtype:
+        """The real dtype of a complex one (complex64 -> float32); a real dtype itself."""
+        return dtype(np.finfo(self.dtype).dtype) if self.is_complex else self
+
+    def to_complex(self) -> dtype:
+        """The complex dtype of a floating one (float32 -> complex64)."""
+        if self.is_complex:
+            return self
+        if self.dtype not in (np.float32, np.float64):
+            raise RuntimeError(f"to_complex: there is no complex dtype for {self}")
+        return dtype(np.complex64 if self.dtype == np.float32 else np.complex128)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "dtype"), name)
+
+    def __eq__(self, other: object) -> bool:
+        try:
+            return self.dtype == np.dtype(other)  # type: ignore[arg-type]
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.dtype)
+
+    def __repr__(self) -> str:
+        return f"varjax.{self.dtype.name}"
+
+    def __reduce__(self) -> tuple:
+        return dtype, (self.dtype,)
+
+
+def torch_dtype(dt: np.dtype) -> dtype:
+    """The ``varjax.dtype`` of a NumPy dtype (one object per dtype)."""
+    return dtype._made.get(dt) or dtype(dt)
+
+
 def default_float() -> np.dtype:
     """The dtype of Python floats and of new floating Variables (``set_default_dtype``)."""
     return _DEFAULT_FLOAT[0]

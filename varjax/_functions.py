@@ -1,21 +1,24 @@
 """PyTorch's tensor functions: ``varjax.exp(x)``, ``varjax.sum(x, 1)``, ``varjax.cat(xs)``, ...
 
-Every method made from an op-table row is also a function here (the same function object:
-``varjax.exp is varjax.Tensor.exp``), and so is every hand-written method marked
-``@function`` in ``_methods/``. The few functions that are no method (``cat``, ``stack``,
+Every method made from an op-table row is also a function here (``varjax.exp(x)`` is
+``x.exp()``), and so is every hand-written method marked ``@function`` in ``_methods/``; the
+functions also take PyTorch's ``out=``. The few functions that are no method (``cat``, ``stack``,
 ``where``, ``einsum``) are written below. ``_functions.pyi`` (generated: ``python -m
 varjax._opdoc``) lists them all for type checkers.
 """
 
 from __future__ import annotations
 
+import builtins
 import functools
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _ops
 from ._args import dim1
-from ._methods import elementwise
+from ._grad_mode import is_grad_enabled, no_grad
+from ._methods import elementwise, inplace
 from ._ops import P
 from ._variable import Variable, as_variable
 
@@ -30,15 +33,58 @@ def _function(method: Callable) -> Callable:
     return fn
 
 
+def _with_out(fn: Callable) -> Callable:
+    """``fn`` taking PyTorch's ``out=``: the result written into the given Variable (a tuple of
+    them for functions with several results), which is returned."""
+
+    @functools.wraps(fn)
+    def with_out(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        return result if out is None else write_out(fn.__name__, result, out)
+
+    with_out.takes_out = True  # type: ignore[attr-defined] - the stub adds ``out=``
+    return with_out
+
+
+def write_out(name: str, result: Any, out: Any) -> Any:
+    """Store ``result`` in ``out`` as PyTorch's ``out=`` does: its dtype kept (a result that
+    cannot be cast to it raises), its shape resized (with PyTorch's warning unless empty)."""
+    results = result if isinstance(result, tuple) else (result,)
+    outs = out if isinstance(out, (tuple, list)) and len(results) > 1 else (out,)
+    # builtins: this module's globals become varjax's any/all/... below
+    if len(outs) != len(results) or not builtins.all(isinstance(o, Variable) for o in outs):
+        want = f"a tuple of {len(results)} Tensors" if len(results) > 1 else "Tensor"
+        raise TypeError(f"{name}(): argument 'out' must be {want}, not {type(out).__name__}")
+    if builtins.any(o.requires_grad for o in outs) or (
+        is_grad_enabled() and builtins.any(r.requires_grad for r in results)
+    ):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            f"differentiation, but one of the arguments requires grad."
+        )
+    with no_grad():
+        for r, o in zip(results, outs):
+            if tuple(o.shape) != tuple(r.shape):
+                if o.numel():
+                    warnings.warn(
+                        f"An output with one or more elements was resized since it had shape "
+                        f"{list(o.shape)}, which does not match the required output shape "
+                        f"{list(r.shape)}.", UserWarning, stacklevel=3,
+                    )  # fmt: skip
+                o.data = r.new_zeros(tuple(r.shape), dtype=o.dtype)
+            inplace.apply(o, r, name)
+    return out
+
+
 def _collect() -> dict[str, Callable]:
     out: dict[str, Callable] = {}
     for row in _ops.rows():
         for name in row.names:
-            out[name] = getattr(Variable, name)
+            out[name] = _with_out(getattr(Variable, name))
     for cls in Variable.__mro__:
         for name, value in vars(cls).items():
             if getattr(value, "is_function", False) and name not in out:
-                out[name] = _function(value)
+                out[name] = _with_out(_function(value))
     return out
 
 
@@ -48,6 +94,7 @@ def _tensors(tensors: Sequence, name: str) -> list[Variable]:
     return [as_variable(t) for t in tensors]
 
 
+@_with_out
 def cat(tensors: Sequence[Variable], dim: int = 0) -> Variable:
     """Join along an existing ``dim``."""
     xs = _tensors(tensors, "cat")
@@ -57,12 +104,14 @@ def cat(tensors: Sequence[Variable], dim: int = 0) -> Variable:
 concat = concatenate = cat
 
 
+@_with_out
 def stack(tensors: Sequence[Variable], dim: int = 0) -> Variable:
     """Join along a new ``dim``."""
     xs = _tensors(tensors, "stack")
     return xs[0]._apply(P.stack, *xs, params=(("axis", dim1(dim, xs[0].ndim + 1)),))
 
 
+@_with_out
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` holds, else ``other`` (a boolean condition); with the
     condition alone, ``condition.nonzero(as_tuple=True)``, as PyTorch."""
@@ -71,6 +120,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return elementwise.where(as_variable(condition), input, other)
 
 
+@_with_out
 def einsum(equation: str, *operands: Any) -> Variable:
     """Einstein summation: ``einsum('ij,jk->ik', a, b)``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -97,6 +147,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Variable, ...]:
     return tuple(grids)
 
 
+@_with_out
 def cdist(x1: Any, x2: Any, p: float = 2.0) -> Variable:
     """Pairwise p-norm distances between the rows of ``x1`` (…, P, M) and ``x2`` (…, R, M)."""
     a, b = as_variable(x1), as_variable(x2)
@@ -107,6 +158,7 @@ def cdist(x1: Any, x2: Any, p: float = 2.0) -> Variable:
     return (a.unsqueeze(-2) - b.unsqueeze(-3)).norm(p, dim=-1)
 
 
+@_with_out
 def searchsorted(sorted_sequence: Any, values: Any, *, right: bool = False,
                  side: str | None = None) -> Variable:  # fmt: skip
     """Where ``values`` would be inserted into the 1-D ``sorted_sequence`` to keep it sorted
@@ -118,6 +170,7 @@ def searchsorted(sorted_sequence: Any, values: Any, *, right: bool = False,
     return s._apply(P.searchsorted, s, v, params=(("side", how),))
 
 
+@_with_out
 def bucketize(input: Any, boundaries: Any, *, right: bool = False) -> Variable:
     """The bucket of each value among the 1-D ``boundaries`` (``searchsorted`` with the
     arguments swapped)."""

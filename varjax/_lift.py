@@ -15,6 +15,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import jax
+import numpy as np
+
 from ._ops import Op
 from ._record import record_multi
 from ._variable import Variable, _node_of, _wrap
@@ -63,13 +66,48 @@ def _grad_name(label: str) -> str:
     return f"{name[:1].upper()}{name[1:]}Backward"
 
 
+def _is_array(x: Any) -> bool:
+    return isinstance(x, (jax.Array, np.ndarray))
+
+
+def _structure_key(in_tree: Any, static: dict, shapes: tuple) -> tuple:
+    return in_tree, tuple(sorted(static.items())), shapes
+
+
+def _flat(fn: Callable, structures: dict) -> Callable:
+    """``fn`` as an op of flat arrays: pytree arguments rebuilt from their leaves (``in_tree``),
+    a pytree result (a dict, nested tuples) returned as its leaves, its structure kept in
+    ``structures`` for the caller to rebuild."""
+
+    def flat(*xs: Any, in_tree: Any = None, **static: Any) -> Any:
+        args = xs if in_tree is None else jax.tree_util.tree_unflatten(in_tree, xs)
+        out = fn(*args, **static)
+        if _is_array(out) or (type(out) is tuple and all(map(_is_array, out))):
+            return out
+        leaves, out_tree = jax.tree_util.tree_flatten(out)
+        if not leaves or not all(map(_is_array, leaves)):
+            raise TypeError(
+                f"varjax.op: {getattr(fn, '__name__', fn)} must return arrays, or tuples, "
+                f"lists or dicts of arrays; got {type(out).__name__}"
+            )
+        structures[_structure_key(in_tree, static, tuple(np.shape(x) for x in xs))] = out_tree
+        return tuple(leaves)
+
+    return flat
+
+
+def _is_tree(a: Any) -> bool:
+    return isinstance(a, (tuple, list, dict))
+
+
 def op(fn: Callable | None = None, *, name: str | None = None):
     """Lift a JAX function of arrays into a recorded varjax op, differentiated by ``jax.vjp``.
 
     Positional arguments of the lifted function are its array inputs (Variables, arrays or
-    Python numbers); keyword arguments are static: hashed into the program's signature, so a
-    new value compiles a new program. A function returning a tuple of arrays gives a tuple of
-    Variables. Usable as a decorator or a call.
+    Python numbers, or tuples, lists and dicts of them); keyword arguments are static: hashed
+    into the program's signature, so a new value compiles a new program. A function returning
+    a tuple of arrays gives a tuple of Variables, and one returning a dict or nested
+    structure gives the same structure of Variables. Usable as a decorator or a call.
 
     Example:
         >>> import jax, varjax as vj
@@ -82,17 +120,31 @@ def op(fn: Callable | None = None, *, name: str | None = None):
     """
     if fn is None:
         return functools.partial(op, name=name)
-    the_op = lifted(fn, "op", lambda label: Op(name or label, fn, _grad_name(name or label)))
+    structures: dict = {}  # (input structure, static, shapes) -> a pytree result's structure
+    the_op = lifted(
+        fn, "op", lambda label: Op(name or label, _flat(fn, structures), _grad_name(name or label))
+    )
 
     @functools.wraps(fn)
-    def call(*args: Any, **static: Any) -> Variable | tuple[Variable, ...]:
+    def call(*args: Any, **static: Any) -> Any:
         if not args:
             raise TypeError(f"varjax.op({the_op.name}) needs at least one array argument")
         params = tuple(sorted((k, _hashable(v)) for k, v in static.items()))
-        nodes = record_multi(the_op, tuple(_node_of(a) for a in args), params)
-        if nodes[0].group is None:
-            return _wrap(nodes[0])
-        return tuple(_wrap(n) for n in nodes)
+        in_tree = None
+        if any(map(_is_tree, args)):
+            args, in_tree = jax.tree_util.tree_flatten(
+                args, is_leaf=lambda x: isinstance(x, Variable)
+            )
+            params = (*params, ("in_tree", in_tree))
+        inputs = tuple(_node_of(a) for a in args)
+        nodes = record_multi(the_op, inputs, params)
+        outs = tuple(_wrap(n) for n in nodes)
+        if structures:
+            shapes = tuple(tuple(getattr(n, "shape", ())) for n in inputs)
+            key = _structure_key(in_tree, dict(params[: len(static)]), shapes)
+            if key in structures:
+                return jax.tree_util.tree_unflatten(structures[key], outs)
+        return outs[0] if nodes[0].group is None else outs
 
     call.op = the_op  # the lifted function holds its op: it lives as long as the function
     return call

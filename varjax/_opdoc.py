@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _functions, _ops
+from ._dtypes import dtype
 
 _HEADER = """# varjax op reference
 
@@ -143,8 +144,22 @@ def render_stub() -> str:
     names = _functions.__all__
     lines = [_STUB_HEADER + "__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n"]
     for name in names:
-        lines.append(_def(name, _signature(getattr(_functions, name))))
+        fn = getattr(_functions, name)
+        sig = _signature(fn)
+        lines.append(_def(name, _with_out(sig) if getattr(fn, "takes_out", False) else sig))
     return "\n".join(lines) + "\n"
+
+
+def _with_out(signature: str) -> str:
+    """``signature`` with PyTorch's keyword-only ``out=`` added."""
+    params, ret = signature[1:].rsplit(") -> ", 1)
+    parts = _split(params) if params else []
+    star = [i for i, p in enumerate(parts) if p.startswith("**")]
+    at = star[0] if star else len(parts)
+    new = ["out: Tensor | tuple[Tensor, ...] | None = None"]
+    if not any(p == "*" or (p.startswith("*") and not p.startswith("**")) for p in parts):
+        new.insert(0, "*")
+    return f"({', '.join(parts[:at] + new + parts[at:])}) -> {ret}"
 
 
 def _def(name: str, signature: str) -> str:
@@ -220,7 +235,7 @@ def _entry(name: str, obj: object) -> str:
         kind, sig = "property ", ""
     elif callable(obj):
         kind = ""
-    elif isinstance(obj, np.dtype):  # its type's name varies with NumPy's version
+    elif isinstance(obj, (np.dtype, dtype)):  # a NumPy dtype's type name varies by version
         return f"- `{name}`: dtype `{obj.name}`"
     else:
         return f"- `{name}`: `{type(obj).__name__.split('[')[0]}`"

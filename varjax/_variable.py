@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _backward, _hooks, _tracing, _vjp
 from ._args import dim1
-from ._dtypes import check_fits, default_float, default_int, is_floating
+from ._dtypes import check_fits, default_float, default_int, dtype, is_floating, torch_dtype
 from ._format import format_tensor
 from ._forward import materialize
 from ._grad_mode import enable_grad, no_grad
@@ -567,8 +567,9 @@ class Variable(
         return self._node.shape[dim1(dim, self.ndim)]
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._node.dtype
+    def dtype(self) -> dtype:
+        """The element type (``varjax.float32``, ...; a NumPy dtype for NumPy and JAX)."""
+        return torch_dtype(self._node.dtype)
 
     @property
     def ndim(self) -> int:

@@ -48,7 +48,8 @@ def _compare(actual: Any, expected: Any, rtol, atol, equal_nan, check_dtype, msg
         raise AssertionError(
             f"The values for attribute 'dtype' do not match: {adt} != {edt}.{where}"
         )
-    rt, at = _TOLERANCES.get(edt, (0.0, 0.0)) if rtol is None else (rtol, atol)
+    default = _TOLERANCES.get(edt.removeprefix("varjax."), (0.0, 0.0))
+    rt, at = default if rtol is None else (rtol, atol)
     a64, e64 = (
         a.astype(np.complex128 if a.dtype.kind == "c" else np.float64),
         e.astype(np.float64 if e.dtype.kind != "c" else np.complex128),

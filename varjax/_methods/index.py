@@ -337,6 +337,24 @@ class IndexMethods(Methods):
         shape = np.broadcast_shapes(tuple(self.shape), tuple(m.shape))
         return self.expand(*shape)[m.expand(*shape)]
 
+    def masked_scatter(self, mask: Any, source: Any) -> Variable:
+        """``input`` with the positions where ``mask`` (broadcast to ``input``) is True filled,
+        in row-major order, from the first elements of ``source``."""
+        m = self._lift(mask)
+        if m.dtype != np.bool_:
+            raise RuntimeError(f"masked_scatter: expected a bool mask, got {m.dtype}")
+        m = m.expand(*self.shape)
+        src = self._lift(source).reshape(-1)
+        counts = index_values(m)
+        if counts is not None and int(counts.sum()) > src.numel():
+            raise RuntimeError(
+                f"masked_scatter: the mask selects {int(counts.sum())} elements but source has "
+                f"only {src.numel()}; pass a source with at least as many elements"
+            )
+        # the k-th True position takes src[k]: a fixed-shape gather, differentiable in both
+        pos = (m.reshape(-1).long().cumsum(0) - 1).clamp(0, max(src.numel() - 1, 0))
+        return where(m, src.gather(0, pos).reshape(*self.shape), self)
+
     @function
     def take(self, index: Any) -> Variable:
         """Elements of the flattened input at ``index`` (the output has ``index``'s shape)."""

@@ -16,6 +16,7 @@ and are recomputed when their base changes.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -193,6 +194,27 @@ def _inplace(name: str, result: Any, overwrite: Any = None):
     return method
 
 
+def _reshaped(name: str, view: Callable) -> Callable:
+    """The in-place view op ``name`` (``t_``, ``unsqueeze_``, ...): ``self`` becomes
+    ``view(self, ...)``, keeping its history."""
+
+    def method(self, *args: Any) -> Any:
+        _check(self, name)
+        if shares_storage(self):
+            raise RuntimeError(
+                f"{name}: varjax changes the shape in place only of a Variable that shares its "
+                f"storage with no view or alias; use the out-of-place form, x = x.{name[:-1]}()"
+            )
+        new = view(self, *args)
+        self._vlinks = None  # the view's link back into self is not kept: self is the view
+        self._rebind(new._node)
+        return self
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place form of ``{name[:-1]}``: this Variable takes the new shape."
+    return method
+
+
 def _filled(x: Any, value: Any) -> Variable:
     if isinstance(value, Methods):
         if value.ndim:
@@ -234,6 +256,7 @@ class InplaceMethods(Methods):
     __setitem__ = _inplace("__setitem__", _written)
     # the in-place forms training code uses: the out-of-place method, rebound into self
     masked_fill_ = _inplace("masked_fill_", "masked_fill")
+    masked_scatter_ = _inplace("masked_scatter_", "masked_scatter")
     scatter_ = _inplace("scatter_", "scatter")
     scatter_add_ = _inplace("scatter_add_", "scatter_add")
     index_add_ = _inplace("index_add_", "index_add")
@@ -263,6 +286,12 @@ class InplaceMethods(Methods):
     __iand__ = _inplace("__iand__", "bitwise_and")
     __ior__ = _inplace("__ior__", "bitwise_or")
     __ixor__ = _inplace("__ixor__", "bitwise_xor")
+
+    # in-place view ops: the Variable itself takes the new shape (its values do not change)
+    t_ = _reshaped("t_", lambda x: x.t())
+    transpose_ = swapdims_ = swapaxes_ = _reshaped("transpose_", lambda x, a, b: x.transpose(a, b))
+    unsqueeze_ = _reshaped("unsqueeze_", lambda x, dim: x.unsqueeze(dim))
+    squeeze_ = _reshaped("squeeze_", lambda x, *dim: x.squeeze(*dim))
 
     def detach(self) -> Variable:
         """A Variable with the same value, no history, sharing this one's storage and
