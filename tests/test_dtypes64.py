@@ -147,3 +147,33 @@ def test_x64_off_raises_instead_of_changing_a_value(tmp_path):
     out = subprocess.run([sys.executable, "-c", _X64_OFF, str(tmp_path / "a.safetensors")],
                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+def test_dtype_objects_have_pytorchs_attributes():
+    names = ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+             "uint8", "bool", "complex64", "complex128"]  # fmt: skip
+
+    def attributes(lib):
+        out = []
+        for name in names:
+            d = getattr(lib, name)
+            out.append([repr(d).split(".")[-1], d.is_floating_point, d.is_complex, d.is_signed,
+                        d.itemsize])  # fmt: skip
+        out.append([repr(lib.complex64.to_real()), repr(lib.float64.to_complex())])
+        out.append([repr(lib.tensor([1.5]).dtype), lib.tensor([1]).dtype == lib.long])
+        return out
+
+    got = attributes(vj)
+    if torch is not None:
+        want = attributes(torch)
+        assert got[:-2] == want[:-2]
+        assert [s.replace("varjax.", "torch.") for s in got[-2]] == want[-2]
+        assert got[-1][1] == want[-1][1] and got[-1][0].replace("varjax", "torch") == want[-1][0]
+    assert got[2] == ["float32", True, False, True, 4]
+    # a NumPy dtype too: equal, hashed alike, accepted by NumPy and JAX
+    import jax.numpy as jnp
+
+    assert vj.float32 == np.float32 == vj.float32 and vj.float32 == "float32"
+    assert {np.dtype(np.float32): 1}[vj.float32] == 1 and vj.tensor([1.0]).dtype is vj.float32
+    assert np.zeros(2, vj.float16).dtype == np.float16 and jnp.ones(2, vj.int8).dtype == np.int8
+    assert isinstance(vj.float32, vj.dtype) and vj.finfo(vj.float16).max == 65504.0

@@ -495,3 +495,16 @@ def test_out_writes_into_the_given_tensor_as_pytorch():
             lib.add(lib.ones(2, requires_grad=True), 1, out=lib.zeros(2))
         with pytest.raises(TypeError, match="argument 'out' must be Tensor, not list"):
             lib.add(lib.ones(2), 1, out=[1])
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: list(lib.mode(x.round(), 1)),
+        lambda lib, x: list((x.round() * 0).mode(0, keepdim=True)),
+        lambda lib, x: list(lib.tensor([3, 1, 3, 1, 2]).mode()),
+        lambda lib, x: [x.swapdims(0, 1), lib.masked_scatter(x, x > 1, lib.ones(12))],
+    ],
+)
+def test_mode_swapdims_and_function_forms(program):
+    _compare(program)

@@ -120,6 +120,7 @@ __all__ = [
     "logsumexp",
     "lt",
     "masked_fill",
+    "masked_scatter",
     "masked_select",
     "matmul",
     "max",
@@ -130,6 +131,7 @@ __all__ = [
     "min",
     "minimum",
     "mm",
+    "mode",
     "moveaxis",
     "movedim",
     "mul",
@@ -177,6 +179,7 @@ __all__ = [
     "subtract",
     "sum",
     "swapaxes",
+    "swapdims",
     "t",
     "take",
     "take_along_dim",
@@ -586,6 +589,9 @@ def lt(
 def masked_fill(
     input: Tensor, mask: Any, value: Any, *, out: Tensor | tuple[Tensor, ...] | None = None
 ) -> Variable: ...
+def masked_scatter(
+    input: Tensor, mask: Any, source: Any, *, out: Tensor | tuple[Tensor, ...] | None = None
+) -> Variable: ...
 def masked_select(
     input: Tensor, mask: Any, *, out: Tensor | tuple[Tensor, ...] | None = None
 ) -> Variable: ...
@@ -631,6 +637,13 @@ def minimum(
     input: Tensor, other: Tensor | float, *, out: Tensor | tuple[Tensor, ...] | None = None
 ) -> Tensor: ...
 def mm(input: Tensor, mat2: Any, *, out: Tensor | tuple[Tensor, ...] | None = None) -> Variable: ...
+def mode(
+    input: Tensor,
+    dim: int = -1,
+    keepdim: bool = False,
+    *,
+    out: Tensor | tuple[Tensor, ...] | None = None,
+) -> Any: ...
 def moveaxis(
     input: Tensor, source: Any, destination: Any, *, out: Tensor | tuple[Tensor, ...] | None = None
 ) -> Variable: ...
@@ -805,6 +818,9 @@ def sum(
     out: Tensor | tuple[Tensor, ...] | None = None,
 ) -> Tensor: ...
 def swapaxes(
+    input: Tensor, dim0: int, dim1: int, *, out: Tensor | tuple[Tensor, ...] | None = None
+) -> Variable: ...
+def swapdims(
     input: Tensor, dim0: int, dim1: int, *, out: Tensor | tuple[Tensor, ...] | None = None
 ) -> Variable: ...
 def t(input: Tensor, *, out: Tensor | tuple[Tensor, ...] | None = None) -> Variable: ...

@@ -337,6 +337,7 @@ class IndexMethods(Methods):
         shape = np.broadcast_shapes(tuple(self.shape), tuple(m.shape))
         return self.expand(*shape)[m.expand(*shape)]
 
+    @function
     def masked_scatter(self, mask: Any, source: Any) -> Variable:
         """``input`` with the positions where ``mask`` (broadcast to ``input``) is True filled,
         in row-major order, from the first elements of ``source``."""

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from .._args import dim1, dims, reduce_params
-from .._dtypes import is_floating
+from .._dtypes import default_int, is_floating
 from .._ops import OPS, P
 from ._base import Methods, function
 
@@ -27,6 +27,15 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
 KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
 MedianResult = namedtuple("median", ["values", "indices"])
+
+
+def _iinfo_max(x: Any) -> int:
+    return int(np.iinfo(np.dtype(x.dtype)).max) if x.dtype != np.bool_ else 1
+
+
+def _nan(x: Any) -> Any:
+    return x.isnan() if is_floating(x.dtype) else x != x
+ModeResult = namedtuple("mode", ["values", "indices"])
 CummaxResult = namedtuple("cummax", ["values", "indices"])
 CumminResult = namedtuple("cummin", ["values", "indices"])
 
@@ -171,6 +180,26 @@ class ReduceMethods(Methods):
             return flat.kthvalue((flat.shape[0] + 1) // 2).values
         d = dim1(dim, self.ndim)
         return MedianResult(*self.kthvalue((self.shape[d] + 1) // 2, d, keepdim))
+
+    @function
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)``: the most frequent value along ``dim`` (the smallest of a tie)
+        and the last index where it occurs, as PyTorch's; the gradient goes to that element."""
+        if self.ndim == 0:
+            return ModeResult(self * 1, self.new_zeros((), dtype=default_int()))
+        d = dim1(dim, self.ndim)
+        x = self.detach().movedim(d, -1)
+        counts = (x.unsqueeze(-1) == x.unsqueeze(-2)).sum(-1)
+        ties = counts == counts.amax(-1, keepdim=True)
+        big = self.new_full((), float("inf") if is_floating(self.dtype) else _iinfo_max(self))
+        value = x.where(ties & ~_nan(x), big).amin(-1, keepdim=True)
+        n = x.shape[-1]
+        last = n - 1 - (x == value).flip(-1).long().argmax(-1, keepdim=True)
+        index = last.movedim(-1, d)
+        values = self.gather(d, index)
+        if not keepdim:
+            values, index = values.squeeze(d), index.squeeze(d)
+        return ModeResult(values, index)
 
     @function
     def count_nonzero(self, dim: Any = None) -> Variable:

@@ -156,7 +156,7 @@ class ShapeMethods(Methods):
         return link(self, out, lambda base: base.transpose(a, b), lambda _, v: v.transpose(a, b),
                     tuple(st))  # fmt: skip
 
-    swapaxes = transpose
+    swapaxes = swapdims = transpose
 
     @function
     def permute(self, *dims: int) -> Variable:
