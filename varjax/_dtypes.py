@@ -54,6 +54,10 @@ class dtype:  # noqa: N801 - PyTorch's name
         return made
 
     @property
+    def __numpy_dtype__(self) -> np.dtype:  # NumPy's conversion protocol, looked up first
+        return self.dtype
+
+    @property
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f" or self.dtype == jnp.bfloat16
 
@@ -85,6 +89,10 @@ class dtype:  # noqa: N801 - PyTorch's name
         return getattr(object.__getattribute__(self, "dtype"), name)
 
     def __eq__(self, other: object) -> bool:
+        if type(other) is dtype:
+            return self is other  # one object per dtype
+        if isinstance(other, np.dtype):  # cache and dict lookups: no conversion
+            return self.dtype == other
         try:
             return self.dtype == np.dtype(other)  # type: ignore[arg-type]
         except TypeError:

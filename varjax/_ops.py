@@ -165,7 +165,7 @@ def _reduction(op: Op, f: Facade, floating: bool) -> Callable:
         dim = axis if dim is None else dim
         keepdim = keepdims if keepdims is not None else keepdim
         x = _lifted(input, lift) if dtype is None else _lifted(input, lift).to(dtype)
-        if floating and not is_floating(x.dtype):
+        if floating and not is_floating(x._node.dtype):
             raise RuntimeError(
                 f"{op.name}(): could not infer output dtype. Input dtype must be either a "
                 f"floating point or complex dtype. Got: {x.dtype}; convert with .float() first"

@@ -95,7 +95,7 @@ class DtypeMethods(Methods):
         ``non_blocking`` is accepted (JAX transfers are asynchronous anyway)."""
         dev, dt, copy = to_args(args, kwargs)
         out = self
-        if dt is not None and canonical(dt) != self.dtype:
+        if dt is not None and canonical(dt) != self._node.dtype:
             out = self._apply(P.astype, self, params=(("dtype", canonical(dt)),))
         if dev is not None:
             out = _moved(out, _device.as_device(dev))
@@ -180,4 +180,4 @@ class DtypeMethods(Methods):
     bool = _cast("bool", np.bool_)  # noqa: A003
 
     def is_floating_point(self) -> bool:
-        return is_floating(self.dtype)
+        return is_floating(self._node.dtype)

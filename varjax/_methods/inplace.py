@@ -162,7 +162,7 @@ def apply(v: Any, result: Any, name: str, overwrite: Any = None) -> Variable:
     if result.dtype != v.dtype:
         if (
             is_floating(result.dtype)
-            and not is_floating(v.dtype)
+            and not is_floating(v._node.dtype)
             or (v.dtype == np.bool_ and result.dtype != np.bool_)
         ):
             raise RuntimeError(

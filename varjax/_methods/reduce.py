@@ -41,7 +41,7 @@ CumminResult = namedtuple("cummin", ["values", "indices"])
 
 
 def _float_only(name: str, x: Any) -> None:
-    if not is_floating(x.dtype):
+    if not is_floating(x._node.dtype):
         raise RuntimeError(
             f"{name}(): could not infer output dtype. Input dtype must be either a floating "
             f"point or complex dtype. Got: {x.dtype}; convert with .float() first"
