@@ -6,7 +6,9 @@
 Rows: the tutorial's 2x2 program, 100 alternating elementwise ops on 10,000 floats, an MLP
 128 x 784-256-256-10 forward and backward, the same MLP's training step (SGD with momentum)
 imperative and under ``varjax.jit``, the cost of recording one op, and the resident memory of
-a 10,000-step training loop at its start and end. Ratios are varjax / hand-written JAX
+a 10,000-step training loop at its start and end, and the compile cliffs of
+``bench_cliffs`` (whole loops from cold caches, against PyTorch eager). Ratios are varjax /
+hand-written JAX
 (``jax.jit`` of ``jax.grad`` or ``value_and_grad``) and PyTorch eager / varjax when torch is
 installed; HIPS autograd is timed too when installed.
 """
@@ -23,7 +25,7 @@ import numpy as np
 import varjax as vj
 from varjax import nn
 
-from . import bench_core, bench_train
+from . import bench_cliffs, bench_core, bench_train
 from ._harness import machine, median_times, print_table
 
 try:  # optional references
@@ -218,6 +220,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
     args = ap.parse_args(argv)
     rows = timed_rows(args.quick) + [recording_row(args.quick), memory_row(args.quick)]
+    rows += bench_cliffs.cliff_rows(args.quick)
     refs = [f"torch {torch.__version__}" if torch else "torch not installed"]
     refs.append("HIPS autograd installed" if hips_autograd else "HIPS autograd not installed")
     print(f"machine: {machine()}, {os.cpu_count()} cores; " + ", ".join(refs))

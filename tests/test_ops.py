@@ -138,6 +138,12 @@ def _setitem_vj(a, b):
     return y
 
 
+def _setitem_step_vj(a, b):
+    y = a * 1
+    y[1, ::2] = b  # a step: the static template, not a window
+    return y
+
+
 def _conv(a, w):
     return jax.lax.conv_general_dilated(
         a, w, (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NCHW", "OIHW", "NCHW")
@@ -343,10 +349,12 @@ LIBRARY_CASES = [
     Case(
         "astype", lambda a: a.half(), lambda a: a.astype(jnp.float16), [((5,),)], tol=2e-3, fd=False
     ),  # float16 forward values are too coarse for differences
-    Case("getitem", lambda a: a[1], lambda a: a[1], [((3, 4),)]),
-    Case("getitem", lambda a: a[:, 1:3], lambda a: a[:, 1:3], [((3, 4),)]),
+    Case("window", lambda a: a[1], lambda a: a[1], [((3, 4),)]),
+    Case("window", lambda a: a[:, 1:3], lambda a: a[:, 1:3], [((3, 4),)]),
+    Case("window", lambda a: a[None, -2:, ..., None, 2], lambda a: a[None, -2:, ..., None, 2],
+         [((3, 4),)]),  # fmt: skip
     Case("getitem", lambda a: a[-1, ::2, None], lambda a: a[-1, ::2, None], [((3, 4),)]),
-    Case("getitem", lambda a: a[..., 0], lambda a: a[..., 0], [((2, 3, 4),)]),
+    Case("window", lambda a: a[..., 0], lambda a: a[..., 0], [((2, 3, 4),)]),
     Case("getitem", lambda a: a[[2, 0, 2]], lambda a: a[np.array([2, 0, 2])], [((3, 4),)]),
     Case(
         "getitem",
@@ -356,7 +364,8 @@ LIBRARY_CASES = [
     ),
     Case("getitem", lambda a: a[vj.tensor(MASK)], lambda a: a[MASK], [((3, 4),)]),
     Case("getitem", lambda a: a[MASK[0]], lambda a: a[MASK[0]], [((4, 2),)]),
-    Case("setitem", _setitem_vj, lambda a, b: (a * 1).at[0, 1:].set(b), [((2, 3), (2,))]),
+    Case("write_window", _setitem_vj, lambda a, b: (a * 1).at[0, 1:].set(b), [((2, 3), (2,))]),
+    Case("setitem", _setitem_step_vj, lambda a, b: (a * 1).at[1, ::2].set(b), [((2, 3), (2,))]),
     Case(
         "index_select",
         lambda a: a.index_select(0, vj.tensor(IDX)),

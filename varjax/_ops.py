@@ -637,6 +637,22 @@ def _setitem(x, value, *arrays, template):
     return out.reshape(x.shape)
 
 
+def _window(x, *starts, sizes, squeeze, expand):
+    # basic indexing with unit steps: the starts are program inputs (integers), so a loop over
+    # offsets (x[i * bs:(i + 1) * bs]) runs one program; the sizes are static
+    out = lax.dynamic_slice(x, starts, sizes)
+    return jnp.expand_dims(jnp.squeeze(out, squeeze), expand) if squeeze or expand else out
+
+
+def _write_window(x, value, *starts, sizes, squeeze, expand):
+    # the inverse of _window: value, broadcast to the indexed shape, written at the starts
+    indexed = [n for i, n in enumerate(sizes) if i not in squeeze]
+    for a in expand:
+        indexed.insert(a, 1)
+    v = jnp.broadcast_to(jnp.asarray(value, x.dtype), tuple(indexed))
+    return lax.dynamic_update_slice(x, jnp.reshape(v, sizes), starts)
+
+
 def _along(index, axis):
     # Full index tuple addressing ``index`` along ``axis`` (PyTorch's gather/scatter layout).
     idx = [lax.broadcasted_iota(jnp.int32, index.shape, d) for d in range(index.ndim)]
@@ -1029,6 +1045,9 @@ class Primitives(Table):
                   torch="x[...] (ints, slices, None, ..., integer arrays, boolean masks), split, "
                   "chunk")  # fmt: skip
     setitem = _op(_setitem, "IndexPutBackward0", torch="x[...] = v")
+    window = _op(_window, "SliceBackward0", "ints and unit-step slices: the offsets are "
+                 "inputs, not part of the program", torch="x[i], x[a:b] (basic indexing)")
+    write_window = _op(_write_window, "SliceScatterBackward0", torch="x[a:b] = v")
     index_select = _op(lambda x, i, *, axis: jnp.take(x, i, axis), "IndexSelectBackward0",
                        torch="torch.index_select, F.embedding")  # fmt: skip
     gather = _op(lambda x, i, *, axis: x[_along(i, axis)], "GatherBackward0",

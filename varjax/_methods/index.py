@@ -16,7 +16,9 @@ import numpy as np
 
 from .. import _tracing
 from .._args import dim1
+from .._dtypes import default_int
 from .._ops import P
+from .._record import record
 from .._views import link, strides_of
 from ._base import Methods, function
 from .elementwise import where
@@ -200,6 +202,51 @@ def _index_strides(shape: tuple, strides: tuple, template: tuple) -> tuple:
     return tuple(out) + tuple(strides[d:])
 
 
+def window_plan(x: Any, template: tuple) -> tuple[list, tuple] | None:
+    """Basic indexing with unit steps as a window: (the start of each dim, static params), so
+    the offsets are program inputs; None for other indexing (steps, index arrays, masks)."""
+    shape, consumed = tuple(x.shape), builtins.sum(e[0] in ("slice", "int") for e in template)
+    starts, sizes, squeeze, expand, d, o = [], [], [], [], 0, 0
+    for kind, *rest in template:
+        if kind == "none":
+            expand.append(o)
+            o += 1
+        elif kind == "ellipsis":
+            n = len(shape) - consumed
+            starts += [0] * n
+            sizes += shape[d : d + n]
+            d, o = d + n, o + n
+        elif kind == "int":
+            starts.append(rest[0] % shape[d])
+            sizes.append(1)
+            squeeze.append(d)
+            d += 1
+        elif kind == "slice" and rest[2] in (None, 1):
+            start, stop, _ = slice(rest[0], rest[1]).indices(shape[d])
+            starts.append(start)
+            sizes.append(builtins.max(stop - start, 0))
+            d, o = d + 1, o + 1
+        else:
+            return None
+    starts += [0] * (len(shape) - d)
+    sizes += shape[d:]
+    params = (("expand", tuple(expand)), ("sizes", tuple(sizes)), ("squeeze", tuple(squeeze)))
+    return starts, params
+
+
+def window(x: Any, starts: list, params: tuple) -> Variable:
+    """``x``'s window at ``starts`` (see ``window_plan``): the starts are integer inputs."""
+    return x._new(record(P.window, (x._node, *starts), params, default_int()))
+
+
+def write_window(x: Any, value: Any, starts: list, params: tuple) -> Variable:
+    """A copy of ``x`` with ``value`` written into its window at ``starts``."""
+    if not isinstance(value, Methods):  # a number in x's dtype (the starts are the integers)
+        value = x._lift(np.asarray(value, np.dtype(x.dtype)))
+    inputs = (x._node, value._node, *starts)
+    return x._new(record(P.write_window, inputs, params, default_int()))
+
+
 def setitem(x: Any, template: tuple, value: Any, arrays: Sequence = ()) -> Variable:
     """A copy of ``x`` with ``value`` written at the indexed positions (for ``x[key] = v``)."""
     return x._apply(P.setitem, x, value, *arrays, params=(("template", template),))
@@ -214,11 +261,18 @@ class IndexMethods(Methods):
         Basic indexing (no index arrays) gives a view, as in PyTorch: an in-place op on it
         writes into ``x``. Integer-array and mask indexing give copies, as in PyTorch."""
         template, arrays = index_template(self, key)
-        out = self._apply(P.getitem, self, *arrays, params=(("template", template),))
-        if arrays or any(entry[0] == "mask0" for entry in template):  # a copy, as in PyTorch
-            return out
+        plan = None if arrays else window_plan(self, template)
+        if plan is not None:
+            starts, params = plan
+            out = window(self, starts, params)
+            inv: Any = lambda b, v: write_window(b, v, starts, params)  # noqa: E731
+        else:
+            out = self._apply(P.getitem, self, *arrays, params=(("template", template),))
+            if arrays or any(entry[0] == "mask0" for entry in template):  # a copy, as PyTorch
+                return out
+            inv = lambda b, v: setitem(b, template, v)  # noqa: E731
         strides = _index_strides(tuple(self.shape), strides_of(self), template)
-        return link(self, out, lambda b: b[key], lambda b, v: setitem(b, template, v), strides)
+        return link(self, out, lambda b: b[key], inv, strides)
 
     def __iter__(self):
         if not self.ndim:

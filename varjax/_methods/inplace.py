@@ -28,7 +28,7 @@ from .._ops import P
 from .._record import Node, detached, leaf, record
 from .._views import _version_cell, base_of, views_of
 from ._base import Methods
-from .index import index_template, setitem
+from .index import index_template, setitem, window_plan, write_window
 
 if TYPE_CHECKING:
     from .._variable import Variable
@@ -233,6 +233,9 @@ def _copied(x: Any, src: Any) -> Variable:
 
 def _written(x: Any, key: Any, value: Any) -> Variable:
     template, arrays = index_template(x, key)
+    plan = None if arrays else window_plan(x, template)
+    if plan is not None:  # the offsets are inputs: a loop writing x[i] runs one program
+        return write_window(x, value, *plan)
     return setitem(x, template, value, arrays)
 
 

@@ -1,0 +1,108 @@
+"""Basic indexing with unit steps is a window whose offsets are program inputs (issue 13): a
+loop over ``x[i * bs:(i + 1) * bs]`` or writing ``x[i] = v`` runs the same programs at every
+offset, with PyTorch's values, gradients and storage sharing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import varjax as vj
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+
+LIBS = [vj] + ([torch] if torch is not None else [])
+X = np.arange(24, dtype=np.float32).reshape(4, 6)
+
+KEYS = [
+    (slice(1, 3),), (1,), (-1, slice(2, None)), (None, slice(1, 2), Ellipsis, None),
+    (Ellipsis, 3), (slice(None), slice(-2, None)), (slice(5, None),), (slice(2, 1),), (1, 2),
+    (slice(-100, 100), slice(1, -1)), (slice(None, None, 1), 0),
+]  # fmt: skip
+
+
+def _programs(lib):
+    x = lib.tensor(X, requires_grad=True)
+    outs = [x[k] for k in KEYS]
+    total = sum((o * (i + 1)).sum() for i, o in enumerate(outs))
+    total.backward()
+    return [tuple(o.shape) for o in outs], [o.detach().numpy().tolist() for o in outs], (
+        x.grad.numpy().tolist()
+    )
+
+
+def test_windows_give_pytorchs_values_shapes_and_gradients():
+    shapes, values, grad = _programs(vj)
+    assert shapes[:4] == [(2, 6), (6,), (4,), (1, 1, 6, 1)] and shapes[8] == ()
+    oracle = np.zeros_like(X)  # NumPy's basic indexing: the same windows
+    for i, k in enumerate(KEYS):
+        assert values[i] == X[k].tolist()
+        oracle[k] += i + 1
+    assert grad == oracle.tolist()
+    if torch is not None:
+        assert (shapes, values, grad) == _programs(torch)
+
+
+def test_a_loop_over_offsets_compiles_its_programs_once():
+    x = vj.tensor(np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32),
+                  requires_grad=True)  # fmt: skip
+    vj.clear_caches()
+    for i in range(2):
+        (x[i * 4 : (i + 1) * 4] ** 2).sum().backward()
+    warm = vj.compile_stats().compiles
+    for i in range(2, 10):
+        (x[i * 4 : (i + 1) * 4] ** 2).sum().backward()
+        x[i, 1].item()
+    assert vj.compile_stats().compiles - warm <= 1  # x[i, 1] once, never per offset
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.detach().numpy(), rtol=1e-6)
+
+
+def test_writes_through_windows_and_window_views_as_pytorch():
+    def program(lib):
+        y = lib.tensor(X.copy())
+        for i in range(4):
+            y[i, i] = -1.0  # a write at a new offset each time
+        y[1:3, 2] = 7.5
+        y[0] = lib.arange(6.0)
+        view = y[2:4]
+        view.mul_(2)  # writes back into y
+        w = lib.zeros(3, 2, dtype=lib.long)
+        w[1] = 9
+        a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        b = a * 1
+        b[1:] = a[:2] * 2  # the gradient flows through the written window
+        b.sum().backward()
+        return [y.numpy().tolist(), view.numpy().tolist(), w.numpy().tolist(), a.grad.tolist()]
+
+    got = program(vj)
+    assert got[2] == [[0, 0], [9, 9], [0, 0]] and got[3] == [3.0, 2.0, 0.0]
+    if torch is not None:
+        assert got == program(torch)
+    vj.clear_caches()
+    v = vj.zeros(50)
+    for i in range(50):
+        v[i] = float(i)
+    assert v.tolist() == [float(i) for i in range(50)]
+    assert vj.compile_stats().compiles <= 4  # pending writes compile by chain length, bounded
+
+
+@pytest.mark.parametrize("lib", LIBS, ids=lambda m: m.__name__)
+def test_window_errors_are_pytorchs(lib):
+    x = lib.ones(3, 4)
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        x[3]
+    with pytest.raises(IndexError, match="too many indices"):
+        x[0, 0, 0]
+
+
+def test_an_offset_passed_to_varjax_jit_is_not_baked_in():
+    x = vj.tensor(np.arange(10.0, dtype=np.float32))
+
+    @vj.jit
+    def window_sum(x, i):
+        return x[i : i + 2].sum()
+
+    assert [window_sum(x, i).item() for i in (0, 3, 7)] == [1.0, 7.0, 15.0]
