@@ -38,6 +38,14 @@ def minibatch_loop(lib, x_np: np.ndarray, y_np: np.ndarray, batches: int) -> flo
     return float(loss.item())
 
 
+def count_loop(lib, a: np.ndarray, b: np.ndarray) -> int:
+    """A bigram count table filled one scalar at a time: ``N[a, b] += 1``."""
+    table = lib.zeros((27, 27), dtype=lib.int32)
+    for i, j in zip(a.tolist(), b.tolist()):
+        table[i, j] += 1
+    return int(table.sum().item())
+
+
 def _counted(run: Callable[[], float]) -> tuple[float, int]:
     before = vj.compile_stats().compiles
     start = time.perf_counter()
@@ -65,4 +73,25 @@ def cliff_rows(quick: bool) -> list[dict]:
         start = time.perf_counter()
         minibatch_loop(torch, x, y, batches)
         row["torch/varjax"] = f"{(time.perf_counter() - start) / seconds:.3f}"
-    return [row]
+    return [row, _count_row(rng, 500 if quick else 5_000)]
+
+
+def _count_row(rng: np.random.Generator, n: int) -> dict:
+    a, b = rng.integers(0, 27, n), rng.integers(0, 27, n)
+    _, compiles = _counted(lambda: count_loop(vj, a, b))  # the first run compiles
+    seconds, again = _counted(lambda: count_loop(vj, a, b))
+    row = {
+        "workload": f"scalar updates N[a, b] += 1 ({n:,}, warm)",
+        "varjax": f"{seconds * 1e3:.0f} ms",
+        "target": "<= 3x torch",
+        "ok": "n/a",
+        "recompiles": f"{again} ({compiles} on the first run)",
+    }
+    if torch is not None:
+        count_loop(torch, a, b)
+        start = time.perf_counter()
+        count_loop(torch, a, b)
+        ratio = (time.perf_counter() - start) / seconds
+        row["torch/varjax"] = f"{ratio:.3f}"
+        row["ok"] = "yes" if ratio >= 1 / 3 else "NO"
+    return row

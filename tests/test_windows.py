@@ -106,3 +106,38 @@ def test_an_offset_passed_to_varjax_jit_is_not_baked_in():
         return x[i : i + 2].sum()
 
     assert [window_sum(x, i).item() for i in (0, 3, 7)] == [1.0, 7.0, 15.0]
+
+
+def test_a_loop_of_small_in_place_updates_runs_in_chunks_of_one_program():
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 5, 600), rng.integers(0, 5, 600)
+    counts = vj.zeros((5, 5), dtype=vj.long)
+    vj.clear_caches()
+    for i in range(200):
+        counts[int(a[i]), int(b[i])] += 1
+    counts.sum().item()
+    first = vj.compile_stats().compiles
+    for i in range(200, 600):
+        counts[int(a[i]), int(b[i])] += 1
+    oracle = np.zeros((5, 5), np.int64)
+    np.add.at(oracle, (a, b), 1)
+    assert counts.tolist() == oracle.tolist()
+    assert first <= 4 and vj.compile_stats().compiles - first <= 2  # chunks share programs
+
+
+def test_gradients_through_a_chunked_chain_of_updates_are_pytorchs():
+    def program(lib):
+        x = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        y = x * 1
+        for i in range(100):
+            y[i % 3] = y[i % 3] * 1.01 + 0.001 * i
+        (y * y).sum().backward()
+        return y.detach().numpy().tolist(), x.grad.tolist()
+
+    got = program(vj)
+    want = program(torch) if torch is not None else None
+    if want is not None:
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-5)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+    scale = 1.01 ** np.array([34, 33, 33])  # the oracle: each entry's updates, in closed form
+    np.testing.assert_allclose(got[1], 2 * np.array(got[0]) * scale, rtol=1e-5)

@@ -15,6 +15,10 @@ class Config:
     ``max_pending_depth``: a chain of this many pending ops is computed at once, so a loop
     that never reads a value still runs in bounded memory and bounded program size.
 
+    ``max_inplace_depth``: a Variable whose in-place updates have built a pending chain this
+    deep is computed at once (default 48), so a loop of small writes (``N[a, b] += 1``) runs
+    as chunks of one structure that share a compiled program.
+
     ``explain_recompiles``: log (logger ``varjax.recompile``) why a line of your code compiled
     a new program: the first op or input where it differs from the nearest earlier program
     of that line, with shapes, dtypes and the line that recorded the op. Recording then also
@@ -40,6 +44,7 @@ class Config:
     def __init__(self) -> None:
         self.eager: bool = _flag("VARJAX_EAGER")
         self.max_pending_depth: int = 1000
+        self.max_inplace_depth: int = 48
         self.anomaly: bool = False  # set by varjax.autograd.detect_anomaly()
         self.explain_recompiles: bool = _flag("VARJAX_EXPLAIN_RECOMPILES")
         budget = os.environ.get("VARJAX_MAX_RECOMPILES", "8")

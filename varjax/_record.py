@@ -287,6 +287,14 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     return node
 
 
+def settle_chain(node: Node, limit: int) -> None:
+    """Compute ``node`` now if its pending chain is ``limit`` ops deep: a loop of in-place
+    updates (``N[a, b] += 1``) then runs as chunks of one structure, one compiled program
+    reused, instead of one ever longer program that XLA compiles slowly."""
+    if node.value is None and node.depth >= limit and not config.eager:
+        _settle([node])
+
+
 # Set once a value is placed on a device other than the default one: from then on the
 # recorder checks that an op's inputs share a device (until then no two can differ)
 _placing = False

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import _tracing
+from .._config import config
 from .._dtypes import is_floating
 from .._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from .._ops import P
-from .._record import Node, detached, leaf, record
+from .._record import Node, detached, leaf, record, settle_chain
 from .._views import _version_cell, base_of, views_of
 from ._base import Methods
 from .index import index_template, setitem, window_plan, write_window
@@ -172,6 +173,7 @@ def apply(v: Any, result: Any, name: str, overwrite: Any = None) -> Variable:
         result = result.to(v.dtype)
     _version_cell(v)[0] += 1
     _commit(v, result._node, overwrite)
+    settle_chain(v._node, config.max_inplace_depth)
     return v
 
 
