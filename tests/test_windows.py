@@ -96,6 +96,9 @@ def test_window_errors_are_pytorchs(lib):
         x[3]
     with pytest.raises(IndexError, match="too many indices"):
         x[0, 0, 0]
+    with pytest.raises(RuntimeError):  # varjax: "shape mismatch: value tensor of shape [3] ..."
+        x[0:2] = lib.ones(3)
+    assert x.tolist() == [[1.0] * 4] * 3  # an error leaves the tensor as it was
 
 
 def test_an_offset_passed_to_varjax_jit_is_not_baked_in():

@@ -239,10 +239,27 @@ def window(x: Any, starts: list, params: tuple) -> Variable:
     return x._new(record(P.window, (x._node, *starts), params, default_int()))
 
 
+def _fits_window(shape: tuple, params: dict) -> None:
+    indexed = [n for i, n in enumerate(params["sizes"]) if i not in params["squeeze"]]
+    for a in params["expand"]:
+        indexed.insert(a, 1)
+    try:
+        fits = np.broadcast_shapes(shape, tuple(indexed)) == tuple(indexed)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to "
+            f"indexing result of shape {indexed}"
+        )
+
+
 def write_window(x: Any, value: Any, starts: list, params: tuple) -> Variable:
     """A copy of ``x`` with ``value`` written into its window at ``starts``."""
     if not isinstance(value, Methods):  # a number in x's dtype (the starts are the integers)
         value = x._lift(np.asarray(value, np.dtype(x.dtype)))
+    if value.ndim:
+        _fits_window(tuple(value.shape), dict(params))
     inputs = (x._node, value._node, *starts)
     return x._new(record(P.write_window, inputs, params, default_int()))
 
