@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
-import varjax as vj
+# The suite stays hermetic: no programs from (or into) the user's persistent compile cache
+# (tests/test_persistent_cache.py turns it on in child processes of its own).
+os.environ["VARJAX_COMPILATION_CACHE"] = "0"
+
+import varjax as vj  # noqa: E402
 
 # The suite runs many shapes through the same helper lines on purpose; the recompile budget
 # is for user code (tests/test_recompile.py sets it where it is under test).

@@ -7,6 +7,7 @@ random draw reuses the compiled program.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +17,29 @@ import jax
 
 from . import _caches, _recompile, _tracing
 from ._config import config
+
+
+def _persistent_cache() -> None:
+    """Turn on JAX's persistent compilation cache in a user cache folder, so a re-run of a
+    script or notebook finds its programs already compiled.
+
+    ``VARJAX_COMPILATION_CACHE=0`` (before the import) leaves it off; a path puts it there.
+    The default folder is ``$XDG_CACHE_HOME/varjax/xla`` (``~/.cache/varjax/xla``). A cache
+    folder set through JAX itself (``JAX_COMPILATION_CACHE_DIR``) is left as it is. Every
+    program is kept, up to 1 GiB with the least recently used out first (JAX's defaults keep
+    only programs that took over 1 s, most of varjax's take less, and have no bound)."""
+    setting = os.environ.get("VARJAX_COMPILATION_CACHE", "")
+    if setting.lower() in ("0", "false", "off") or jax.config.jax_compilation_cache_dir:
+        return
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    jax.config.update("jax_compilation_cache_dir", setting or os.path.join(home, "varjax", "xla"))
+    if jax.config.jax_persistent_cache_min_compile_time_secs == 1.0:  # JAX's default
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    if jax.config.jax_compilation_cache_max_size == -1:  # JAX's default: no bound
+        jax.config.update("jax_compilation_cache_max_size", 2**30)
+
+
+_persistent_cache()
 
 
 class Signature:
