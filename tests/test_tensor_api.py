@@ -495,6 +495,8 @@ def test_out_writes_into_the_given_tensor_as_pytorch():
             lib.add(lib.ones(2, requires_grad=True), 1, out=lib.zeros(2))
         with pytest.raises(TypeError, match="argument 'out' must be Tensor, not list"):
             lib.add(lib.ones(2), 1, out=[1])
+        with pytest.raises(TypeError, match="unexpected keyword argument 'out'"):
+            lib.allclose(lib.ones(2), lib.ones(2), out=lib.zeros(1))
 
 
 @pytest.mark.parametrize(

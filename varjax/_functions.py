@@ -50,6 +50,8 @@ def write_out(name: str, result: Any, out: Any) -> Any:
     """Store ``result`` in ``out`` as PyTorch's ``out=`` does: its dtype kept (a result that
     cannot be cast to it raises), its shape resized (with PyTorch's warning unless empty)."""
     results = result if isinstance(result, tuple) else (result,)
+    if not builtins.all(isinstance(r, Variable) for r in results):  # a bool, a list, ...
+        raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
     outs = out if isinstance(out, (tuple, list)) and len(results) > 1 else (out,)
     # builtins: this module's globals become varjax's any/all/... below
     if len(outs) != len(results) or not builtins.all(isinstance(o, Variable) for o in outs):
