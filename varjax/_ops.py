@@ -644,12 +644,17 @@ def _window(x, *starts, sizes, squeeze, expand):
     return jnp.expand_dims(jnp.squeeze(out, squeeze), expand) if squeeze or expand else out
 
 
-def _write_window(x, value, *starts, sizes, squeeze, expand):
-    # the inverse of _window: value, broadcast to the indexed shape, written at the starts
+def window_shape(sizes: tuple, squeeze: tuple, expand: tuple) -> tuple:
+    """The shape basic indexing gives: the window's sizes, less the int dims, plus ``None``'s."""
     indexed = [n for i, n in enumerate(sizes) if i not in squeeze]
     for a in expand:
         indexed.insert(a, 1)
-    v = jnp.broadcast_to(jnp.asarray(value, x.dtype), tuple(indexed))
+    return tuple(indexed)
+
+
+def _write_window(x, value, *starts, sizes, squeeze, expand):
+    # the inverse of _window: value, broadcast to the indexed shape, written at the starts
+    v = jnp.broadcast_to(jnp.asarray(value, x.dtype), window_shape(sizes, squeeze, expand))
     return lax.dynamic_update_slice(x, jnp.reshape(v, sizes), starts)
 
 

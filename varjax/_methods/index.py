@@ -17,7 +17,7 @@ import numpy as np
 from .. import _tracing
 from .._args import dim1
 from .._dtypes import default_int
-from .._ops import P
+from .._ops import P, window_shape
 from .._record import record
 from .._views import link, strides_of
 from ._base import Methods, function
@@ -240,17 +240,15 @@ def window(x: Any, starts: list, params: tuple) -> Variable:
 
 
 def _fits_window(shape: tuple, params: dict) -> None:
-    indexed = [n for i, n in enumerate(params["sizes"]) if i not in params["squeeze"]]
-    for a in params["expand"]:
-        indexed.insert(a, 1)
+    indexed = window_shape(params["sizes"], params["squeeze"], params["expand"])
     try:
-        fits = np.broadcast_shapes(shape, tuple(indexed)) == tuple(indexed)
+        fits = np.broadcast_shapes(shape, indexed) == indexed
     except ValueError:
         fits = False
     if not fits:
         raise RuntimeError(
             f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to "
-            f"indexing result of shape {indexed}"
+            f"indexing result of shape {list(indexed)}"
         )
 
 

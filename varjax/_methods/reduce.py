@@ -28,13 +28,6 @@ TopkResult = namedtuple("topk", ["values", "indices"])
 KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
 MedianResult = namedtuple("median", ["values", "indices"])
 
-
-def _iinfo_max(x: Any) -> int:
-    return int(np.iinfo(np.dtype(x.dtype)).max) if x.dtype != np.bool_ else 1
-
-
-def _nan(x: Any) -> Any:
-    return x.isnan() if is_floating(x.dtype) else x != x
 ModeResult = namedtuple("mode", ["values", "indices"])
 CummaxResult = namedtuple("cummax", ["values", "indices"])
 CumminResult = namedtuple("cummin", ["values", "indices"])
@@ -191,8 +184,11 @@ class ReduceMethods(Methods):
         x = self.detach().movedim(d, -1)
         counts = (x.unsqueeze(-1) == x.unsqueeze(-2)).sum(-1)
         ties = counts == counts.amax(-1, keepdim=True)
-        big = self.new_full((), float("inf") if is_floating(self.dtype) else _iinfo_max(self))
-        value = x.where(ties & ~_nan(x), big).amin(-1, keepdim=True)
+        if is_floating(self._node.dtype):  # NaN never wins (PyTorch: mode([1, nan, nan]) is 1)
+            ties, big = ties & ~x.isnan(), float("inf")
+        else:
+            big = 1 if self.dtype == np.bool_ else int(np.iinfo(np.dtype(self.dtype)).max)
+        value = x.where(ties, self.new_full((), big)).amin(-1, keepdim=True)
         n = x.shape[-1]
         last = n - 1 - (x == value).flip(-1).long().argmax(-1, keepdim=True)
         index = last.movedim(-1, d)
