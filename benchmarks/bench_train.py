@@ -1,4 +1,5 @@
-"""Training-step benchmark (issue 5): a 784-256-256-10 MLP, batch 128, SGD with momentum.
+"""Training-step benchmark (issue 5): a 784-256-256-10 MLP, batch 128, SGD with momentum
+(other sizes through ``data(sizes, batch)``: the tiny-shape row of issue 13).
 
 Contenders, measured in the same run:
   jax           ``jax.jit`` of ``jax.value_and_grad`` plus the optax update (the reference)
@@ -35,12 +36,13 @@ SIZES, BATCH, LR, MOMENTUM = (784, 256, 256, 10), 128, 0.05, 0.9
 BARS = {"varjax": 1.2, "varjax.jit": 1.05}
 
 
-def data() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def data(sizes: tuple = SIZES, batch: int = BATCH) -> tuple[np.ndarray, np.ndarray, list]:
+    """A batch and the MLP's parameters (weight, bias per layer) for layer ``sizes``."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-    y = rng.integers(0, SIZES[-1], BATCH).astype(np.int32)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], batch).astype(np.int32)
     params = []
-    for i, o in zip(SIZES[:-1], SIZES[1:]):
+    for i, o in zip(sizes[:-1], sizes[1:]):
         bound = 1 / np.sqrt(i)
         params += [
             rng.uniform(-bound, bound, (o, i)).astype(np.float32),
@@ -49,10 +51,16 @@ def data() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     return x, y, params
 
 
+def _mlp(lib, params):
+    """The MLP whose parameters are ``params``, in ``lib`` (varjax or torch)."""
+    layers = []
+    for w in params[::2]:
+        layers += [lib.nn.Linear(w.shape[1], w.shape[0]), lib.nn.ReLU()]
+    return lib.nn.Sequential(*layers[:-1])
+
+
 def make_varjax(x, y, params, compiled: bool):
-    model = nn.Sequential(
-        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
-    )
+    model = _mlp(vj, params)
     model.load_state_dict(
         {k: vj.tensor(v) for k, v in zip(model.state_dict(), params)}, strict=True
     )
@@ -109,10 +117,7 @@ def make_jax(x, y, params):
 
 def make_torch(x, y, params):
     torch.manual_seed(0)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 10),
-    )  # fmt: skip
+    model = _mlp(torch, params)
     with torch.no_grad():
         for p, v in zip(model.parameters(), params):
             p.copy_(torch.tensor(v))

@@ -118,7 +118,7 @@ def test_changing_scalars_and_draws_hit_the_cache(mode):
     assert vj.compile_stats().compiles == before
 
 
-def test_backward_is_one_call_and_skips_the_unread_value():
+def test_backward_is_one_call_and_returns_a_scalars_value():
     x = vj.tensor([0.5, 1.0], requires_grad=True)
     f = lambda: (x.sin() * x).sum()
     for _ in range(2):
@@ -129,15 +129,32 @@ def test_backward_is_one_call_and_skips_the_unread_value():
     loss = f()
     loss.backward()
     assert executions() == before + 1
-    assert loss._node.value is None  # not computed: nobody read it
-    assert_close(loss.item(), np.sum(np.sin([0.5, 1.0]) * [0.5, 1.0]))  # computed on demand
-    # Having been read once, the next backward of this program returns the value too,
-    # so `loss.backward(); loss.item()` is one compiled call per iteration.
-    x.grad = None
-    loss = f()
-    loss.backward()
+    assert loss._node.value is not None  # a loss comes out with its gradients: a loop logs it
+    assert_close(loss.item(), np.sum(np.sin([0.5, 1.0]) * [0.5, 1.0]))
+    assert executions() == before + 1
+
+
+def test_backward_skips_a_non_scalars_unread_value_until_it_is_read():
+    x = vj.tensor([0.5, 1.0], requires_grad=True)
+    f = lambda: x.sin() * x
+    ones = vj.ones(2)
+    for _ in range(2):
+        x.grad = None
+        f().backward(ones)
     before = executions()
-    loss.item()
+    x.grad = None
+    y = f()
+    y.backward(ones)
+    assert executions() == before + 1
+    assert y._node.value is None  # not computed: nobody read it
+    assert_close(y.detach().numpy(), np.sin([0.5, 1.0]) * [0.5, 1.0])  # computed on demand
+    # Having been read once, the next backward of this program returns the value too,
+    # so `y.backward(g); y.tolist()` is one compiled call per iteration.
+    x.grad = None
+    y = f()
+    y.backward(ones)
+    before = executions()
+    y.tolist()
     assert executions() == before
 
 

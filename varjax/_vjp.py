@@ -253,9 +253,11 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
     key = ("bwd", program.instrs, program.outs, program.leaves, program.probes, p.merge, old,
            p.cot_slots, avals)  # fmt: skip
     base = _compile.Signature(key)
-    # the output's own value comes out too once a user read it after a backward skipped it
+    # the output's own value comes out too if it is a scalar (a loss: a loop logs it, and one
+    # more program to compute it later would cost a compile), or once a user read it after a
+    # backward skipped it
     single = p.outputs[0] if len(p.outputs) == 1 and p.outputs[0].value is None else None
-    want = single is not None and _compile.wants_value(base)
+    want = single is not None and (not single.aval[0] or _compile.wants_value(base))
     explain = lambda: ("backward", *_recompile.program_differ(program.instrs, program.nodes,
                                                               key[2:] + (want,)))  # fmt: skip
     fn = _compile.cached((base, want), lambda: vjp_fn(*key[1:], want), explain)

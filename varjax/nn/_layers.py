@@ -1,6 +1,6 @@
 """Layers and losses as Modules over ``nn.functional``, initialised as PyTorch documents.
 
-Initial values are drawn from varjax's seeded random state (``varjax.manual_seed``):
+Initial values are drawn on the host from varjax's seeded state (``manual_seed``; see ``init``):
 ``Linear`` and ``Conv2d`` use PyTorch's default Kaiming-uniform weights (bound
 ``1/sqrt(fan_in)``) and uniform biases with the same bound; ``Embedding`` is N(0, 1);
 ``LayerNorm`` and ``BatchNorm`` start at weight 1, bias 0.
@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .._creation import ones, rand, randn, tensor, zeros
+from .._creation import ones, tensor, zeros
 from .._grad_mode import no_grad
 from .._variable import Variable
 from . import functional as F
+from . import init
 from ._module import Module, Parameter
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 
 
 def _uniform(shape: tuple, bound: float) -> Parameter:
-    return Parameter(rand(*shape) * (2 * bound) - bound)
+    return Parameter(init._draw("uniform", shape, None, None, -bound, bound))
 
 
 class Identity(Module):
@@ -41,7 +42,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0  # < 0: rand() raises
+        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0  # < 0: the draw raises
         self.weight = _uniform((out_features, in_features), bound)
         if bias:
             self.bias = _uniform((out_features,), bound)
@@ -309,7 +310,7 @@ class Embedding(Module):
             padding_idx = F._padding_index(padding_idx, num_embeddings)
         self.num_embeddings, self.embedding_dim, self.padding_idx = (
             num_embeddings, embedding_dim, padding_idx)  # fmt: skip
-        self.weight = Parameter(randn(num_embeddings, embedding_dim))
+        self.weight = Parameter(init._draw("normal", (num_embeddings, embedding_dim)))
         if padding_idx is not None:
             with no_grad():
                 self.weight[padding_idx] = 0.0

@@ -1,6 +1,10 @@
 """``varjax.nn.init``: PyTorch's parameter initialisations, drawn from varjax's seeded state.
 
 Each function fills its tensor in place (under ``no_grad``) and returns it, as PyTorch's.
+The samples are drawn on the host with NumPy, from a generator seeded by varjax's state
+(``manual_seed``, or ``generator=``), as PyTorch draws them on the CPU: a model's creation
+compiles nothing, and its initial values never become part of its first training program
+(before, every draw was recorded and a fresh model's first program compiled all of them).
 """
 
 from __future__ import annotations
@@ -8,8 +12,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import jax
+import numpy as np
+
+from .. import _tracing
+from .. import random as _rng
+from .._args import new_shape, shape_arg
 from .._creation import eye, rand, randn
+from .._dtypes import default_float
 from .._grad_mode import no_grad
+from .._methods.inplace import assign
 from .._variable import Variable
 
 __all__ = [
@@ -37,10 +49,31 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def _fill(tensor: Variable, value: Variable) -> Variable:
-    with no_grad():
-        tensor.copy_(value)
+def _fill(tensor: Variable, value: Any) -> Variable:
+    """``tensor.copy_(value)`` under ``no_grad``; a computed tensor just takes the new array."""
+    node = tensor._node
+    if node.value is not None and isinstance(value, np.ndarray):
+        assign(tensor, jax.device_put(value.astype(node.dtype), node.value.sharding))
+    else:
+        with no_grad():
+            tensor.copy_(value)
     return tensor
+
+
+def _draw(dist: str, shape: Any, generator: Any = None, dtype: Any = None, *args: float) -> Any:
+    """``dist`` samples (``"uniform"`` with low, high or ``"normal"`` with mean, std) of
+    ``shape`` in ``dtype`` (default float), drawn on the host from varjax's seeded state.
+
+    Inside ``varjax.jit`` the draw is recorded instead, so each call of the compiled step
+    draws anew rather than reusing values fixed when it was traced."""
+    shape = new_shape(shape_arg((shape,)) if not isinstance(shape, int) else (shape,))
+    dtype = np.dtype(default_float() if dtype is None else dtype)
+    lo, hi = args or (0.0, 1.0)  # U(0, 1) or N(0, 1)
+    if _tracing.state.active:
+        if dist == "uniform":
+            return rand(*shape, generator=generator, dtype=dtype) * (hi - lo) + lo
+        return randn(*shape, generator=generator, dtype=dtype) * hi + lo
+    return np.asarray(getattr(_rng.host_rng(generator), dist)(lo, hi, size=shape), dtype)
 
 
 def _fans(tensor: Variable) -> tuple[int, int]:
@@ -52,13 +85,13 @@ def _fans(tensor: Variable) -> tuple[int, int]:
 
 
 def uniform_(tensor: Variable, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Variable:
-    return _fill(tensor, rand(*tensor.shape, dtype=tensor.dtype) * (b - a) + a)
+    return _fill(tensor, _draw("uniform", tensor.shape, generator, tensor._node.dtype, a, b))
 
 
 def normal_(
     tensor: Variable, mean: float = 0.0, std: float = 1.0, generator: Any = None
 ) -> Variable:
-    return _fill(tensor, randn(*tensor.shape, dtype=tensor.dtype) * std + mean)
+    return _fill(tensor, _draw("normal", tensor.shape, generator, tensor._node.dtype, mean, std))
 
 
 def trunc_normal_(
@@ -69,13 +102,24 @@ def trunc_normal_(
     b: float = 2.0,
     generator: Any = None,
 ) -> Variable:
-    """Normal samples redrawn by inverse CDF into ``[a, b]`` (PyTorch's method)."""
+    """Normal samples in ``[a, b]``: the ones outside are redrawn on the host while most fall
+    inside; a narrow interval far in a tail uses PyTorch's inverse-CDF method instead."""
 
     def cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
     lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-    u = rand(*tensor.shape, dtype=tensor.dtype) * (2 * hi - 2 * lo) + (2 * lo - 1)
+    # redrawing converges fast where fewer than 1 in 4 samples fall outside
+    if hi - lo >= 0.25 and not _tracing.state.active:
+        rng = _rng.host_rng(generator)
+        value = rng.normal(mean, std, size=tuple(tensor.shape))
+        outside = (value < a) | (value > b)
+        while outside.any():
+            value[outside] = rng.normal(mean, std, size=int(outside.sum()))
+            outside = (value < a) | (value > b)
+        return _fill(tensor, np.asarray(value, tensor._node.dtype))
+    u = rand(*tensor.shape, dtype=tensor.dtype, generator=generator) * (2 * hi - 2 * lo) + (
+        2 * lo - 1)  # fmt: skip
     value = u.clamp(-1 + 1e-7, 1 - 1e-7).erfinv() * (std * math.sqrt(2.0)) + mean
     return _fill(tensor, value.clamp(a, b))
 
@@ -103,12 +147,12 @@ def eye_(tensor: Variable) -> Variable:
 def xavier_uniform_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
     fan_in, fan_out = _fans(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
     fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor: Variable, a: float, mode: str, nonlinearity: str) -> float:
@@ -126,7 +170,7 @@ def kaiming_uniform_(
     generator: Any = None,
 ) -> Variable:
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(
@@ -136,4 +180,4 @@ def kaiming_normal_(
     nonlinearity: str = "leaky_relu",
     generator: Any = None,
 ) -> Variable:
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
