@@ -117,3 +117,53 @@ def test_init_of_a_parameter_keeps_its_identity_and_history_rules():
     np.testing.assert_array_equal(view.detach().numpy(), [0.5, 0.5, 0.5])
     with pytest.raises(RuntimeError, match="negative dimension"):
         nn.Linear(-1, 2)
+
+
+def _executions() -> int:
+    s = vj.compile_stats()
+    return s.compiles + s.cache_hits
+
+
+def test_bounds_checks_of_reshaped_or_windowed_indices_compute_nothing():
+    """A batch's bounds are read from the concrete array it was reshaped or windowed from:
+    checking ``idx.reshape(-1)`` or ``targets.view(-1)`` runs no program of its own."""
+    rng = np.random.default_rng(0)
+    idx = vj.tensor(rng.integers(0, 3, (3, 5)))
+    emb = nn.Embedding(7, 4)
+    positions = vj.tensor(np.arange(7))
+    before = _executions()
+    rows = emb(idx)
+    pos = emb.weight.index_select(0, positions[1:6])
+    loss = nn.functional.cross_entropy(rows.reshape(-1, 4), idx.reshape(-1))
+    loss2 = nn.functional.cross_entropy(rows[0], idx.view(-1)[2:7].flip(0))
+    assert _executions() == before  # recorded only: no check computed anything
+    w = emb.weight.detach().numpy()
+    np.testing.assert_allclose(rows.detach().numpy(), w[idx.numpy()], rtol=1e-6)
+    np.testing.assert_allclose(pos.detach().numpy(), w[1:6], rtol=1e-6)
+    assert np.isfinite(loss.item()) and np.isfinite(loss2.item())
+
+
+@pytest.mark.parametrize("make", [
+    lambda idx: idx.reshape(-1),
+    lambda idx: idx.t()[1:],
+    lambda idx: idx.unsqueeze(0).expand(2, 3, 5),
+])  # fmt: skip
+def test_an_out_of_bounds_index_behind_a_reshape_or_window_still_raises(make):
+    idx = vj.tensor(np.arange(15).reshape(3, 5))  # 14 is out of bounds for 7 rows
+    with pytest.raises(IndexError, match="index 14 is out of bounds for dimension 0 with size 7"):
+        nn.Embedding(7, 2)(make(idx))
+    torch = pytest.importorskip("torch")
+    t_idx = torch.arange(15).reshape(3, 5)
+    with pytest.raises(IndexError):  # PyTorch: "index out of range in self"
+        torch.nn.Embedding(7, 2)(make(t_idx))
+    # only the values the index holds count: a window of the in-bounds part passes
+    out = nn.Embedding(7, 2)(idx.reshape(-1)[:7])
+    assert tuple(out.shape) == (7, 2)
+
+
+def test_cross_entropy_checks_targets_and_ignores_ignore_index():
+    logits = vj.zeros(4, 3)
+    with pytest.raises(IndexError, match="out of bounds"):
+        nn.functional.cross_entropy(logits, vj.tensor([0, 1, 3, 2]).reshape(-1))
+    ok = nn.functional.cross_entropy(logits, vj.tensor([[0, -100], [2, 1]]).view(-1))
+    np.testing.assert_allclose(ok.item(), math.log(3), rtol=1e-6)

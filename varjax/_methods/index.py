@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from .. import _tracing
 from .._args import dim1
 from .._dtypes import default_int
 from .._ops import P, window_shape
-from .._record import record
+from .._record import Node, record
 from .._views import link, strides_of
 from ._base import Methods, function
 from .elementwise import where
@@ -34,6 +36,50 @@ def index_values(x: Any) -> np.ndarray | None:
         value = x._value()
         return None if _tracing.is_tracer(value) else np.asarray(value)
     return np.asarray(x)
+
+
+# ops whose output holds only values of their first input: where that input is concrete and
+# in bounds, so is the output, which need not be computed to be checked (a reshaped batch of
+# token ids, a window of positions)
+_SUBSET_OPS = frozenset({P.reshape, P.transpose, P.permute, P.squeeze, P.unsqueeze, P.expand,
+                         P.window, P.flip, P.clone, P.detach})  # fmt: skip
+_RANGES: OrderedDict = OrderedDict()  # id(array) -> (weak reference, min, max), latest last
+
+
+def _value_range(value: jax.Array) -> tuple[int, int] | None:
+    """(min, max) of a concrete index array, None if empty; the last arrays are remembered
+    (arrays are immutable), so a batch checked by several ops is read once."""
+    entry = _RANGES.get(id(value))
+    if entry is not None and entry[0]() is value:
+        return entry[1]
+    a = np.asarray(value)
+    r = (builtins.int(a.min()), builtins.int(a.max())) if a.size else None
+    _RANGES[id(value)] = (weakref.ref(value), r)
+    while len(_RANGES) > 16:
+        _RANGES.popitem(last=False)
+    return r
+
+
+def known_in_bounds(x: Any, size: int, allow_negative: bool) -> bool:
+    """True if ``x``'s values are known to lie in bounds without computing ``x``: checked on
+    the concrete array it was reshaped, windowed, ... from, or traced by ``varjax.jit``."""
+    if not isinstance(x, Methods):
+        return False
+    node = x._node
+    while node.value is None and node.op in _SUBSET_OPS and type(node.inputs[0]) is Node:
+        node = node.inputs[0]
+    if node.value is None or not np.issubdtype(node.dtype, np.integer):
+        return False
+    if _tracing.is_tracer(node.value):
+        return True  # values unknown, as in JAX
+    r = _value_range(node.value)
+    return r is None or (r[1] < size and r[0] >= (-size if allow_negative else 0))
+
+
+def check_index_bounds(x: Any, size: int, dim: int, allow_negative: bool) -> None:
+    """PyTorch's IndexError for an index ``x`` out of bounds of a dim of ``size``."""
+    if not known_in_bounds(x, size, allow_negative):
+        check_bounds(index_values(x), size, dim, allow_negative)
 
 
 def check_bounds(idx: np.ndarray | None, size: int, dim: int, allow_negative: bool) -> None:
@@ -140,7 +186,7 @@ def _entry(x: Any, k: Any, dim: int, arrays: list) -> tuple[tuple, int]:
             "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
             f"valid indices (got {type(k).__name__})"
         )
-    check_bounds(index_values(k), size, dim, allow_negative=True)
+    check_index_bounds(k, size, dim, allow_negative=True)
     arrays.append(x._lift(k if isinstance(k, Methods) else np.asarray(k)))
     return ("array",), 1
 
@@ -296,7 +342,7 @@ class IndexMethods(Methods):
 
     def _along_index(self, op, dim: int, index: Any, *rest: Any) -> Variable:
         d = dim1(dim, self.ndim)
-        check_bounds(index_values(index), self.shape[d], d, allow_negative=False)
+        check_index_bounds(index, self.shape[d], d, allow_negative=False)
         return self._apply(op, self, index, *rest, params=(("axis", d),))
 
     @function
@@ -331,7 +377,7 @@ class IndexMethods(Methods):
         idx = self._lift(index)
         if idx.ndim > 1:
             raise IndexError(f"{name}(): Index is supposed to be a vector")
-        check_bounds(index_values(idx), self.shape[d], d, allow_negative=False)
+        check_index_bounds(idx, self.shape[d], d, allow_negative=False)
         src = self._lift(source)
         if src.ndim:
             want = tuple(self.shape[:d]) + (idx.numel(),) + tuple(self.shape[d + 1 :])
@@ -429,7 +475,7 @@ class IndexMethods(Methods):
     def take(self, index: Any) -> Variable:
         """Elements of the flattened input at ``index`` (the output has ``index``'s shape)."""
         idx = self._lift(index)
-        check_bounds(index_values(idx), self.numel(), 0, allow_negative=True)
+        check_index_bounds(idx, self.numel(), 0, allow_negative=True)
         return self.reshape(-1)[idx]
 
     @function

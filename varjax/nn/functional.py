@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from .._dtypes import is_floating
 from .._grad_mode import no_grad
 from .._methods.index import check_bounds as _check_bounds
 from .._methods.index import index_values as _index_values
+from .._methods.index import known_in_bounds as _known_in_bounds
 from .._ops import Op, P
 from .._record import record
 from .._variable import Variable, _node_of, _wrap
@@ -174,21 +174,15 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-_CHECKED: list = [None, None]  # (weakref to the last target array checked, its check's args)
-
-
 def _check_targets(target: Variable, n_classes: int, ignore_index: int) -> None:
-    """PyTorch's bounds check of class indices; a training loop that reuses one target array
-    checks it once."""
-    value = target._value()
-    ref, args = _CHECKED
-    if ref is not None and ref() is value and args == (n_classes, ignore_index):
+    """PyTorch's bounds check of class indices. A target known to be in bounds (a batch
+    checked before, or the concrete array it was reshaped from) is not read again."""
+    if _known_in_bounds(target, n_classes, allow_negative=False):
         return
     t = _index_values(target)
     if t is None:  # traced by varjax.jit: values unknown, as in JAX
         return
     _check_bounds(t[t != ignore_index], n_classes, 1, allow_negative=False)
-    _CHECKED[:] = [weakref.ref(value), (n_classes, ignore_index)]
 
 
 def _class_weights(target: Variable, weight: Any, n_classes: int, ignore_index: int):
@@ -324,8 +318,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variab
 
     ``padding_idx`` rows receive no gradient, as in PyTorch."""
     idx, w = _var(input), _var(weight)
-    _check_bounds(_index_values(idx), w.shape[0], 0, allow_negative=False)
-    rows = w.index_select(0, idx.reshape(-1)).reshape(*idx.shape, w.shape[1])
+    rows = w.index_select(0, idx.reshape(-1)).reshape(*idx.shape, w.shape[1])  # checks bounds
     if padding_idx is None:
         return rows
     padding_idx = _padding_index(padding_idx, w.shape[0])
