@@ -144,3 +144,43 @@ def test_gradients_through_a_chunked_chain_of_updates_are_pytorchs():
         np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
     scale = 1.01 ** np.array([34, 33, 33])  # the oracle: each entry's updates, in closed form
     np.testing.assert_allclose(got[1], 2 * np.array(got[0]) * scale, rtol=1e-5)
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is the oracle")
+def test_scalar_updates_through_a_view_match_pytorch():
+    """``t[i, j] += v`` writes through the view once; the write back of the same view is a
+    no-op (values, gradients and the version counter as in PyTorch)."""
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(-3, 3, (40, 2)).tolist()
+
+    def run(lib):
+        w = lib.tensor(np.linspace(-1, 1, 9, dtype=np.float32).reshape(3, 3), requires_grad=True)
+        t = w * 1.0
+        counts = lib.zeros((3, 3), dtype=lib.int32)
+        v0 = t._version
+        for k, (i, j) in enumerate(pairs):
+            t[i, j] += w[j, i] * (k % 3)
+            t[i, j] *= 0.9
+            counts[i, j] += 1
+            counts[i] = counts[i]  # a whole-row view written back: no change either
+        bumps = t._version - v0
+        t.square().sum().backward()
+        return t.detach().numpy(), w.grad.numpy(), counts.numpy(), bumps
+
+    mine, theirs = run(vj), run(torch)
+    for a, b in zip(mine[:3], theirs[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert mine[3] == theirs[3]
+
+
+def test_a_remembered_index_plan_is_per_shape_and_never_skips_a_bounds_check():
+    a, b = vj.zeros(3, 4), vj.zeros(5, 2)
+    a[2, 3] = 1.0
+    b[2, 1] = 2.0
+    assert a.sum().item() == 1.0 and b[2, 1].item() == 2.0 and tuple(b[2].shape) == (2,)
+    for _ in range(2):  # the failed plan is not remembered: it raises every time
+        with pytest.raises(IndexError, match="out of bounds"):
+            b[2, 3] = 1.0
+    with pytest.raises(IndexError, match="out of bounds"):
+        b[-6]
+    np.testing.assert_array_equal(a[-1, -1:].numpy(), [1.0])

@@ -191,6 +191,42 @@ def _entry(x: Any, k: Any, dim: int, arrays: list) -> tuple[tuple, int]:
     return ("array",), 1
 
 
+_PLANS: dict = {}  # (shape, key) -> (template, window plan): basic keys seen before
+
+
+def _basic_key(key: Any) -> tuple | None:
+    """A hashable form of a key of Python ints, unit ... slices, None and ``...`` (None for
+    any other key: arrays, masks, bools, Variables)."""
+    sig = []
+    for k in key if type(key) is tuple else (key,):
+        t = type(k)
+        if t is int or k is None or k is Ellipsis:
+            sig.append(k)
+        elif t is slice and all(type(b) is int or b is None for b in (k.start, k.stop, k.step)):
+            sig.append((k.start, k.stop, k.step))
+        else:
+            return None
+    return tuple(sig)
+
+
+def plan_of(x: Any, key: Any) -> tuple[tuple, list, tuple | None]:
+    """(template, index arrays, window plan or None) of ``x[key]``. A basic key's template
+    and plan are remembered per shape, so a loop of scalar reads and writes (``N[i, j] += 1``)
+    works them out once per position."""
+    basic = _basic_key(key)
+    if basic is not None:
+        entry = _PLANS.get((x._node.aval[0], basic))
+        if entry is not None:
+            return entry
+    template, arrays = index_template(x, key)
+    plan = None if arrays else window_plan(x, template)
+    if basic is not None and not arrays:
+        if len(_PLANS) >= 4096:
+            _PLANS.clear()
+        _PLANS[x._node.aval[0], basic] = (template, (), plan)
+    return template, arrays, plan
+
+
 def index_template(x: Any, key) -> tuple[tuple, list]:
     """PyTorch indexing -> (static template, index arrays that become program inputs)."""
     expanded = _expand_masks(x, key if isinstance(key, tuple) else (key,))
@@ -321,19 +357,22 @@ class IndexMethods(Methods):
 
         Basic indexing (no index arrays) gives a view, as in PyTorch: an in-place op on it
         writes into ``x``. Integer-array and mask indexing give copies, as in PyTorch."""
-        template, arrays = index_template(self, key)
-        plan = None if arrays else window_plan(self, template)
+        template, arrays, plan = plan_of(self, key)
+        fwd: Any = lambda b: b[key]  # noqa: E731
         if plan is not None:
             starts, params = plan
             out = window(self, starts, params)
             inv: Any = lambda b, v: write_window(b, v, starts, params)  # noqa: E731
+            shape = self._node.aval[0]
+            # re-read after a write (see inplace._spread): the same window, no new view
+            fwd = lambda b: window(b, starts, params) if b._node.aval[0] == shape else b[key]  # noqa: E731
         else:
             out = self._apply(P.getitem, self, *arrays, params=(("template", template),))
             if arrays or any(entry[0] == "mask0" for entry in template):  # a copy, as PyTorch
                 return out
             inv = lambda b, v: setitem(b, template, v)  # noqa: E731
         strides = _index_strides(tuple(self.shape), strides_of(self), template)
-        return link(self, out, lambda b: b[key], inv, strides)
+        return link(self, out, fwd, inv, strides)
 
     def __iter__(self):
         if not self.ndim:

@@ -29,7 +29,7 @@ from .._ops import P
 from .._record import Node, detached, leaf, record, settle_chain
 from .._views import _version_cell, base_of, views_of
 from ._base import Methods
-from .index import index_template, setitem, window_plan, write_window
+from .index import plan_of, setitem, write_window
 
 if TYPE_CHECKING:
     from .._variable import Variable
@@ -234,11 +234,34 @@ def _copied(x: Any, src: Any) -> Variable:
 
 
 def _written(x: Any, key: Any, value: Any) -> Variable:
-    template, arrays = index_template(x, key)
-    plan = None if arrays else window_plan(x, template)
+    template, arrays, plan = plan_of(x, key)
     if plan is not None:  # the offsets are inputs: a loop writing x[i] runs one program
         return write_window(x, value, *plan)
     return setitem(x, template, value, arrays)
+
+
+def _holds_itself(x: Any, key: Any, value: Any) -> bool:
+    """True if ``value`` is the view ``x[key]`` read from ``x``'s current version: writing it
+    back changes nothing. ``x[i, j] += 1`` is ``v = x[i, j]; v += 1; x[i, j] = v``, and the
+    ``+=`` on the view already wrote into ``x``."""
+    node = getattr(value, "_node", None)
+    if node is None or node.op is not P.window or not node.inputs:  # (computed: no inputs)
+        return False
+    if node.inputs[0] is not x._node:
+        return False
+    link = base_of(value)
+    if link is None or link[0] is not x:
+        return False
+    _, _, plan = plan_of(x, key)
+    return plan is not None and node.params == plan[1] and list(node.inputs[1:]) == plan[0]
+
+
+def _setitem(self: Any, key: Any, value: Any) -> Any:
+    _check(self, "__setitem__")
+    if _holds_itself(self, key, value):
+        _version_cell(self)[0] += 1  # a write all the same, as PyTorch counts it
+        return self
+    return apply(self, _written(self, key, value), "__setitem__")
 
 
 class InplaceMethods(Methods):
@@ -258,7 +281,7 @@ class InplaceMethods(Methods):
     __itruediv__ = _inplace("__itruediv__", "div")
     __imod__ = _inplace("__imod__", "remainder")
     __ifloordiv__ = _inplace("__ifloordiv__", "floor_divide")
-    __setitem__ = _inplace("__setitem__", _written)
+    __setitem__ = _setitem
     # the in-place forms training code uses: the out-of-place method, rebound into self
     masked_fill_ = _inplace("masked_fill_", "masked_fill")
     masked_scatter_ = _inplace("masked_scatter_", "masked_scatter")
