@@ -46,6 +46,29 @@ def count_loop(lib, a: np.ndarray, b: np.ndarray) -> int:
     return int(table.sum().item())
 
 
+def mask_loop(lib, x_np: np.ndarray, thresholds: list, fixed: bool) -> float:
+    """Sums over ``x[x > t]`` for changing ``t``: the selection's size changes each time;
+    ``fixed`` sums ``where(x > t, x, 0)`` instead, whose shape never changes."""
+    x, total = lib.tensor(x_np), 0.0
+    for t in thresholds:
+        total += float((lib.where(x > t, x, 0.0) if fixed else x[x > t]).sum().item())
+    return total
+
+
+def generate_loop(lib, table: np.ndarray, tokens: int, block: int) -> list:
+    """Greedy token-by-token generation with a bigram table, as a course notebook writes it:
+    the sequence grows by one token a step (``cat``), cropped to the last ``block`` tokens."""
+    emb = lib.nn.Embedding(*table.shape)
+    with lib.no_grad():
+        emb.weight.copy_(lib.tensor(table))
+        idx = lib.zeros((1, 1), dtype=lib.int64)
+        for _ in range(tokens):
+            logits = emb(idx[:, -block:])[:, -1, :]
+            nxt = lib.softmax(logits, dim=-1).argmax(dim=-1, keepdim=True)
+            idx = lib.cat((idx, nxt), dim=1)
+    return idx[0].tolist()
+
+
 def _counted(run: Callable[[], float]) -> tuple[float, int]:
     before = vj.compile_stats().compiles
     start = time.perf_counter()
@@ -73,7 +96,49 @@ def cliff_rows(quick: bool) -> list[dict]:
         start = time.perf_counter()
         minibatch_loop(torch, x, y, batches)
         row["torch/varjax"] = f"{(time.perf_counter() - start) / seconds:.3f}"
-    return [row, _count_row(rng, 500 if quick else 5_000)]
+    return [row, _count_row(rng, 500 if quick else 5_000), *_mask_rows(rng), _generate_row(rng)]
+
+
+def _torch_ratio(row: dict, run: Callable[[], object], seconds: float) -> None:
+    if torch is not None:
+        run()  # its one-time set-up, outside the timing
+        start = time.perf_counter()
+        run()
+        row["torch/varjax"] = f"{(time.perf_counter() - start) / seconds:.3f}"
+
+
+def _mask_rows(rng: np.random.Generator) -> list[dict]:
+    x = rng.standard_normal(4099).astype(np.float32)  # a size nothing else uses
+    ts = [float(t) for t in np.linspace(-1, 1, 10)]
+    rows = []
+    for fixed in (False, True):
+        seconds, compiles = _counted(lambda f=fixed: mask_loop(vj, x, ts, f))
+        _, half = _counted(lambda f=fixed: mask_loop(vj, x[:2053], ts[:5], f))
+        row = {
+            "workload": "10 sums " + ("where(x > t, x, 0).sum()" if fixed else "x[x > t].sum()"),
+            "varjax": f"{seconds * 1e3:.0f} ms",
+            "target": "compiles do not grow",
+            "ok": "yes" if compiles <= half else "NO",
+            "recompiles": f"{compiles} ({half} for 5)",
+        }
+        _torch_ratio(row, lambda f=fixed: mask_loop(torch, x, ts, f), seconds)
+        rows.append(row)
+    return rows
+
+
+def _generate_row(rng: np.random.Generator, block: int = 12) -> dict:
+    table = rng.standard_normal((23, 23)).astype(np.float32)  # a vocabulary of its own
+    seconds, compiles = _counted(lambda: generate_loop(vj, table, 3 * block, block))
+    _, half = _counted(lambda: generate_loop(vj, table, 3 * block // 2, block))
+    row = {
+        "workload": f"generate {3 * block} tokens, cropped to {block}",
+        "varjax": f"{seconds * 1e3:.0f} ms",
+        "target": "compiles bounded by the block",
+        "ok": "yes" if compiles <= 2 * block + 4 else "NO",
+        "recompiles": f"{compiles} (then {half} for {3 * block // 2} tokens)",
+    }
+    _torch_ratio(row, lambda: generate_loop(torch, table, 3 * block, block), seconds)
+    return row
 
 
 def _count_row(rng: np.random.Generator, n: int) -> dict:

@@ -78,6 +78,9 @@ def test_benchmark_suite_prints_every_row():
         "transformer step, varjax.jit",
         "minibatch loop (20 slices, cold)",
         "scalar updates N[a, b] += 1 (500, warm)",
+        "10 sums x[x > t].sum()",
+        "10 sums where(x > t, x, 0).sum()",
+        "generate 36 tokens, cropped to 12",
         "first 6 steps, fresh process (first run)",
         "first 6 steps, fresh process (re-run, persistent cache)",
         "save a fresh 30-layer MLP (first run)",
@@ -86,6 +89,8 @@ def test_benchmark_suite_prints_every_row():
     assert all(r["recompiles"] == 0 for r in rows[:9] + rows[11:13])
     assert by["minibatch loop (20 slices, cold)"]["ok"] == "yes"  # compiles do not grow
     assert by["scalar updates N[a, b] += 1 (500, warm)"]["recompiles"].startswith("0 ")
+    assert by["10 sums where(x > t, x, 0).sum()"]["ok"] == "yes"  # one program
+    assert by["generate 36 tokens, cropped to 12"]["ok"] == "yes"  # bounded by the block
     for r in rows[-3:-1]:  # a fresh process: two programs, then steady
         assert r["recompiles"].startswith("2 (after each step: [1, 2, 2, 2, 2, 2])"), r
     assert by["save a fresh 30-layer MLP (first run)"]["recompiles"] == 0

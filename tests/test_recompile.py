@@ -97,15 +97,18 @@ def test_budget_warns_with_the_explanation():
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            for n in (1, 2, 3, 4):
+            for n in range(1, 21):
                 vj.tensor(np.ones(n, np.float32)).exp().sum().item()
     finally:
         vj.config.max_recompiles = budget
     budget_warnings = [w for w in caught if issubclass(w.category, vj.RecompileWarning)]
-    assert len(budget_warnings) == 2  # programs 3 and 4 of that line
+    # past the budget, and then each time the line's count doubles: programs 3, 5, 9 and 17
+    counts = [int(str(w.message).split("(program ")[1].split()[0]) for w in budget_warnings]
+    assert counts == [3, 5, 9, 17]
     text = str(budget_warnings[0].message)
     assert "program 3 at this line" in text and "max_recompiles=2" in text
     assert "float32[3] where that one had float32[2]" in text
+    assert "every new shape compiles a new program" in text and "bucket" in text
     assert budget_warnings[0].filename == __file__
 
 

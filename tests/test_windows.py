@@ -184,3 +184,49 @@ def test_a_remembered_index_plan_is_per_shape_and_never_skips_a_bounds_check():
     with pytest.raises(IndexError, match="out of bounds"):
         b[-6]
     np.testing.assert_array_equal(a[-1, -1:].numpy(), [1.0])
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is the oracle")
+def test_a_growing_sequence_gives_pytorchs_values_and_bounded_programs():
+    """``idx = cat((idx, nxt), 1)`` step after step, cropped to the last ``block`` tokens: the
+    sequence lives in a buffer with room, so the programs stop growing with it."""
+    table = np.random.default_rng(1).standard_normal((11, 11)).astype(np.float32)
+
+    def generate(lib, steps, block=4):
+        emb = lib.nn.Embedding(11, 11)
+        with lib.no_grad():
+            emb.weight.copy_(lib.tensor(table))
+            idx = lib.zeros((2, 1), dtype=lib.int64)
+            idx[1, 0] = 3
+            for _ in range(steps):
+                logits = emb(idx[:, -block:])[:, -1, :]
+                idx = lib.cat((idx, logits.argmax(-1, keepdim=True)), dim=1)
+        return idx
+
+    first = vj.compile_stats().compiles
+    short = generate(vj, 20)
+    middle = vj.compile_stats().compiles
+    long = generate(vj, 30)  # within the same buffer capacity (64): nothing new to compile
+    assert vj.compile_stats().compiles == middle and middle - first <= 12
+    for mine, steps in ((short, 20), (long, 30)):
+        theirs = generate(torch, steps)
+        assert tuple(mine.shape) == tuple(theirs.shape) and mine.dtype == vj.int64
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    # the grown sequence is an ordinary tensor: writes, reads and joins as PyTorch's
+    a, b = generate(vj, 30), generate(torch, 30)
+    a[0, 5], b[0, 5] = 7, 7
+    np.testing.assert_array_equal(vj.cat((a, a[:, :2]), 1).numpy(),
+                                  torch.cat((b, b[:, :2]), 1).numpy())  # fmt: skip
+    np.testing.assert_array_equal(short.numpy(), generate(torch, 20).numpy())  # not written
+
+
+def test_joins_with_history_or_of_other_shapes_stay_plain_cats():
+    x = vj.tensor([1.0, 2.0], requires_grad=True)
+    y = vj.cat((vj.cat((x, x * 2)), x))  # with a gradient: a plain cat, PyTorch's grad_fn
+    assert y.grad_fn.name() == "CatBackward0" and tuple(y.shape) == (6,)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0])
+    ids = vj.cat((vj.cat((vj.tensor([1]), vj.tensor([2]))), vj.tensor([3])))
+    assert ids.tolist() == [1, 2, 3] and ids.is_contiguous()
+    with pytest.raises(RuntimeError):
+        vj.cat((vj.cat((vj.zeros(2, 1), vj.zeros(2, 1)), 1), vj.zeros(3, 1)), 1)

@@ -25,7 +25,8 @@ class Config:
     remembers each op's line, which costs a little. ``VARJAX_EXPLAIN_RECOMPILES=1`` sets it.
 
     ``max_recompiles``: a budget of programs per line of your code (default 8, None for no
-    budget); each one past it warns with the explanation (``varjax.RecompileWarning``).
+    budget); the program past it warns with the explanation and a remedy
+    (``varjax.RecompileWarning``), and so does each one that doubles the line's count.
     ``VARJAX_MAX_RECOMPILES`` sets it.
 
     ``max_cached_programs``: how many compiled programs the compile cache keeps (default 256;

@@ -19,6 +19,7 @@ from . import _ops
 from ._args import dim1
 from ._grad_mode import is_grad_enabled, no_grad
 from ._methods import elementwise, inplace
+from ._methods.index import grow
 from ._ops import P
 from ._variable import Variable, as_variable
 
@@ -98,9 +99,13 @@ def _tensors(tensors: Sequence, name: str) -> list[Variable]:
 
 @_with_out
 def cat(tensors: Sequence[Variable], dim: int = 0) -> Variable:
-    """Join along an existing ``dim``."""
+    """Join along an existing ``dim``. A sequence that grows by joins, step after step
+    (``idx = cat((idx, nxt), 1)`` in generation), is kept in a buffer with room to spare, so
+    the programs that crop it see a fixed shape (see ``_methods.index.grow``)."""
     xs = _tensors(tensors, "cat")
-    return xs[0]._apply(P.cat, *xs, params=(("axis", dim1(dim, xs[0].ndim)),))
+    d = dim1(dim, xs[0].ndim)
+    grown = grow(xs[0], xs[1], d) if len(xs) == 2 and xs[0].ndim else None
+    return grown if grown is not None else xs[0]._apply(P.cat, *xs, params=(("axis", d),))
 
 
 concat = concatenate = cat

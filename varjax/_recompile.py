@@ -13,7 +13,10 @@ or input where they differ is named with its shapes and dtypes and, when
 
 ``config.explain_recompiles`` (or ``VARJAX_EXPLAIN_RECOMPILES=1``) logs that to the
 ``varjax.recompile`` logger; ``config.max_recompiles`` (or ``VARJAX_MAX_RECOMPILES``) is a
-budget per line: each program past it raises a ``RecompileWarning`` with the same text.
+budget per line: the program that passes it raises a ``RecompileWarning`` with the same text
+and what to do about it (for a shape that keeps changing: pad, bucket, crop, or mask with a
+fixed shape), and so does each program that doubles the line's count again (a loop that
+compiles at every step warns a few times, not at every step).
 """
 
 from __future__ import annotations
@@ -67,7 +70,9 @@ def on_compile(kind: str, key: tuple, differ: Callable[[tuple], tuple[int, str]]
     entry = _SITES.setdefault((*site[:2], kind), [0, []])
     entry[0] += 1
     count, history = entry
-    over = budget is not None and count > budget
+    # a warning when the line first passes its budget, then each time its count doubles: a
+    # loop that compiles at every step says so a few times, not at every step
+    over = budget is not None and count > budget and _doubled(count - 1, budget) and site[1]
     if history and (explain or over):
         diffs = [differ(old) for old in history]
         # the nearest: the longest agreement; among equals, the most recent
@@ -77,18 +82,35 @@ def on_compile(kind: str, key: tuple, differ: Callable[[tuple], tuple[int, str]]
             f'varjax: compiled a new {kind} program at File "{file}", line {line}: {code} '
             f"(program {count} at this line). It differs from the nearest earlier one {reason}"
         )
-        if over:
-            message += (
-                f". This line has compiled more than varjax.config.max_recompiles={budget} "
-                f"programs: keep shapes, dtypes and the program's structure the same from one "
-                f"call to the next (e.g. pad the last batch), or raise the budget"
-            )
         if explain:
             logger.warning(message)
         if over:
+            message += f". {_remedy(reason, budget)}"
             warnings.warn_explicit(message, RecompileWarning, file, line)
     history.append(key)
     del history[:-_HISTORY]
+
+
+def _doubled(n: int, budget: int) -> bool:
+    """True if ``n`` is the budget times a power of two."""
+    if budget <= 0:
+        return n & (n - 1) == 0
+    q, r = divmod(n, budget)
+    return r == 0 and q & (q - 1) == 0
+
+
+def _remedy(reason: str, budget: int) -> str:
+    """What the user can do, for the difference that made the new program."""
+    head = (f"This line has compiled more than varjax.config.max_recompiles={budget} programs "
+            f"(warned again each time its count doubles)")  # fmt: skip
+    if "where that one had" in reason and "[" in reason:  # a shape changed
+        return (f"{head}: every new shape compiles a new program. Keep shapes fixed: pad the "
+                f"last batch, pad sequences to a few bucket lengths, crop a growing sequence "
+                f"to a fixed window (idx[:, -block_size:]), and reduce a boolean selection "
+                f"with a fixed-shape mask (varjax.where(mask, x, 0).sum()) instead of x[mask]; "
+                f"or raise the budget")  # fmt: skip
+    return (f"{head}: keep the program's structure the same from one call to the next (the "
+            f"same ops, dtypes and Python control flow), or raise the budget")
 
 
 # -- recorded programs ------------------------------------------------------------------------

@@ -317,8 +317,74 @@ def window_plan(x: Any, template: tuple) -> tuple[list, tuple] | None:
 
 
 def window(x: Any, starts: list, params: tuple) -> Variable:
-    """``x``'s window at ``starts`` (see ``window_plan``): the starts are integer inputs."""
-    return x._new(record(P.window, (x._node, *starts), params, default_int()))
+    """``x``'s window at ``starts`` (see ``window_plan``): the starts are integer inputs.
+
+    A window of a grown sequence (see ``grow``) is taken from its buffer directly: cropping
+    the last tokens of a growing sequence reads a fixed shape."""
+    link = getattr(x, "_vbase", None)
+    src = link[0] if link is not None and type(link[1]) is _Grown else x
+    return x._new(record(P.window, (src._node, *starts), params, default_int()))
+
+
+def _origin(shape: tuple) -> tuple[list, tuple]:
+    return [0] * len(shape), (("expand", ()), ("sizes", tuple(shape)), ("squeeze", ()))
+
+
+class _Grown:
+    """How a grown sequence is read from its buffer: the first ``n`` entries along ``dim``."""
+
+    __slots__ = ("dim", "n")
+
+    def __init__(self, dim: int, n: int) -> None:
+        self.dim, self.n = dim, n
+
+    def shape(self, buffer_shape: tuple) -> tuple:
+        return buffer_shape[: self.dim] + (self.n,) + buffer_shape[self.dim + 1 :]
+
+    def __call__(self, buffer: Any) -> Variable:
+        starts, params = _origin(self.shape(tuple(buffer.shape)))
+        return buffer._new(record(P.window, (buffer._node, *starts), params, default_int()))
+
+
+def grow(a: Any, b: Any, dim: int) -> Variable | None:
+    """``cat((a, b), dim)`` for a sequence that grows a step at a time (token-by-token
+    generation), or None where a plain ``cat`` is right.
+
+    Each step would give the sequence a new shape, and every program that reads it would
+    compile again. From its second growth on, the sequence is instead the first ``n``
+    entries of a buffer with room to spare (capacity doubling): a step writes ``b`` into the
+    room (``lax.dynamic_update_slice`` at an offset that is a program input) and a crop of
+    the last tokens is a window of that buffer, so the shapes the programs see change only
+    when the buffer doubles. Only for values without history (ids, masks): a result with a
+    gradient stays a plain ``cat``."""
+    if a.requires_grad or b.requires_grad or a._node.dtype != b._node.dtype or a.ndim != b.ndim:
+        return None
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if sa[:dim] + sa[dim + 1 :] != sb[:dim] + sb[dim + 1 :]:
+        return None  # cat's own error
+    link = getattr(a, "_vbase", None)
+    n, m = sa[dim], sb[dim]
+    if link is not None and type(link[1]) is _Grown and link[1].dim == dim:
+        buffer = link[0]
+        if buffer.shape[dim] >= n + m:  # room: write b after the n entries in use
+            starts, params = _origin(sb)
+            starts[dim] = n
+            node = record(P.write_window, (buffer._node, b._node, *starts), params, default_int())
+            return _grown(buffer._new(node), dim, n + m)
+    elif a._node.op is not P.cat or a._node.params != (("axis", dim),):
+        return None  # a first join: plain (only a sequence joined again grows)
+    capacity = 1 << builtins.max(2 * (n + m) - 1, 1).bit_length()
+    room = a._new(record(P.full, (0,), (("dtype", a._node.dtype),
+                                        ("shape", sa[:dim] + (capacity - n - m,) + sa[dim + 1 :])),
+                         sdtype=a._node.dtype))  # fmt: skip
+    buffer = a._apply(P.cat, a, b, room, params=(("axis", dim),))
+    return _grown(buffer, dim, n + m)
+
+
+def _grown(buffer: Any, dim: int, n: int) -> Variable:
+    read = _Grown(dim, n)
+    return link(buffer, read(buffer), read, lambda base, v: write_window(base, v, *_origin(
+        tuple(v.shape))))  # fmt: skip
 
 
 def _fits_window(shape: tuple, params: dict) -> None:
