@@ -187,7 +187,9 @@ def test_a_fresh_lambda_per_call_grows_no_table_and_compiles_once():
         x.grad = None
         checkpoint(lambda a: (a.sin() * a).tanh(), x).sum().backward()  # a new lambda each time
         compiles.append(vj.compile_stats().compiles)
-    assert compiles[1:] == compiles[:1] * 19  # only the first call compiled (its backward)
+    # only the first calls compiled: the backward, then the same without the loss's value,
+    # which nobody read (see _compile.wants_value)
+    assert compiles[2:] == compiles[1:2] * 18 and compiles[1] - compiles[0] <= 1
     assert len(_ops.OPS) == ops_before and len(_lift._LIFTED) == lifted_before + 1
     expected = jax.grad(lambda a: jnp.sum(jnp.tanh(jnp.sin(a) * a)))(jnp.array([0.5, 1.5]))
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)

@@ -59,11 +59,19 @@ class Signature:
 
 
 _CACHE: OrderedDict = OrderedDict()  # least recently used first
-# Backward signatures whose output value was read after the backward skipped computing it:
-# the next backward with that signature returns the value too (see _backward.py).
-_WANTS_VALUE: set = set()
+# Whether a backward program also returns its output's value (see _vjp.run), decided per
+# line of the user's code that calls backward (a new line follows the last decision). A
+# scalar's value (a loss a loop logs) comes out until one returned there goes unread until the
+# line's next backward; from then on the line skips it (a chain of elementwise ops fuses its
+# forward into the backward, and returning the value would cost XLA a second forward). A
+# value read after a backward skipped it makes that program return it from then on.
+_WANTS_VALUE: set = set()  # signatures whose skipped value was read: return it
+_SITES: dict = {}  # call site -> "read", "unread", or ("pending", signature): not read yet
+_LAST = ["read"]  # what the last site decided: a new line follows it
 _caches.register(_CACHE.clear)
 _caches.register(_WANTS_VALUE.clear)
+_caches.register(_SITES.clear)
+_caches.register(lambda: _LAST.__setitem__(0, "read"))
 
 
 @dataclass
@@ -139,7 +147,7 @@ def cached(
     if inlined or _tracing.state.active:  # part of an enclosing program: nothing compiles here
         if fn is None:
             fn = _CACHE[sig] = jax.jit(build())
-            bound(_CACHE, _WANTS_VALUE.discard)
+            bound(_CACHE, _forget)
         return fn
     if fn is not None:
         _STATS.cache_hits += 1
@@ -160,16 +168,38 @@ def cached(
                 _CACHE[sig] = jitted
 
     _CACHE[sig] = first_call
-    bound(_CACHE, _WANTS_VALUE.discard)
+    bound(_CACHE, _forget)
     return first_call
 
 
-def value_read(sig) -> None:
-    _WANTS_VALUE.add(sig)
+def _forget(key) -> None:
+    """An evicted program: a backward's key is (signature, whether it returns the value)."""
+    if type(key) is tuple and len(key) == 2:
+        _WANTS_VALUE.discard(key[0])
 
 
-def wants_value(sig) -> bool:
-    return sig in _WANTS_VALUE
+def value_read(entry: tuple) -> None:
+    """A user read the output value of a backward: ``entry`` is (signature, call site, whether
+    the program returned it)."""
+    sig, site, returned = entry
+    if not returned:
+        _WANTS_VALUE.add(sig)
+    _SITES[site] = _LAST[0] = "read"
+
+
+def value_returned(sig, site) -> None:
+    """The backward program ``sig``, called at ``site``, returned its output's value."""
+    _SITES[site] = ("pending", sig)
+
+
+def wants_value(sig, site, scalar: bool) -> bool:
+    """Whether the backward program ``sig``, called at ``site``, returns its output's value."""
+    if sig in _WANTS_VALUE:
+        return True
+    state = _SITES.get(site, _LAST[0])
+    if type(state) is tuple:  # returned there last time, and nobody read it since
+        state = _SITES[site] = _LAST[0] = "unread"
+    return scalar and state != "unread"
 
 
 def compile_stats() -> CompileStats:

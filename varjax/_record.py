@@ -73,7 +73,7 @@ class Node:
     )
     retain = False  # retain_grad(): backward also reports this node's gradient
     site = None  # (file, line, code) of the user's code that recorded it, when asked for
-    bwd_sig = None  # backward program that last skipped computing this value
+    bwd_sig = None  # (backward program, call site, returned?) of a backward's output value
     group: Group | None = None  # the outputs computed with this one (multi-output ops)
     placement = None  # the device its value is committed to, once varjax placed values
     hooks = None  # backward hooks registered on this version of an intermediate (Hooks)

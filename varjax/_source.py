@@ -38,6 +38,20 @@ def user_site() -> Site | None:
     return frame.f_code.co_filename, frame.f_lineno, line
 
 
+@functools.cache
+def _in_package(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(PACKAGE)
+
+
+def call_site() -> tuple | None:
+    """(code object, line) of the innermost frame outside varjax: a cheap key for the line
+    that called in (no file reads, unlike ``user_site``)."""
+    frame = sys._getframe(1)
+    while frame is not None and _in_package(frame.f_code.co_filename):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code, frame.f_lineno)
+
+
 def describe(site: Site | None, unknown: str = "") -> str:
     """``File "x.py", line 3: code`` for a site; ``unknown`` when there is none."""
     if not site:

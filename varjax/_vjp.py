@@ -27,6 +27,7 @@ from ._config import config
 from ._forward import store
 from ._program import Builder, Region, pure_fn
 from ._record import Node, autograd_node, leaf
+from ._source import call_site
 
 FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -253,11 +254,10 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
     key = ("bwd", program.instrs, program.outs, program.leaves, program.probes, p.merge, old,
            p.cot_slots, avals)  # fmt: skip
     base = _compile.Signature(key)
-    # the output's own value comes out too if it is a scalar (a loss: a loop logs it, and one
-    # more program to compute it later would cost a compile), or once a user read it after a
-    # backward skipped it
+    # the output's own value comes out too where a user reads it (see _compile.wants_value)
     single = p.outputs[0] if len(p.outputs) == 1 and p.outputs[0].value is None else None
-    want = single is not None and (not single.aval[0] or _compile.wants_value(base))
+    site = call_site() if single is not None else None
+    want = single is not None and _compile.wants_value(base, site, not single.aval[0])
     explain = lambda: ("backward", *_recompile.program_differ(program.instrs, program.nodes,
                                                               key[2:] + (want,)))  # fmt: skip
     fn = _compile.cached((base, want), lambda: vjp_fn(*key[1:], want), explain)
@@ -266,7 +266,7 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
     if config.anomaly:
         _check_finite(p, grads)
     store(store_nodes, stored)
-    _settle_output(single, base, value if want else None)
+    _settle_output(single, base, site, value if want else None)
     if not retain_graph:
         free(p.region.nodes, p.outputs)
     return p.handles, grad_nodes, accumulate
@@ -283,15 +283,15 @@ def _check_finite(p: Plan, grads: tuple) -> None:
         _anomaly.diagnose_backward(p.region.nodes, p.outputs, p.grads)
 
 
-def _settle_output(single: Node | None, sig, value) -> None:
-    """Store the output's value if the program returned it, else remember which program
-    skipped it (reading it later makes that program return it next time)."""
+def _settle_output(single: Node | None, sig, site, value) -> None:
+    """Store the output's value if the program returned it; either way remember which program
+    and line it came from (reading it decides what that line's next backward returns)."""
     if single is None:
         return
+    single.bwd_sig = (sig, site, value is not None)
     if value is not None:
         store([single], [value])
-    else:
-        single.bwd_sig = sig
+        _compile.value_returned(sig, site)
 
 
 def free(region: list[Node], outputs: list[Node]) -> None:

@@ -35,15 +35,22 @@ from .._variable import Variable, _bind, _wrap
 __all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD"]
 
 
-def _update(p, g, hyper, *state, cls, structure, layout, tree):
-    """One parameter's optax update: the new parameter, then the new state's leaves."""
+def _update(hyper, *inputs, cls, structure, layout, trees):
+    """A group's optax updates: for each parameter (its inputs are the parameter, its
+    gradient and its state's leaves), the new parameter, then the new state's leaves."""
     h, i = {}, 0
     for name, n in layout:
         h[name] = hyper[i] if n == 0 else tuple(hyper[i + j] for j in range(n))
         i += max(n, 1)
     tx = cls._chain(h, structure)
-    updates, new_state = tx.update(g.astype(p.dtype), jax.tree_util.tree_unflatten(tree, state), p)
-    return ((p + updates).astype(p.dtype), *jax.tree_util.tree_leaves(new_state))
+    outs, k = [], 0
+    for tree in trees:
+        p, g, state = inputs[k], inputs[k + 1], inputs[k + 2 : k + 2 + tree.num_leaves]
+        k += 2 + tree.num_leaves
+        state = jax.tree_util.tree_unflatten(tree, state)
+        updates, new_state = tx.update(g.astype(p.dtype), state, p)
+        outs += [(p + updates).astype(p.dtype), *jax.tree_util.tree_leaves(new_state)]
+    return tuple(outs)
 
 
 _UPDATE = register(
@@ -51,7 +58,8 @@ _UPDATE = register(
         "optim_update",
         _update,
         None,
-        "an optimizer step for one parameter (optax); not differentiable",
+        "an optimizer step for a parameter group (optax; one op for the group, so a step "
+        "records one node, not one per parameter); not differentiable",
         "optimizer.step()",
     )
 )
@@ -213,12 +221,7 @@ class Optimizer:
                 loss = closure()
         k = 0
         for gi, group in enumerate(self.param_groups):
-            hyper = None
-            params = (
-                ("cls", type(self)),
-                ("layout", self._layout(group)),
-                ("structure", group["_structure"]),
-            )
+            inputs, trees, targets = [], [], []
             for p in group["params"]:
                 i, k = k, k + 1
                 g = p._grad
@@ -229,15 +232,23 @@ class Optimizer:
                         f"a gradient of shape {tuple(g.shape)} was set on a parameter of shape "
                         f"{tuple(p.shape)}; assign .grad with the parameter's shape"
                     )
-                if hyper is None:
-                    hyper = self._hyper(gi)
-                slots = self._slots[i]
-                inputs = (p._node, g._node, hyper._node, *(v._node for v in slots))
-                # one op, the parameter and its state as outputs: computing one computes all
-                outs = record_multi(_UPDATE, inputs, params + (("tree", self._trees[i]),))
-                assign_node(p, outs[0])
-                for v, node in zip(slots, outs[1:]):
-                    _bind(v, node)
+                inputs += [p._node, g._node, *(v._node for v in self._slots[i])]
+                trees.append(self._trees[i])
+                targets.append((p, self._slots[i]))
+            if not targets:
+                continue
+            params = (
+                ("cls", type(self)),
+                ("layout", self._layout(group)),
+                ("structure", group["_structure"]),
+                ("trees", tuple(trees)),
+            )
+            # one op, every parameter and its state as outputs: computing one computes all
+            outs = iter(record_multi(_UPDATE, (self._hyper(gi)._node, *inputs), params))
+            for p, slots in targets:
+                assign_node(p, next(outs))
+                for v in slots:
+                    _bind(v, next(outs))
         return loss
 
     # -- state ------------------------------------------------------------------------------------
