@@ -167,3 +167,31 @@ def test_cross_entropy_checks_targets_and_ignores_ignore_index():
         nn.functional.cross_entropy(logits, vj.tensor([0, 1, 3, 2]).reshape(-1))
     ok = nn.functional.cross_entropy(logits, vj.tensor([[0, -100], [2, 1]]).view(-1))
     np.testing.assert_allclose(ok.item(), math.log(3), rtol=1e-6)
+
+
+def test_a_jitted_step_leaves_the_imperative_steps_loss_value_alone():
+    """A backward traced by varjax.jit always returns the loss (its program drops it if
+    unused) and teaches nothing about the user's reads: the same step run imperatively
+    afterwards still gets its loss with its gradients."""
+    vj.clear_caches()  # the value policy starts from no decision
+    model = nn.Linear(3, 1)
+    opt = vj.optim.SGD(model.parameters(), lr=0.1)
+    x = vj.tensor(np.ones((4, 3), np.float32))
+
+    def step():
+        opt.zero_grad()
+        loss = model(x).square().mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    jitted = vj.jit(step)
+    losses = [jitted().item() for _ in range(3)]  # traced twice (no gradients, then some)
+    from varjax import _compile
+
+    assert _compile._SITES == {}  # (before, the second trace skipped the value: a slower step)
+    w, b = model.weight.detach().numpy(), model.bias.detach().numpy()
+    loss = step()  # the same line's backward, now imperative
+    assert loss._node.value is not None  # returned with the gradients, as for a new line
+    np.testing.assert_allclose(loss.item(), ((x.numpy() @ w.T + b) ** 2).mean(), rtol=1e-6)
+    assert losses[2] < losses[0]

@@ -22,7 +22,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from . import _anomaly, _compile, _recompile
+from . import _anomaly, _compile, _recompile, _tracing
 from ._config import config
 from ._forward import store
 from ._program import Builder, Region, pure_fn
@@ -256,8 +256,10 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
     base = _compile.Signature(key)
     # the output's own value comes out too where a user reads it (see _compile.wants_value)
     single = p.outputs[0] if len(p.outputs) == 1 and p.outputs[0].value is None else None
-    site = call_site() if single is not None else None
-    want = single is not None and _compile.wants_value(base, site, not single.aval[0])
+    # inside varjax.jit the value is free: the enclosing program drops it if nothing uses it
+    traced = _tracing.state.active
+    site = call_site() if single is not None and not traced else None
+    want = single is not None and (traced or _compile.wants_value(base, site, not single.aval[0]))
     explain = lambda: ("backward", *_recompile.program_differ(program.instrs, program.nodes,
                                                               key[2:] + (want,)))  # fmt: skip
     fn = _compile.cached((base, want), lambda: vjp_fn(*key[1:], want), explain)
@@ -288,9 +290,12 @@ def _settle_output(single: Node | None, sig, site, value) -> None:
     and line it came from (reading it decides what that line's next backward returns)."""
     if single is None:
         return
-    single.bwd_sig = (sig, site, value is not None)
     if value is not None:
         store([single], [value])
+    if site is None:  # traced by varjax.jit: nothing to learn about the user's reads
+        return
+    single.bwd_sig = (sig, site, value is not None)
+    if value is not None:
         _compile.value_returned(sig, site)
 
 
