@@ -12,11 +12,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 
 from . import _caches, _recompile, _tracing
 from ._config import config
+from ._source import call_site
 
 
 def _persistent_cache() -> None:
@@ -66,11 +68,13 @@ _CACHE: OrderedDict = OrderedDict()  # least recently used first
 # forward into the backward, and returning the value would cost XLA a second forward). A
 # value read after a backward skipped it makes that program return it from then on.
 _WANTS_VALUE: set = set()  # signatures whose skipped value was read: return it
+_SKIPPED: dict = {}  # signature -> the call site that skips its value (decided: no lookup)
 _SITES: dict = {}  # call site -> "read", "unread", or ("pending", signature): not read yet
 _LAST = ["read"]  # what the last site decided: a new line follows it
 _caches.register(_CACHE.clear)
 _caches.register(_WANTS_VALUE.clear)
 _caches.register(_SITES.clear)
+_caches.register(_SKIPPED.clear)
 _caches.register(lambda: _LAST.__setitem__(0, "read"))
 
 
@@ -184,6 +188,7 @@ def value_read(entry: tuple) -> None:
     sig, site, returned = entry
     if not returned:
         _WANTS_VALUE.add(sig)
+        _SKIPPED.pop(sig, None)
     _SITES[site] = _LAST[0] = "read"
 
 
@@ -192,14 +197,22 @@ def value_returned(sig, site) -> None:
     _SITES[site] = ("pending", sig)
 
 
-def wants_value(sig, site, scalar: bool) -> bool:
-    """Whether the backward program ``sig``, called at ``site``, returns its output's value."""
+def wants_value(sig, scalar: bool) -> tuple[bool, Any]:
+    """(whether the backward program ``sig`` returns its output's value, the user's line that
+    called it); the line is None where the answer is settled (the value is read)."""
     if sig in _WANTS_VALUE:
-        return True
+        return True, None
+    site = _SKIPPED.get(sig)
+    if site is not None:
+        return False, site
+    site = call_site()
     state = _SITES.get(site, _LAST[0])
     if type(state) is tuple:  # returned there last time, and nobody read it since
         state = _SITES[site] = _LAST[0] = "unread"
-    return scalar and state != "unread"
+    want = scalar and state != "unread"
+    if not want:
+        _SKIPPED[sig] = site
+    return want, site
 
 
 def compile_stats() -> CompileStats:

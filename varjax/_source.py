@@ -43,13 +43,23 @@ def _in_package(filename: str) -> bool:
     return os.path.abspath(filename).startswith(PACKAGE)
 
 
-def call_site() -> tuple | None:
-    """(code object, line) of the innermost frame outside varjax: a cheap key for the line
-    that called in (no file reads, unlike ``user_site``)."""
-    frame = sys._getframe(1)
-    while frame is not None and _in_package(frame.f_code.co_filename):
+_INSIDE: dict = {}  # id of a code object -> (whether it is varjax's, the code object: kept,
+# so that its id stays its own)
+
+
+def call_site() -> tuple[int, int] | None:
+    """(id of the code object, line) of the innermost frame outside varjax: a cheap key for
+    the line that called in (no file reads, unlike ``user_site``)."""
+    frame, inside = sys._getframe(1), _INSIDE
+    while frame is not None:
+        code = frame.f_code
+        entry = inside.get(id(code))  # (a code object's own hash is slow to compute)
+        if entry is None:
+            entry = inside[id(code)] = (_in_package(code.co_filename), code)
+        if not entry[0]:
+            return id(code), frame.f_lineno
         frame = frame.f_back
-    return None if frame is None else (frame.f_code, frame.f_lineno)
+    return None
 
 
 def describe(site: Site | None, unknown: str = "") -> str:

@@ -27,7 +27,6 @@ from ._config import config
 from ._forward import store
 from ._program import Builder, Region, pure_fn
 from ._record import Node, autograd_node, leaf
-from ._source import call_site
 
 FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -257,9 +256,9 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
     # the output's own value comes out too where a user reads it (see _compile.wants_value)
     single = p.outputs[0] if len(p.outputs) == 1 and p.outputs[0].value is None else None
     # inside varjax.jit the value is free: the enclosing program drops it if nothing uses it
-    traced = _tracing.state.active
-    site = call_site() if single is not None and not traced else None
-    want = single is not None and (traced or _compile.wants_value(base, site, not single.aval[0]))
+    want, site = (single is not None, None)
+    if single is not None and not _tracing.state.active:
+        want, site = _compile.wants_value(base, not single.aval[0])
     explain = lambda: ("backward", *_recompile.program_differ(program.instrs, program.nodes,
                                                               key[2:] + (want,)))  # fmt: skip
     fn = _compile.cached((base, want), lambda: vjp_fn(*key[1:], want), explain)
@@ -292,7 +291,7 @@ def _settle_output(single: Node | None, sig, site, value) -> None:
         return
     if value is not None:
         store([single], [value])
-    if site is None:  # traced by varjax.jit: nothing to learn about the user's reads
+    if site is None:  # traced by varjax.jit, or a value known to be read: nothing to learn
         return
     single.bwd_sig = (sig, site, value is not None)
     if value is not None:
