@@ -180,6 +180,7 @@ def _forget(key) -> None:
     """An evicted program: a backward's key is (signature, whether it returns the value)."""
     if type(key) is tuple and len(key) == 2:
         _WANTS_VALUE.discard(key[0])
+        _SKIPPED.pop(key[0], None)
 
 
 def value_read(entry: tuple) -> None:

@@ -43,7 +43,7 @@ def index_values(x: Any) -> np.ndarray | None:
 # token ids, a window of positions)
 _SUBSET_OPS = frozenset({P.reshape, P.transpose, P.permute, P.squeeze, P.unsqueeze, P.expand,
                          P.window, P.flip, P.clone, P.detach})  # fmt: skip
-_RANGES: OrderedDict = OrderedDict()  # id(array) -> (weak reference, min, max), latest last
+_RANGES: OrderedDict = OrderedDict()  # id(array) -> (weak reference, (min, max) or None)
 
 
 def _value_range(value: jax.Array) -> tuple[int, int] | None:
