@@ -67,6 +67,8 @@ _CACHE: OrderedDict = OrderedDict()  # least recently used first
 # line's next backward; from then on the line skips it (a chain of elementwise ops fuses its
 # forward into the backward, and returning the value would cost XLA a second forward). A
 # value read after a backward skipped it makes that program return it from then on.
+# (both keyed by a signature's hash: a collision could only return or skip a value wrongly,
+# never give a wrong one, and comparing whole signatures costs microseconds)
 _WANTS_VALUE: set = set()  # signatures whose skipped value was read: return it
 _SKIPPED: dict = {}  # signature -> the call site that skips its value (decided: no lookup)
 _SITES: dict = {}  # call site -> "read", "unread", or ("pending", signature): not read yet
@@ -178,9 +180,9 @@ def cached(
 
 def _forget(key) -> None:
     """An evicted program: a backward's key is (signature, whether it returns the value)."""
-    if type(key) is tuple and len(key) == 2:
-        _WANTS_VALUE.discard(key[0])
-        _SKIPPED.pop(key[0], None)
+    if type(key) is tuple and len(key) == 2 and type(key[0]) is Signature:
+        _WANTS_VALUE.discard(key[0]._hash)
+        _SKIPPED.pop(key[0]._hash, None)
 
 
 def value_read(entry: tuple) -> None:
@@ -188,8 +190,8 @@ def value_read(entry: tuple) -> None:
     the program returned it)."""
     sig, site, returned = entry
     if not returned:
-        _WANTS_VALUE.add(sig)
-        _SKIPPED.pop(sig, None)
+        _WANTS_VALUE.add(sig._hash)
+        _SKIPPED.pop(sig._hash, None)
     _SITES[site] = _LAST[0] = "read"
 
 
@@ -201,9 +203,9 @@ def value_returned(sig, site) -> None:
 def wants_value(sig, scalar: bool) -> tuple[bool, Any]:
     """(whether the backward program ``sig`` returns its output's value, the user's line that
     called it); the line is None where the answer is settled (the value is read)."""
-    if sig in _WANTS_VALUE:
+    if sig._hash in _WANTS_VALUE:
         return True, None
-    site = _SKIPPED.get(sig)
+    site = _SKIPPED.get(sig._hash)
     if site is not None:
         return False, site
     site = call_site()
@@ -212,7 +214,7 @@ def wants_value(sig, scalar: bool) -> tuple[bool, Any]:
         state = _SITES[site] = _LAST[0] = "unread"
     want = scalar and state != "unread"
     if not want:
-        _SKIPPED[sig] = site
+        _SKIPPED[sig._hash] = site
     return want, site
 
 
