@@ -103,6 +103,19 @@ def _mlp_jit():
     return fns
 
 
+def _training(data: tuple) -> tuple[dict, dict]:
+    """The contenders of an MLP training step on ``data``: imperative, and under varjax.jit
+    (the same JAX and PyTorch contenders in both)."""
+    x, y, params = data
+    jax_run = bench_train.make_jax(x, y, params)[0]
+    imperative = {"varjax": bench_train.make_varjax(x, y, params, compiled=False)[0],
+                  "jax": jax_run}  # fmt: skip
+    jitted = {"varjax": bench_train.make_varjax(x, y, params, compiled=True)[0], "jax": jax_run}
+    if torch is not None:
+        imperative["torch"] = jitted["torch"] = bench_train.make_torch(x, y, params)[0]
+    return imperative, jitted
+
+
 def timed_rows(quick: bool) -> list[dict]:
     scale, repeat = (0.1, 3) if quick else (1.0, 21)
     tut = {"varjax": bench_core.tutorial_varjax, "jax": bench_core.tutorial_jax}
@@ -111,20 +124,8 @@ def timed_rows(quick: bool) -> list[dict]:
     chain = bench_core.make_chain()
     if hips_autograd is not None:
         chain["autograd"] = _hips_chain()
-    x, y, params = bench_train.data()
-    train = {"varjax": bench_train.make_varjax(x, y, params, compiled=False)[0],
-             "jax": bench_train.make_jax(x, y, params)[0]}  # fmt: skip
-    jitted = {"varjax": bench_train.make_varjax(x, y, params, compiled=True)[0],
-              "jax": train["jax"]}  # fmt: skip
-    if torch is not None:
-        train["torch"] = jitted["torch"] = bench_train.make_torch(x, y, params)[0]
-    tx, ty, tparams = bench_train.data(*TINY)
-    tiny = {"varjax": bench_train.make_varjax(tx, ty, tparams, compiled=False)[0],
-            "jax": bench_train.make_jax(tx, ty, tparams)[0]}  # fmt: skip
-    tiny_jit = {"varjax": bench_train.make_varjax(tx, ty, tparams, compiled=True)[0],
-                "jax": tiny["jax"]}  # fmt: skip
-    if torch is not None:
-        tiny["torch"] = tiny_jit["torch"] = bench_train.make_torch(tx, ty, tparams)[0]
+    train, jitted = _training(bench_train.data())
+    tiny, tiny_jit = _training(bench_train.data(*TINY))
     chain_jit = {"varjax": _chain_jit(), "jax": chain["jax"]}
     if "torch" in chain:
         chain_jit["torch"] = chain["torch"]

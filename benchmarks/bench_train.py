@@ -88,8 +88,6 @@ def make_varjax(x, y, params, compiled: bool):
 def make_jax(x, y, params):
     tx = optax.sgd(LR, momentum=MOMENTUM)
     ps = [jnp.asarray(p) for p in params]
-    state = [tx.init(ps)]
-    box = [ps]
 
     def loss(ps, x, y):
         h = x
@@ -99,6 +97,15 @@ def make_jax(x, y, params):
                 h = jax.nn.relu(h)
         logp = jax.nn.log_softmax(h)
         return -jnp.take_along_axis(logp, y[:, None], 1).mean()
+
+    return jax_stepper(loss, tx, ps, x, y)
+
+
+def jax_stepper(loss, tx, params, x, y):
+    """The hand-written JAX contender: one ``jax.jit`` of ``value_and_grad(loss)`` and the
+    optax update, waiting for the loss each step. Returns (run, box): ``box[0]`` holds the
+    parameters after the last step."""
+    box, state = [params], [tx.init(params)]
 
     @jax.jit
     def step(ps, st, x, y):

@@ -24,6 +24,7 @@ import optax
 import varjax as vj
 
 from ._harness import machine, median_times, print_table
+from .bench_train import jax_stepper
 
 try:  # PyTorch is optional: only a reference when installed
     import torch
@@ -154,22 +155,7 @@ def jax_loss(p, idx, targets):
 def make_jax(x, y, params):
     # PyTorch's AdamW defaults (betas 0.9, 0.999, eps 1e-8), decoupled weight decay
     tx = optax.adamw(LR, b1=0.9, b2=0.999, eps=1e-8, weight_decay=WD)
-    box = [{k: jnp.asarray(v) for k, v in params.items()}]
-    state = [tx.init(box[0])]
-
-    @jax.jit
-    def step(p, st, idx, targets):
-        value, grads = jax.value_and_grad(jax_loss)(p, idx, targets)
-        updates, st = tx.update(grads, st, p)
-        return optax.apply_updates(p, updates), st, value
-
-    xj, yj = jnp.asarray(x), jnp.asarray(y)
-
-    def run():
-        box[0], state[0], value = step(box[0], state[0], xj, yj)
-        return jax.block_until_ready(value)
-
-    return run, box
+    return jax_stepper(jax_loss, tx, {k: jnp.asarray(v) for k, v in params.items()}, x, y)
 
 
 def check_agreement(steps: int = 3) -> float:
