@@ -39,8 +39,13 @@ def materialize(targets: list[Node]) -> None:
     store(nodes, fn(*program.inputs))
     for n in nodes:
         if n.bwd_sig is not None:  # the value a backward skipped was read after all
-            _compile.value_read(n.bwd_sig)
-            n.bwd_sig = None
+            read(n)
+
+
+def read(n: Node) -> None:
+    """A user read the value of a backward's output (see ``_compile.wants_value``)."""
+    _compile.value_read(n.bwd_sig)
+    n.bwd_sig = None
 
 
 _record.set_compute(materialize)

@@ -19,11 +19,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _backward, _compile, _hooks, _tracing, _vjp
+from . import _backward, _hooks, _tracing, _vjp
 from ._args import dim1
 from ._dtypes import check_fits, default_float, default_int, dtype, is_floating, torch_dtype
 from ._format import format_tensor
-from ._forward import materialize
+from ._forward import materialize, read
 from ._grad_mode import enable_grad, no_grad
 from ._methods.dtype import DtypeMethods
 from ._methods.elementwise import ElementwiseMethods
@@ -386,8 +386,7 @@ class Variable(
         if node.value is None:
             materialize([node])
         elif node.bwd_sig is not None:  # a backward returned this value: it is read
-            _compile.value_read(node.bwd_sig)
-            node.bwd_sig = None
+            read(node)
         return node.value
 
     def _host(self, what: str) -> np.ndarray:
