@@ -1,37 +1,44 @@
-"""``varjax.nn``: Modules, Parameters, layers, losses, and the functional API."""
+"""``varjax.nn``: Modules, Parameters, layers, losses, and the functional API.
+
+Layers live one area per file (``_layers``: linear, the first layers and containers;
+``_activation``, ``_loss``, ``_conv``, ``_norm``, ``_recurrent``, ``_transformer``, ...); this
+package is their public namespace.
+"""
 
 from __future__ import annotations
 
-from . import functional, init, utils
-from ._layers import (
-    GELU,
-    BatchNorm1d,
-    BatchNorm2d,
-    BCEWithLogitsLoss,
-    Conv2d,
-    CrossEntropyLoss,
-    Dropout,
-    Embedding,
-    Flatten,
-    Identity,
-    L1Loss,
-    LayerNorm,
-    Linear,
-    ModuleDict,
-    ModuleList,
-    MSELoss,
-    NLLLoss,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    SmoothL1Loss,
-    Tanh,
-)
+from . import (
+    _activation,
+    _containers,
+    _conv,
+    _distance,
+    _layers,
+    _linear,
+    _loss,
+    _norm,
+    _recurrent,
+    _sparse,
+    _transformer,
+    functional,
+    init,
+    utils,
+)  # fmt: skip
+from ._activation import *  # noqa: F403
+from ._containers import *  # noqa: F403
+from ._conv import *  # noqa: F403
+from ._distance import *  # noqa: F403
+from ._layers import *  # noqa: F403
+from ._linear import *  # noqa: F403
+from ._loss import *  # noqa: F403
 from ._module import Module, Parameter
+from ._norm import *  # noqa: F403
+from ._recurrent import *  # noqa: F403
+from ._sparse import *  # noqa: F403
+from ._transformer import *  # noqa: F403
 
 __all__ = [
-    "BatchNorm1d", "BatchNorm2d", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout",
-    "Embedding", "Flatten", "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss",
-    "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential",
-    "Sigmoid", "SmoothL1Loss", "Tanh", "functional", "init", "utils",
+    "Module", "Parameter", "functional", "init", "utils",
+    *_layers.__all__, *_activation.__all__, *_containers.__all__, *_conv.__all__,
+    *_distance.__all__, *_linear.__all__, *_loss.__all__, *_norm.__all__, *_recurrent.__all__,
+    *_sparse.__all__, *_transformer.__all__,
 ]  # fmt: skip

@@ -1,0 +1,1 @@
+"""The parts of ``nn.functional``, one file per area; ``nn/functional.py`` gathers them."""
