@@ -28,13 +28,13 @@ ROOT = Path(vj.__file__).resolve().parent
 LAYERS = [
     "_caches _config _grad_mode _source _dtypes _args _format _views _tracing _device",
     "_ops",
-    "_record random",
+    "_record random _autocast",
     "_program",
     "_recompile _compile",
     "_forward _anomaly _vjp _hooks _higher_order _backward",
     "_methods _variable",
     "_functions _creation _lift _function _state _serialization linalg",
-    "nn optim autograd utils cuda accelerator backends testing",
+    "nn optim autograd utils cuda accelerator backends testing amp",
     "_jit func _compiled",
     "<package> _opdoc",
 ]

@@ -18,6 +18,7 @@ import numpy as _np
 from . import (
     _functions,
     accelerator,
+    amp,
     autograd,
     backends,
     cuda,
@@ -29,6 +30,7 @@ from . import (
     testing,
     utils,
 )
+from ._autocast import autocast, get_autocast_dtype, is_autocast_enabled
 from ._compile import CompileStats, clear_caches, compile_stats
 from ._compiled import compile
 from ._config import config
@@ -114,10 +116,13 @@ __all__ = [
     "randn_like",
     "randperm",
     "accelerator",
+    "amp",
+    "autocast",
     "autograd",
     "backends",
     "cuda",
     "device",
+    "get_autocast_dtype",
     "get_default_device",
     "set_default_device",
     "bfloat16",
@@ -156,6 +161,7 @@ __all__ = [
     "int64",
     "int8",
     "inference_mode",
+    "is_autocast_enabled",
     "is_grad_enabled",
     "jit",
     "linalg",

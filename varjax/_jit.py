@@ -36,7 +36,7 @@ import jax
 import jax.extend
 import numpy as np
 
-from . import _caches, _compile, _recompile, _record, _state, _tracing
+from . import _autocast, _caches, _compile, _recompile, _record, _state, _tracing
 from . import random as _rng
 from ._forward import materialize
 from ._grad_mode import _state as _grad_state
@@ -203,6 +203,7 @@ class _Jitted:
             tuple(found.statics),
             len(found.holders),
             _grad_state.enabled,
+            _autocast.key(),
         )
         arrays = [x for x in leaves if isinstance(x, (jax.Array, np.ndarray))]
         entry = self._cache.get(key)

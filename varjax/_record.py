@@ -20,7 +20,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from . import _caches, _device
+from . import _autocast, _caches, _device
 from ._config import config
 from ._dtypes import promote, scalar_dtype
 from ._grad_mode import _state as _grad_state
@@ -232,10 +232,31 @@ def _zero_dim_promotion(op: Op, inputs: tuple) -> tuple | None:
     return (target, cast) if cast else None
 
 
+# ops whose tensor inputs must share a dtype, as PyTorch's matmul, linear and conv insist
+# (NumPy would promote, and a model cast to bfloat16 would silently run in float32)
+_SAME_DTYPE = {
+    "matmul", "linear", "linear_bias", "einsum", "outer", "conv2d", "conv", "conv_transpose",
+    "bilinear", "scaled_dot_product_attention",
+}  # fmt: skip
+
+
+def _check_same_dtype(op: Op, inputs: tuple) -> None:
+    dtypes = [x.aval[1] for x in inputs if type(x) is Node]
+    if any(d != dtypes[0] for d in dtypes):
+        names = " and ".join(str(d) for d in dict.fromkeys(dtypes))
+        raise RuntimeError(
+            f"{op.name}: expected its inputs to have the same dtype, but got {names}; cast "
+            f"one of them (e.g. x.to(weight.dtype), or model.float()), or run the block "
+            f"under varjax.autocast to mix precisions"
+        )
+
+
 def _miss(op: Op, params: tuple, inputs: tuple, sdtype) -> tuple:
     """The abstract-evaluation cache entry for a new key: (aval(s), sdtype, outputs), or
     (cast, None, -1) when some inputs must first be cast (``_zero_dim_promotion``): a negative
     output count, so the common path tests nothing more than it did."""
+    if op.name in _SAME_DTYPE:
+        _check_same_dtype(op, inputs)
     cast = _zero_dim_promotion(op, inputs) if op.elementwise else None
     if cast is not None:
         return cast, None, -1
@@ -254,6 +275,8 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     The abstract-evaluation cache is keyed by the inputs' avals, with a Python scalar standing
     as its type (its dtype follows from the other inputs), so a hit costs one dict lookup.
     An op with several outputs gives a tuple of nodes (see ``record_multi``)."""
+    if _autocast.state.dtype is not None and (cast := _autocast.plan(op, inputs)) is not None:
+        inputs = _cast(inputs, cast)
     if op.check is not None:
         op.check(*inputs)
     key = [op, params, sdtype]

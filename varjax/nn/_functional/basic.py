@@ -16,7 +16,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from ... import _functions, _tracing
+from ... import _autocast, _functions, _tracing
 from ... import random as _rng
 from ..._dtypes import is_floating
 from ..._grad_mode import no_grad
@@ -113,6 +113,7 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
     return _apply(P.linear_bias, _var(input), _var(weight), _var(bias))
 
 
+@_autocast.to_float32
 def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean") -> Variable:  # fmt: skip
     """Mean squared error."""
@@ -122,6 +123,7 @@ def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = No
     return _reduce((x - y) ** 2, reduction)
 
 
+@_autocast.to_float32
 def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
             reduction: str = "mean") -> Variable:  # fmt: skip
     """Mean absolute error."""
@@ -131,6 +133,7 @@ def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = Non
     return _reduce((x - y).abs(), reduction)
 
 
+@_autocast.to_float32
 def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
                    reduction: str = "mean", beta: float = 1.0) -> Variable:  # fmt: skip
     """Squared error below ``beta`` (halved, over ``beta``), absolute error above it."""
@@ -159,6 +162,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, size_avera
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
+@_autocast.to_float32
 def binary_cross_entropy_with_logits(
     input: Any, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None,
     reduction: str = "mean", pos_weight: Any = None,
@@ -198,6 +202,7 @@ def _class_weights(target: Variable, weight: Any, n_classes: int, ignore_index: 
     return safe, w * keep.float()
 
 
+@_autocast.to_float32
 def nll_loss(
     input: Any, target: Any, weight: Any = None, size_average: Any = None,
     ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
@@ -225,6 +230,7 @@ def nll_loss(
     return _reduce(loss, reduction)
 
 
+@_autocast.to_float32
 def cross_entropy(
     input: Any,
     target: Any,
@@ -327,6 +333,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variab
     return _apply(P.where, keep, rows, rows.detach())
 
 
+@_autocast.to_float32(cpu=False)
 def layer_norm(
     input: Any, normalized_shape: Sequence[int] | int, weight: Any = None, bias: Any = None,
     eps: float = 1e-5,
