@@ -741,6 +741,246 @@ def _pool(x, *, kind, kernel, stride, padding, ceil_mode):
     return total / count
 
 
+# -- convolutions, pooling, resampling (issue 14) -------------------------------------------
+
+
+def _conv_dims(n: int) -> tuple[str, str, str]:
+    sp = "DHW"[3 - n :] if n <= 3 else None
+    return ("NC" + sp, "OI" + sp, "NC" + sp)
+
+
+def _conv_nd(x, w, *, stride, padding, dilation, groups):
+    # padding: pairs, or "SAME"/"VALID"; any number of spatial dims
+    return lax.conv_general_dilated(
+        x, w, window_strides=stride, padding=padding, rhs_dilation=dilation,
+        dimension_numbers=_conv_dims(x.ndim - 2), feature_group_count=groups,
+        precision=lax.Precision.HIGHEST,
+    )  # fmt: skip
+
+
+def _conv_transpose(x, w, *, stride, padding, output_padding, dilation, groups):
+    # the gradient of a convolution: dilate the input by the stride and correlate with the
+    # flipped kernel, its (in, out/groups) axes swapped within each group
+    n = x.ndim - 2
+    cin, cout_g, *k = w.shape
+    w = w.reshape(groups, cin // groups, cout_g, *k).swapaxes(1, 2)
+    w = jnp.flip(w.reshape(groups * cout_g, cin // groups, *k), tuple(range(2, 2 + n)))
+    pads = [(d * (kk - 1) - p, d * (kk - 1) - p + op)
+            for kk, d, p, op in zip(k, dilation, padding, output_padding)]  # fmt: skip
+    return lax.conv_general_dilated(
+        x, w, window_strides=(1,) * n, padding=pads, lhs_dilation=stride, rhs_dilation=dilation,
+        dimension_numbers=_conv_dims(n), feature_group_count=groups,
+        precision=lax.Precision.HIGHEST,
+    )  # fmt: skip
+
+
+def _pool_nd(x, *, kind, kernel, stride, padding, dilation, ceil_mode, count_include_pad):
+    n = len(kernel)
+    lead = (1,) * (x.ndim - n)
+    pads = [(0, 0)] * (x.ndim - n)
+    for k, s, p, d, size in zip(kernel, stride, padding, dilation, x.shape[-n:]):
+        span = d * (k - 1) + 1
+        out = (-(-(size + 2 * p - span) // s) if ceil_mode else (size + 2 * p - span) // s) + 1
+        if ceil_mode and (out - 1) * s >= size + p:
+            out -= 1
+        pads.append((p, p + max(0, (out - 1) * s + span - (size + 2 * p))))
+    floating = jnp.issubdtype(x.dtype, jnp.floating)
+    if kind == "max" and floating and any(d != 1 for d in dilation):
+        return _max_gathered(x, kernel=kernel, stride=stride, padding=padding,
+                             dilation=dilation, ceil_mode=ceil_mode)  # fmt: skip
+    if kind == "max":
+        init = -jnp.inf if floating else int(jnp.iinfo(x.dtype).min)
+        return lax.reduce_window(x, init, lax.max, lead + kernel, lead + stride, pads,
+                                 window_dilation=lead + dilation)  # fmt: skip
+    total = lax.reduce_window(x, 0.0, lax.add, lead + kernel, lead + stride, pads)
+    # the divisor counts the padding (count_include_pad) but never the ceil_mode overhang
+    inner = [(p, p) if count_include_pad else (0, 0) for p in padding]
+    ones = jnp.pad(jnp.ones(x.shape[-n:], x.dtype), inner, constant_values=1)
+    rest = [(p - a, e - b) for (p, e), (a, b) in zip(pads[-n:], inner)]
+    count = lax.reduce_window(ones, 0.0, lax.add, kernel, stride, rest)
+    return total / count
+
+
+def _max_gathered(x, *, kernel, stride, padding, dilation, ceil_mode):
+    """Max pooling with a dilated window (whose reduce_window has no VJP in JAX): each axis
+    gathers its windows and keeps the first maximum, as PyTorch's argmax does."""
+    n = len(kernel)
+    for i, (k, s, p, d) in enumerate(zip(kernel, stride, padding, dilation)):
+        axis = x.ndim - n + i
+        size = x.shape[axis]
+        span = d * (k - 1) + 1
+        out = (-(-(size + 2 * p - span) // s) if ceil_mode else (size + 2 * p - span) // s) + 1
+        if ceil_mode and (out - 1) * s >= size + p:
+            out -= 1
+        right = max(0, (out - 1) * s + span - size - p)
+        pads = [(0, 0)] * x.ndim
+        pads[axis] = (p, right)
+        xp = jnp.pad(x, pads, constant_values=-jnp.inf)
+        idx = np.arange(out)[:, None] * s + np.arange(k)[None, :] * d
+        g = jnp.take(xp, idx.reshape(-1), axis=axis)
+        g = g.reshape(*x.shape[:axis], out, k, *x.shape[axis + 1 :])
+        best = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
+        x = jnp.take_along_axis(g, best, axis=axis + 1).squeeze(axis + 1)
+    return x
+
+
+def _bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive-pooling bins: indices (out, K) and a validity mask (out, K)."""
+    start = (np.arange(out) * size) // out
+    end = -((-(np.arange(out) + 1) * size) // out)
+    k = int((end - start).max())
+    idx = start[:, None] + np.arange(k)[None, :]
+    valid = idx < end[:, None]
+    return np.where(valid, idx, start[:, None]), valid
+
+
+def _adaptive_pool(x, *, kind, output_size):
+    n = len(output_size)
+    for i, out in enumerate(output_size):
+        axis = x.ndim - n + i
+        idx, valid = _bins(x.shape[axis], out)
+        g = jnp.take(x, idx.reshape(-1), axis=axis)
+        g = g.reshape(*x.shape[:axis], *idx.shape, *x.shape[axis + 1 :])
+        mask = valid.reshape(valid.shape + (1,) * (x.ndim - axis - 1))
+        if kind == "max":  # the first maximum takes the gradient, as PyTorch's argmax
+            g = jnp.where(mask, g, -jnp.inf)
+            am = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
+            x = jnp.take_along_axis(g, am, axis=axis + 1).squeeze(axis + 1)
+        else:
+            x = jnp.sum(jnp.where(mask, g, 0), axis=axis + 1) / mask.sum(1).astype(x.dtype)
+    return x
+
+
+def _source(size: int, out: int, scale, align_corners: bool) -> np.ndarray:
+    """PyTorch's source coordinate of each output position along one axis (float64)."""
+    j = np.arange(out, dtype=np.float64)
+    if align_corners:
+        return j * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    ratio = 1.0 / scale if scale else size / out
+    return (j + 0.5) * ratio - 0.5
+
+
+def _cubic_weights(t: np.ndarray, a: float = -0.75) -> list[np.ndarray]:
+    def near(s):
+        return ((a + 2) * s - (a + 3)) * s * s + 1
+
+    def far(s):
+        return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _axis_taps(mode, size, out, scale, align_corners):
+    """(indices, weights) lists: the output along an axis is sum_k w_k * x[idx_k]."""
+    if mode in ("nearest", "nearest-exact"):
+        ratio = 1.0 / scale if scale else size / out
+        j = np.arange(out, dtype=np.float64)
+        src = np.floor((j + 0.5) * ratio) if mode == "nearest-exact" else np.floor(j * ratio)
+        return [np.minimum(src.astype(np.int64), size - 1)], [np.ones(out)]
+    src = _source(size, out, scale, align_corners)
+    if mode == "linear":
+        src = np.maximum(src, 0.0)
+        i0 = np.minimum(np.floor(src).astype(np.int64), size - 1)
+        i1 = np.minimum(i0 + 1, size - 1)
+        lam = src - i0
+        return [i0, i1], [1 - lam, lam]
+    i0 = np.floor(src).astype(np.int64)  # cubic: four taps, clamped at the borders
+    idx = [np.clip(i0 + d, 0, size - 1) for d in (-1, 0, 1, 2)]
+    return idx, _cubic_weights(src - i0)
+
+
+def _resample(x, *, mode, output_size, scales, align_corners):
+    n = len(output_size)
+    for i, (out, scale) in enumerate(zip(output_size, scales)):
+        axis = x.ndim - n + i
+        idx, wts = _axis_taps(mode, x.shape[axis], out, scale, align_corners)
+        if mode.startswith("nearest"):  # a plain gather: integer images keep their dtype
+            x = jnp.take(x, idx[0], axis=axis)
+            continue
+        shape = (out,) + (1,) * (x.ndim - axis - 1)
+        x = sum(jnp.take(x, ix, axis=axis) * jnp.asarray(w.reshape(shape), x.dtype)
+                for ix, w in zip(idx, wts))  # fmt: skip
+    return x
+
+
+def _grid_coord(g, size, align_corners, padding_mode):
+    c = (g + 1) / 2 * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+    return jnp.clip(c, 0, size - 1) if padding_mode == "border" else c
+
+
+def _grid_pick(x, iy, ix):
+    """x[n, :, iy, ix] for (N, Ho, Wo) integer grids, zero outside the image."""
+    h, w = x.shape[-2:]
+    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+    flat = (jnp.clip(iy, 0, h - 1) * w + jnp.clip(ix, 0, w - 1)).reshape(x.shape[0], 1, -1)
+    v = jnp.take_along_axis(x.reshape(*x.shape[:2], -1), flat, axis=2)
+    return v.reshape(*x.shape[:2], *iy.shape[1:]) * inside[:, None].astype(x.dtype)
+
+
+def _grid_sample(x, grid, *, mode, padding_mode, align_corners):
+    h, w = x.shape[-2:]
+    cx = _grid_coord(grid[..., 0], w, align_corners, padding_mode)
+    cy = _grid_coord(grid[..., 1], h, align_corners, padding_mode)
+    if mode == "nearest":  # round half to even, as PyTorch's nearbyint
+        return _grid_pick(x, jnp.round(cy).astype(jnp.int32), jnp.round(cx).astype(jnp.int32))
+    x0, y0 = jnp.floor(cx), jnp.floor(cy)
+    out = 0
+    for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        wy = (cy - y0) if dy else (y0 + 1 - cy)
+        wx = (cx - x0) if dx else (x0 + 1 - cx)
+        v = _grid_pick(x, (y0 + dy).astype(jnp.int32), (x0 + dx).astype(jnp.int32))
+        out = out + v * (wy * wx)[:, None]
+    return out
+
+
+def _patch_index(size, kernel, dilation, padding, stride) -> np.ndarray:
+    """Flat indices into the padded image, shape (prod(kernel), L): unfold's gather."""
+    axes = []
+    for n, k, d, p, s in zip(size, kernel, dilation, padding, stride):
+        out = (n + 2 * p - d * (k - 1) - 1) // s + 1
+        axes.append(np.arange(k)[:, None] * d + np.arange(out)[None, :] * s)  # (k, out)
+    (ky, oy), (kx, ox) = axes[0].shape, axes[1].shape
+    wp = size[1] + 2 * padding[1]
+    rows = axes[0][:, None, :, None] * wp + axes[1][None, :, None, :]  # (ky, kx, oy, ox)
+    return rows.reshape(ky * kx, oy * ox)
+
+
+def _unfold(x, *, kernel, dilation, padding, stride):
+    idx = _patch_index(x.shape[-2:], kernel, dilation, padding, stride)
+    xp = jnp.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    g = jnp.take(xp.reshape(*xp.shape[:2], -1), idx.reshape(-1), axis=2)
+    return g.reshape(x.shape[0], x.shape[1] * idx.shape[0], idx.shape[1])
+
+
+def _fold(x, *, output_size, kernel, dilation, padding, stride):
+    # unfold's adjoint: every patch entry added back where unfold read it
+    idx = _patch_index(output_size, kernel, dilation, padding, stride)
+    n, c = x.shape[0], x.shape[1] // idx.shape[0]
+    hp, wp = (s + 2 * p for s, p in zip(output_size, padding))
+    out = jnp.zeros((n, c, hp * wp), x.dtype)
+    out = out.at[:, :, idx.reshape(-1)].add(x.reshape(n, c, -1))
+    out = out.reshape(n, c, hp, wp)
+    return out[:, :, padding[0] : hp - padding[0], padding[1] : wp - padding[1]]
+
+
+
+def _attention(q, k, v, *mask, is_causal, scale):
+    # PyTorch's layout (N, heads, L, E) is JAX's (N, L, heads, E) with two axes swapped; a
+    # bool mask means "takes part in attention" in both, a float mask is added to the logits
+    swap = partial(jnp.swapaxes, axis1=1, axis2=2)
+    keep = mask[0] if mask and mask[0].dtype == jnp.bool_ else None
+    bias = mask[0].astype(q.dtype) if mask and keep is None else None
+    # a query that no key may attend to gives zeros (and zero gradients), as PyTorch's kernels
+    dead = None if not mask else ~jnp.any(keep, -1, keepdims=True) if bias is None else (
+        jnp.all(bias == -jnp.inf, -1, keepdims=True))  # fmt: skip
+    if bias is not None:
+        bias = jnp.where(dead, jnp.zeros((), bias.dtype), bias)
+    out = jax.nn.dot_product_attention(
+        swap(q), swap(k), swap(v), bias=bias, mask=keep, scale=scale, is_causal=is_causal
+    )
+    return swap(out) if dead is None else jnp.where(dead, jnp.zeros((), q.dtype), swap(out))
+
+
 @jax.custom_jvp
 def _bce(p, y):
     # PyTorch's binary_cross_entropy: each log clamped at -100; an input outside [0, 1] (an
@@ -758,6 +998,94 @@ def _bce_jvp(primals, tangents):
 
 
 _bce.defjvp(_bce_jvp)
+
+
+# activations and CTC (issue 14: activations and losses). The jnp.where forms give
+# PyTorch's gradient at the kinks (e.g. 0 at hardtanh's bounds, negative_slope at 0).
+def _leaky_relu(x, *, negative_slope):
+    return jnp.where(x > 0, x, x * negative_slope)
+
+
+def _elu(x, *, alpha, scale, input_scale):
+    # the exp branch sees no positive x, so a large x never gives an inf (and a NaN gradient)
+    neg = jnp.where(x > 0, 0.0, x)
+    return jnp.where(x > 0, x * scale, (alpha * scale) * jnp.expm1(neg * input_scale))
+
+
+def _hardtanh(x, *, min_val, max_val):
+    return jnp.where(x <= min_val, min_val, jnp.where(x >= max_val, max_val, x)).astype(x.dtype)
+
+
+def _hardswish(x):
+    return jnp.where(x <= -3, 0.0, jnp.where(x >= 3, x, x * (x + 3) / 6)).astype(x.dtype)
+
+
+def _hardsigmoid(x):
+    return jnp.where(x <= -3, 0.0, jnp.where(x >= 3, 1.0, x / 6 + 0.5)).astype(x.dtype)
+
+
+def _mish(x):
+    return x * jnp.tanh(jax.nn.softplus(x))
+
+
+def _threshold(x, *, threshold, value):
+    return jnp.where(x <= threshold, value, x).astype(x.dtype)
+
+
+def _hardshrink(x, *, lambd):
+    return jnp.where((x >= -lambd) & (x <= lambd), 0.0, x).astype(x.dtype)
+
+
+def _softshrink(x, *, lambd):
+    return jnp.where(x > lambd, x - lambd, jnp.where(x < -lambd, x + lambd, 0.0)).astype(x.dtype)
+
+
+_CTC_NEG = -1e30  # a finite log(0): with -inf, logsumexp over unreachable states gives NaN grads
+
+
+def _lse(*xs):
+    m = xs[0]
+    for x in xs[1:]:
+        m = jnp.maximum(m, x)
+    m = lax.stop_gradient(m)  # m cancels out of the gradient
+    return m + jnp.log(sum(jnp.exp(x - m) for x in xs))
+
+
+def _ctc_targets(targets, target_lengths, size, concatenated):
+    """(N, size) padded targets from PyTorch's padded (N, S) or concatenated (sum S) layout."""
+    if not concatenated:
+        return targets[:, :size]
+    starts = jnp.cumsum(target_lengths) - target_lengths
+    idx = jnp.minimum(starts[:, None] + jnp.arange(size), targets.shape[0] - 1)
+    return targets[jnp.maximum(idx, 0)]
+
+
+def _ctc_loss(log_probs, targets, input_lengths, target_lengths, *, blank, size, concatenated):
+    """Negative log-likelihood (N,) of each target under (T, N, C) log-probabilities: the
+    CTC forward (alpha) recursion in log space over the blank-extended targets, by lax.scan."""
+    lp = jnp.maximum(log_probs.astype(jnp.promote_types(log_probs.dtype, jnp.float32)), _CTC_NEG)
+    t_max, n = lp.shape[:2]
+    tgt = _ctc_targets(targets, target_lengths, size, concatenated).astype(jnp.int32)
+    ext = jnp.full((n, 2 * size + 1), blank, jnp.int32).at[:, 1::2].set(tgt)
+    before = jnp.pad(ext, ((0, 0), (2, 0)), constant_values=blank)[:, :-2]
+    skip = (ext != blank) & (ext != before)  # s-2 -> s: between distinct labels only
+    emit = jnp.take_along_axis(lp, jnp.broadcast_to(ext[None], (t_max, *ext.shape)), axis=2)
+    neg = jnp.full((n, 2 * size + 1), _CTC_NEG, lp.dtype)
+    alpha0 = neg.at[:, :2].set(emit[0, :, :2])
+
+    def step(alpha, inputs):
+        e, t = inputs
+        a1 = jnp.concatenate([neg[:, :1], alpha[:, :-1]], axis=1)
+        a2 = jnp.where(skip, jnp.concatenate([neg[:, :2], alpha[:, :-2]], axis=1), _CTC_NEG)
+        new = _lse(alpha, a1, a2) + e
+        return jnp.where((t < input_lengths)[:, None], new, alpha), None
+
+    alpha, _ = lax.scan(step, alpha0, (emit[1:], jnp.arange(1, t_max)))
+    last = jnp.take_along_axis(alpha, (2 * target_lengths)[:, None].astype(jnp.int32), 1)[:, 0]
+    prev = jnp.take_along_axis(alpha, jnp.maximum(2 * target_lengths - 1, 0)[:, None].astype(
+        jnp.int32), 1)[:, 0]  # fmt: skip
+    ll = _lse(last, jnp.where(target_lengths > 0, prev, _CTC_NEG))
+    return jnp.where(ll < _CTC_NEG / 2, jnp.inf, -ll).astype(log_probs.dtype)  # no alignment
 
 
 @jax.custom_jvp
@@ -1078,6 +1406,51 @@ class Primitives(Table):
     max_pool2d = _op(partial(_pool, kind="max"), "MaxPool2DWithIndicesBackward0",
                      torch="F.max_pool2d")  # fmt: skip
     avg_pool2d = _op(partial(_pool, kind="avg"), "AvgPool2DBackward0", torch="F.avg_pool2d")
+    # convolutions, pooling, resampling (issue 14), any number of spatial dims
+    conv_nd = _op(_conv_nd, "ConvolutionBackward0", torch="F.conv1d, F.conv3d")
+    conv_transpose = _op(_conv_transpose, "ConvolutionBackward0",
+                         torch="F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d")
+    max_pool_nd = _op(partial(_pool_nd, kind="max"), "MaxPoolWithIndicesBackward0",
+                      torch="F.max_pool1d, F.max_pool3d")  # fmt: skip
+    avg_pool_nd = _op(partial(_pool_nd, kind="avg"), "AvgPoolBackward0",
+                      torch="F.avg_pool1d, F.avg_pool3d")  # fmt: skip
+    adaptive_max_pool = _op(partial(_adaptive_pool, kind="max"), "AdaptiveMaxPoolBackward0",
+                            "the first maximum in a bin takes the gradient",
+                            torch="F.adaptive_max_pool1d, F.adaptive_max_pool2d")  # fmt: skip
+    adaptive_avg_pool = _op(partial(_adaptive_pool, kind="avg"), "AdaptiveAvgPoolBackward0",
+                            torch="F.adaptive_avg_pool1d, F.adaptive_avg_pool2d")  # fmt: skip
+    upsample = _op(_resample, "UpsampleBackward0", "separable gathers with PyTorch's source "
+                   "coordinates (bicubic A = -0.75)", torch="F.interpolate, F.upsample")
+    grid_sample = _op(_grid_sample, "GridSampler2DBackward0", torch="F.grid_sample")
+    unfold = _op(_unfold, "Im2ColBackward0", torch="F.unfold")
+    fold = _op(_fold, "Col2ImBackward0", torch="F.fold")
+    # attention (issue 14: attention and transformers)
+    scaled_dot_product_attention = _op(
+        _attention, "ScaledDotProductEfficientAttentionBackward0",
+        "jax.nn.dot_product_attention; dropout_p > 0 and a value head size other than the "
+        "query's take the unfused softmax(QK^T * scale + mask) @ V path",
+        torch="F.scaled_dot_product_attention",
+    )  # fmt: skip
+    # activations and CTC (issue 14: activations and losses)
+    leaky_relu = _op(_leaky_relu, "LeakyReluBackward0", torch="F.leaky_relu, F.rrelu (eval)",
+                     elementwise=True)  # fmt: skip
+    elu = _op(_elu, "EluBackward0", torch="F.elu, F.selu", elementwise=True)
+    celu = _op(_elu, "CeluBackward0", torch="F.celu", elementwise=True)
+    hardtanh = _op(_hardtanh, "HardtanhBackward0", "gradient 0 at the bounds, as in PyTorch",
+                   torch="F.hardtanh, F.relu6", elementwise=True)  # fmt: skip
+    hardswish = _op(_hardswish, "HardswishBackward0", torch="F.hardswish", elementwise=True)
+    hardsigmoid = _op(_hardsigmoid, "HardsigmoidBackward0", torch="F.hardsigmoid",
+                      elementwise=True)  # fmt: skip
+    mish = _op(_mish, "MishBackward0", torch="F.mish", elementwise=True)
+    threshold = _op(_threshold, "ThresholdBackward0", torch="F.threshold", elementwise=True)
+    log_sigmoid = _op(jax.nn.log_sigmoid, "LogSigmoidBackward0", torch="F.logsigmoid",
+                      elementwise=True)  # fmt: skip
+    hardshrink = _op(_hardshrink, "HardshrinkBackward0", torch="F.hardshrink", elementwise=True)
+    softshrink = _op(_softshrink, "SoftshrinkBackward0", torch="F.softshrink", elementwise=True)
+    ctc_loss = _op(_ctc_loss, "CtcLossBackward0", "the forward recursion by lax.scan; the "
+                   "gradient is jax's of the loss (PyTorch's gradient for log_probs adds "
+                   "exp(log_probs), which cancels through a log_softmax)",
+                   torch="F.ctc_loss")  # fmt: skip
     binary_cross_entropy = _op(_bce, "BinaryCrossEntropyBackward0", torch="F.binary_cross_entropy",
                                elementwise=True)  # fmt: skip
     dropout = _op(_dropout, "NativeDropoutBackward0", "masks come from varjax's seeded keys",

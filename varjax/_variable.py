@@ -373,7 +373,8 @@ class Variable(
                 f"deepcopy protocol; this one has grad_fn={self.grad_fn!r}. Remedy: deepcopy "
                 f"`.detach()` of it."
             )
-        out = _rebuild(type(self), self._value(), self.requires_grad)
+        # a copy of the buffer, as PyTorch copies storage: varjax.jit may donate the original's
+        out = _rebuild(type(self), jnp.copy(self._value()), self.requires_grad)
         memo[id(self)] = out
         if self._grad is not None:
             out._grad = self._grad.__deepcopy__(memo)

@@ -1,5 +1,481 @@
-"""Placeholder: filled by the nn work of issue 14."""
+"""Convolution, pooling, resampling and padding layers, as PyTorch's ``torch.nn`` defines
+them: the same constructor arguments, attributes, ``state_dict`` names and reprs.
+
+Convolutions draw PyTorch's default init on the host: Kaiming-uniform with a = sqrt(5),
+i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight and the bias, where fan_in is
+``weight.shape[1] * prod(kernel_size)`` (also for transposed convolutions, whose weight is
+(in_channels, out_channels / groups, *kernel_size)).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import numbers
+from typing import Any
+
+from .._variable import Variable
+from . import functional as F
+from . import init
+from ._functional.conv import _pool
+from ._module import Module, Parameter
+
+__all__ = [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AvgPool1d", "AvgPool2d", "AvgPool3d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv3d",
+    "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Fold", "MaxPool1d", "MaxPool2d",
+    "MaxPool3d", "PixelShuffle", "PixelUnshuffle", "ReflectionPad2d", "ReplicationPad2d",
+    "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
+]  # fmt: skip
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _ntuple(v: Any, n: int) -> tuple:
+    return (v,) * n if isinstance(v, numbers.Integral) else tuple(v)
+
+
+def _uniform(shape: tuple, bound: float) -> Parameter:
+    return Parameter(init._draw("uniform", shape, None, None, -bound, bound))
+
+
+class _ConvNd(Module):
+    """Shared body of the convolutions: arguments, parameters, init and repr."""
+
+    _n = 0
+    _transposed = False
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", output_padding: Any = 0) -> None:  # fmt: skip
+        super().__init__()
+        n = self._n
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
+                             f"padding_mode='{padding_mode}'")  # fmt: skip
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _ntuple(kernel_size, n), _ntuple(stride, n)
+        self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
+        self.dilation, self.groups = _ntuple(dilation, n), groups
+        self.transposed, self.output_padding = self._transposed, _ntuple(output_padding, n)
+        self.padding_mode = padding_mode
+        shape = ((in_channels, out_channels // groups) if self._transposed
+                 else (out_channels, in_channels // groups))  # fmt: skip
+        fan_in = shape[1] * math.prod(self.kernel_size)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        self.weight = _uniform((*shape, *self.kernel_size), bound)
+        if bias:
+            self.bias = _uniform((out_channels,), bound)
+        else:
+            self.register_parameter("bias", None)
+
+    def extra_repr(self) -> str:  # PyTorch's: settings at their defaults are left out
+        n = self._n
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+    def _pad_input(self, x: Variable) -> tuple[Variable, Any]:
+        """(input, padding for the convolution): a non-'zeros' mode pads first (PyTorch's
+        _reversed_padding_repeated_twice) and convolves unpadded."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        if isinstance(self.padding, str):
+            raise NotImplementedError(
+                f"padding={self.padding!r} with padding_mode={self.padding_mode!r} is not "
+                f"supported in varjax; pass integer padding"
+            )
+        pads = [p for p in reversed(self.padding) for _ in (0, 1)]
+        return F.pad(x, pads, mode=self.padding_mode), 0
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C, L) (PyTorch's ``nn.Conv1d``); weight (out, in/groups, k)."""
+
+    _n = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:  # fmt: skip
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode)  # fmt: skip
+
+    def forward(self, input: Variable) -> Variable:
+        x, pad = self._pad_input(input)
+        return F.conv1d(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) (PyTorch's ``nn.Conv3d``)."""
+
+    _n = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:  # fmt: skip
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode)  # fmt: skip
+
+    def forward(self, input: Variable) -> Variable:
+        x, pad = self._pad_input(input)
+        return F.conv3d(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+    _fn: Any = None
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, padding_mode: str = "zeros") -> None:  # fmt: skip
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding)  # fmt: skip
+
+    def forward(self, input: Variable, output_size: Any = None) -> Variable:
+        if output_size is not None:
+            raise NotImplementedError(
+                f"{type(self).__name__}(output_size=...) is not supported in varjax; pass "
+                f"output_padding to the constructor instead"
+            )
+        fn = type(self)._fn
+        return fn(input, self.weight, self.bias, self.stride, self.padding,
+                  self.output_padding, self.groups, self.dilation)  # fmt: skip
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution (PyTorch's ``nn.ConvTranspose1d``); weight
+    (in, out/groups, k)."""
+
+    _n, _fn = 1, staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (PyTorch's ``nn.ConvTranspose2d``); weight
+    (in, out/groups, kH, kW)."""
+
+    _n, _fn = 2, staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution (PyTorch's ``nn.ConvTranspose3d``)."""
+
+    _n, _fn = 3, staticmethod(F.conv_transpose3d)
+
+
+# -- pooling --------------------------------------------------------------------------------
+
+
+class _MaxPoolNd(Module):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:  # fmt: skip
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")  # fmt: skip
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Max over windows of (N, C, L) (PyTorch's ``nn.MaxPool1d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)  # fmt: skip
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.MaxPool2d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        if self.return_indices:
+            raise NotImplementedError("MaxPool2d(return_indices=True) is not supported in varjax")
+        if self.dilation in (1, (1, 1)):
+            return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+        return _pool("max", 2, input, self.kernel_size, self.stride, self.padding, self.dilation,
+                     self.ceil_mode)  # fmt: skip
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Max over (kD, kH, kW) windows of (N, C, D, H, W) (PyTorch's ``nn.MaxPool3d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)  # fmt: skip
+
+
+class _AvgPoolNd(Module):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(_AvgPoolNd):
+    """Mean over windows of (N, C, L) (PyTorch's ``nn.AvgPool1d``)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:  # fmt: skip
+        # PyTorch keeps AvgPool1d's sizes as 1-tuples
+        stride = kernel_size if stride is None else stride
+        super().__init__(_ntuple(kernel_size, 1), _ntuple(stride, 1), _ntuple(padding, 1),
+                         ceil_mode, count_include_pad)  # fmt: skip
+        del self.divisor_override
+
+    def forward(self, input: Variable) -> Variable:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)  # fmt: skip
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Mean over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.AvgPool2d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        if self.divisor_override is not None:
+            raise NotImplementedError("AvgPool2d: divisor_override is not supported in varjax")
+        if self.count_include_pad:
+            return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+        return _pool("avg", 2, input, self.kernel_size, self.stride, self.padding, 1,
+                     self.ceil_mode, False)  # fmt: skip
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Mean over (kD, kH, kW) windows of (N, C, D, H, W) (PyTorch's ``nn.AvgPool3d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)  # fmt: skip
+
+
+class _AdaptivePool(Module):
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """Mean over PyTorch's adaptive bins of the last dim (``nn.AdaptiveAvgPool1d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Mean over adaptive bins of the last two dims (``nn.AdaptiveAvgPool2d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class _AdaptiveMaxPool(_AdaptivePool):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    """Max over adaptive bins of the last dim (``nn.AdaptiveMaxPool1d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """Max over adaptive bins of the last two dims (``nn.AdaptiveMaxPool2d``)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+# -- resampling -----------------------------------------------------------------------------
+
+
+class Upsample(Module):
+    """``F.interpolate`` as a layer (PyTorch's ``nn.Upsample``)."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input: Variable) -> Variable:
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        if self.scale_factor is not None:
+            info = f"scale_factor={self.scale_factor!r}"
+        else:
+            info = f"size={self.size!r}"
+        return f"{info}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour 2-D upsampling (PyTorch's ``nn.UpsamplingNearest2d``)."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear 2-D upsampling with ``align_corners=True`` (``nn.UpsamplingBilinear2d``)."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class PixelShuffle(Module):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) (PyTorch's ``nn.PixelShuffle``)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Variable) -> Variable:
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W) (PyTorch's ``nn.PixelUnshuffle``)."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Variable) -> Variable:
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+class Unfold(Module):
+    """im2col as a layer (PyTorch's ``nn.Unfold``)."""
+
+    def __init__(self, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+                 stride: Any = 1) -> None:  # fmt: skip
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input: Variable) -> Variable:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")  # fmt: skip
+
+
+class Fold(Module):
+    """col2im as a layer (PyTorch's ``nn.Fold``)."""
+
+    def __init__(self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+                 stride: Any = 1) -> None:  # fmt: skip
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Variable) -> Variable:
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
+                      self.stride)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (
+            f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+            f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+        )
+
+
+# -- padding --------------------------------------------------------------------------------
+
+
+class _PadNd(Module):
+    _n, _mode = 2, "constant"
+
+    def __init__(self, padding: Any, value: float = 0.0) -> None:
+        super().__init__()
+        self.padding = _ntuple(padding, 2 * self._n)
+        self.value = value
+
+    def forward(self, input: Variable) -> Variable:
+        return F.pad(input, self.padding, self._mode, self.value)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ConstantPad1d(_PadNd):
+    """Pad the last dim with ``value`` (PyTorch's ``nn.ConstantPad1d``)."""
+
+    _n = 1
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad2d(ConstantPad1d):
+    """Pad the last two dims with ``value`` (PyTorch's ``nn.ConstantPad2d``)."""
+
+    _n = 2
+
+
+class ZeroPad2d(_PadNd):
+    """Pad the last two dims with zeros (PyTorch's ``nn.ZeroPad2d``)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad2d(ZeroPad2d):
+    """Pad the last two dims by reflection (PyTorch's ``nn.ReflectionPad2d``)."""
+
+    _mode = "reflect"
+
+
+class ReplicationPad2d(ZeroPad2d):
+    """Pad the last two dims by repeating the edge (PyTorch's ``nn.ReplicationPad2d``)."""
+
+    _mode = "replicate"

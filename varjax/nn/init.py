@@ -25,8 +25,9 @@ from .._methods.inplace import assign
 from .._variable import Variable
 
 __all__ = [
-    "calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_",
-    "ones_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+    "calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_",
+    "normal_", "ones_", "orthogonal_", "sparse_", "trunc_normal_", "uniform_", "xavier_normal_",
+    "xavier_uniform_", "zeros_",
 ]  # fmt: skip
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -34,7 +35,9 @@ _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_tra
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for ``nonlinearity`` (PyTorch's table)."""
+    """The recommended gain for ``nonlinearity`` (PyTorch's ``nn.init.calculate_gain``):
+    1 for linear, convolutions and sigmoid, 5/3 for tanh, sqrt(2) for relu,
+    sqrt(2 / (1 + slope**2)) for leaky_relu (slope ``param``, default 0.01), 3/4 for selu."""
     if nonlinearity in _LINEAR:
         return 1.0
     if nonlinearity == "tanh":
@@ -42,7 +45,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else float(param)
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -85,12 +93,14 @@ def _fans(tensor: Variable) -> tuple[int, int]:
 
 
 def uniform_(tensor: Variable, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Variable:
+    """Fill with U(a, b) samples. PyTorch's ``nn.init.uniform_``."""
     return _fill(tensor, _draw("uniform", tensor.shape, generator, tensor._node.dtype, a, b))
 
 
 def normal_(
     tensor: Variable, mean: float = 0.0, std: float = 1.0, generator: Any = None
 ) -> Variable:
+    """Fill with N(mean, std**2) samples. PyTorch's ``nn.init.normal_``."""
     return _fill(tensor, _draw("normal", tensor.shape, generator, tensor._node.dtype, mean, std))
 
 
@@ -125,32 +135,40 @@ def trunc_normal_(
 
 
 def constant_(tensor: Variable, val: float) -> Variable:
+    """Fill with ``val``. PyTorch's ``nn.init.constant_``."""
     with no_grad():
         tensor.fill_(val)
     return tensor
 
 
 def ones_(tensor: Variable) -> Variable:
+    """Fill with 1. PyTorch's ``nn.init.ones_``."""
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor: Variable) -> Variable:
+    """Fill with 0. PyTorch's ``nn.init.zeros_``."""
     return constant_(tensor, 0.0)
 
 
 def eye_(tensor: Variable) -> Variable:
+    """Fill a 2-D tensor with the identity matrix. PyTorch's ``nn.init.eye_``."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, eye(*tensor.shape, dtype=tensor.dtype))
 
 
 def xavier_uniform_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
+    """U(-b, b) with ``b = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot). PyTorch's
+    ``nn.init.xavier_uniform_``."""
     fan_in, fan_out = _fans(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
+    """N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``. PyTorch's
+    ``nn.init.xavier_normal_``."""
     fan_in, fan_out = _fans(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
@@ -169,6 +187,8 @@ def kaiming_uniform_(
     nonlinearity: str = "leaky_relu",
     generator: Any = None,
 ) -> Variable:
+    """U(-b, b) with ``b = gain * sqrt(3 / fan)`` (He), ``fan`` by ``mode``. PyTorch's
+    ``nn.init.kaiming_uniform_``."""
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
@@ -180,4 +200,58 @@ def kaiming_normal_(
     nonlinearity: str = "leaky_relu",
     generator: Any = None,
 ) -> Variable:
+    """N(0, std**2) with ``std = gain / sqrt(fan)`` (He), ``fan`` by ``mode``. PyTorch's
+    ``nn.init.kaiming_normal_``."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
+
+
+def dirac_(tensor: Variable, groups: int = 1) -> Variable:
+    """Fill a 3-, 4- or 5-D (convolution) weight with the Dirac delta, so the convolution
+    keeps its input channels (per group). PyTorch's ``nn.init.dirac_``."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tuple(tensor.shape)
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = sizes[0] // groups
+    value = np.zeros(sizes, tensor._node.dtype)
+    centre = tuple(n // 2 for n in sizes[2:])
+    for g in range(groups):
+        for d in range(min(per_group, sizes[1])):
+            value[(g * per_group + d, d, *centre)] = 1
+    return _fill(tensor, value)
+
+
+def orthogonal_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
+    """A (semi-)orthogonal matrix, the Q of the QR decomposition of a normal matrix drawn
+    on the host, its columns' signs fixed by R's diagonal as PyTorch does; dims after the
+    first are flattened. PyTorch's ``nn.init.orthogonal_``."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = _rng.host_rng(generator).normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, np.asarray(gain * q.reshape(tuple(tensor.shape)), tensor._node.dtype))
+
+
+def sparse_(tensor: Variable, sparsity: float, std: float = 0.01, generator: Any = None
+            ) -> Variable:  # fmt: skip
+    """A 2-D N(0, std**2) matrix with ``ceil(sparsity * rows)`` zeros in each column, at
+    random rows. PyTorch's ``nn.init.sparse_``."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    rng = _rng.host_rng(generator)
+    value = rng.normal(0.0, std, size=(rows, cols))
+    zeros = int(math.ceil(sparsity * rows))
+    for c in range(cols):
+        value[rng.permutation(rows)[:zeros], c] = 0
+    return _fill(tensor, np.asarray(value, tensor._node.dtype))
