@@ -10,14 +10,24 @@ forward and backward), so an imperative training loop runs one compiled call per
 Reading a parameter computes its update at once. Hyperparameters (``lr``, ``momentum``,
 ``betas``, ...) are one small array per group, an input of that program, so changing a
 learning rate (by hand or through a scheduler) never recompiles; which transforms the chain
-contains (momentum on or off, weight decay on or off, nesterov, ...) is fixed when a group is
-added.
+contains (momentum on or off, weight decay on or off, nesterov, maximize, ...) is fixed when a
+group is added.
+
+PyTorch's ``foreach``, ``fused``, ``capturable`` and ``differentiable`` flags are accepted and
+kept in the parameter groups (so a PyTorch ``state_dict`` round-trips) but change nothing:
+every update is one fused, compiled op already, and an optimizer step is not differentiable.
+
+A subclass whose update optax does not compute exactly as PyTorch documents it returns a
+``_Rule`` (a plain ``init``/``step`` pair on one parameter) from ``_chain`` instead of an optax
+transformation; such a class usually packs its hyperparameters in float64, so step-dependent
+scalars (``1 - beta2 ** step``, ...) are computed in double precision as PyTorch computes them
+in Python, then rounded to the parameter's dtype.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +45,34 @@ from .._variable import Variable, _bind, _wrap
 __all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD"]
 
 
+class _Rule(NamedTuple):
+    """An update written out as PyTorch documents it, for one parameter: ``init(p)`` gives the
+    state (a NamedTuple whose field names are PyTorch's state names), ``step(p, g, state)``
+    gives ``(new_p, new_state)``."""
+
+    init: Callable[[Any], Any]
+    step: Callable[[Any, Any, Any], tuple[Any, Any]]
+
+
+def _c(value: Any, like: Any) -> jax.Array:
+    """A (float64) scalar rounded to ``like``'s dtype, as PyTorch rounds a Python scalar."""
+    return jnp.asarray(value, like.dtype)
+
+
+def _lerp(a: Any, b: Any, w: Any) -> jax.Array:
+    """``torch.lerp(a, b, w)`` with PyTorch's two-sided formula (exact at ``w = 1``)."""
+    w = _c(w, a)
+    return jnp.where(w < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+
+
+def _step_one(tx: Any, p: Any, g: Any, state: Any) -> tuple[Any, Any]:
+    if isinstance(tx, _Rule):
+        new_p, new_state = tx.step(p, g, state)
+        return new_p.astype(p.dtype), new_state
+    updates, new_state = tx.update(g, state, p)
+    return (p + updates).astype(p.dtype), new_state
+
+
 def _update(hyper, *inputs, cls, structure, layout, trees):
     """A group's optax updates: for each parameter (its inputs are the parameter, its
     gradient and its state's leaves), the new parameter, then the new state's leaves."""
@@ -42,14 +80,17 @@ def _update(hyper, *inputs, cls, structure, layout, trees):
     for name, n in layout:
         h[name] = hyper[i] if n == 0 else tuple(hyper[i + j] for j in range(n))
         i += max(n, 1)
+    maximize, structure = structure
     tx = cls._chain(h, structure)
     outs, k = [], 0
     for tree in trees:
         p, g, state = inputs[k], inputs[k + 1], inputs[k + 2 : k + 2 + tree.num_leaves]
         k += 2 + tree.num_leaves
         state = jax.tree_util.tree_unflatten(tree, state)
-        updates, new_state = tx.update(g.astype(p.dtype), state, p)
-        outs += [(p + updates).astype(p.dtype), *jax.tree_util.tree_leaves(new_state)]
+        g = g.astype(p.dtype)
+        # PyTorch's maximize negates the gradient before anything else reads it
+        new_p, new_state = _step_one(tx, p, -g if maximize else g, state)
+        outs += [new_p, *jax.tree_util.tree_leaves(new_state)]
     return tuple(outs)
 
 
@@ -87,6 +128,8 @@ class Optimizer:
     # optax state field -> PyTorch's state_dict name
     _STATE_NAMES: dict[str, str] = {}
     _structure_doc = "which transforms are used"
+    # dtype of the packed hyperparameters (float64 for the hand-written ``_Rule`` updates)
+    _hyper_dtype: Any = np.float32
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -107,6 +150,26 @@ class Optimizer:
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own hyperparameters (defaults fill the rest)."""
+        group = self._new_group(param_group)
+        params = group["params"]
+        structure = self._full_structure(group)
+        tx = self._chain(self._hyper_dict(group), structure[1])
+        pending = [p._node for p in params if p._node.value is None]
+        if pending:  # one program for all of them, not one per parameter
+            materialize(pending)
+        for p in params:
+            leaves, tree = jax.tree_util.tree_flatten(tx.init(p._value()))
+            # jnp.array copies: two state entries never share a buffer (a compiled step
+            # donates each one)
+            self._slots.append([_wrap(leaf(jnp.array(x))) for x in leaves])
+            self._trees.append(tree)
+        self.param_groups.append(group)
+        self._hypers.append(_wrap(leaf(jnp.asarray(self._pack(group)))))
+        self._hyper_seen.append(self._group_values(group))
+        group["_structure"] = structure
+
+    def _new_group(self, param_group: dict[str, Any]) -> dict[str, Any]:
+        """``param_group`` checked, with the defaults filled in."""
         group = dict(param_group)
         params = group["params"]
         params = [params] if isinstance(params, Variable) else list(params)
@@ -127,19 +190,7 @@ class Optimizer:
             group.setdefault(name, default)
         group["params"] = params
         self._validate(group)
-        structure = self._structure(group)
-        tx = self._chain(self._hyper_dict(group), structure)
-        pending = [p._node for p in params if p._node.value is None]
-        if pending:  # one program for all of them, not one per parameter
-            materialize(pending)
-        for p in params:
-            leaves, tree = jax.tree_util.tree_flatten(tx.init(p._value()))
-            self._slots.append([_wrap(leaf(jnp.asarray(x))) for x in leaves])
-            self._trees.append(tree)
-        self.param_groups.append(group)
-        self._hypers.append(_wrap(leaf(jnp.asarray(self._pack(group)))))
-        self._hyper_seen.append(self._group_values(group))
-        group["_structure"] = structure
+        return group
 
     def _validate(self, group: dict) -> None:
         for name in _NONNEGATIVE:
@@ -149,12 +200,17 @@ class Optimizer:
     def _structure(self, group: dict) -> tuple:
         return ()
 
+    def _full_structure(self, group: dict) -> tuple:
+        """``(maximize, the subclass's structure)``: what decides the recorded update's form."""
+        return (bool(group.get("maximize", False)), self._structure(group))
+
     @classmethod
     def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
         raise NotImplementedError
 
     def _hyper_names(self) -> list[str]:
-        return list(self.defaults)
+        """The numeric defaults (flags such as ``amsgrad`` or ``foreach`` are structure)."""
+        return [k for k, v in self.defaults.items() if _numeric(v)]
 
     def _hyper_dict(self, group: dict) -> dict:
         return {k: group[k] for k in self._hyper_names()}
@@ -171,7 +227,7 @@ class Optimizer:
         for k in self._hyper_names():
             v = group[k]
             vals.extend(v if isinstance(v, (tuple, list)) else (v,))
-        return np.asarray(vals, np.float32)
+        return np.asarray(vals, self._hyper_dtype)
 
     @staticmethod
     def _group_values(group: dict) -> list:
@@ -182,10 +238,11 @@ class Optimizer:
         group = self.param_groups[i]
         values = self._group_values(group)
         if values != self._hyper_seen[i]:
-            if self._structure(group) != group["_structure"]:
+            if self._full_structure(group) != group["_structure"]:
                 raise ValueError(
                     f"{type(self).__name__}: a parameter group changed a setting that decides "
-                    f"the update's form ({self._structure_doc}) after it was created; create "
+                    f"the update's form ({self._structure_doc}, maximize) after it was "
+                    f"created; create "
                     f"the optimizer with the final setting (e.g. momentum > 0) instead"
                 )
             if _tracing.state.active:
@@ -322,7 +379,7 @@ class Optimizer:
             for k, v in theirs.items():
                 if k != "params":
                     g[k] = tuple(v) if isinstance(mine.get(k), tuple) else v
-            if self._structure(g) != mine["_structure"]:
+            if self._full_structure(g) != mine["_structure"]:
                 raise ValueError(
                     f"loaded state dict sets {self._structure_doc} differently from this "
                     f"optimizer; create the optimizer with the same settings"
@@ -336,6 +393,10 @@ class Optimizer:
             if entry is None:
                 continue  # PyTorch also leaves unsaved state alone
             named = self._named_state(pos)
+            # a saved state without a step counter (an older varjax checkpoint, or a PyTorch
+            # optimizer that keeps none) keeps this one's counter
+            if "step" in named and "step" not in entry:
+                named.pop("step")
             if set(entry) != set(named):
                 raise ValueError(
                     f"state of parameter {key} has entries {sorted(entry)}, expected "
@@ -379,12 +440,31 @@ class Optimizer:
         before each call, outside the trace: a compiled call never runs ``step()`` again,
         and a change made before a call must not look like one made inside it."""
         for i, g in enumerate(self.param_groups):
-            if self._structure(g) == g["_structure"]:  # else step() raises the clear error
+            if self._full_structure(g) == g["_structure"]:  # else step() raises the error
                 self._hyper(i)
 
     def _jit_key(self) -> tuple:
         """What decides the recorded update's form (a change recompiles a varjax.jit step)."""
-        return (type(self), tuple(self._structure(g) for g in self.param_groups))
+        return (type(self), tuple(self._full_structure(g) for g in self.param_groups))
+
+
+class _Counted(NamedTuple):
+    step: Any
+
+
+def _count() -> optax.GradientTransformation:
+    """Counts steps as PyTorch's ``state["step"]`` (float32) and leaves updates alone."""
+
+    def update(updates, state, params=None):
+        return updates, _Counted(state.step + 1)
+
+    return optax.GradientTransformation(lambda p: _Counted(jnp.zeros((), jnp.float32)), update)
+
+
+def _numeric(v: Any) -> bool:
+    if isinstance(v, (tuple, list)):
+        return bool(v) and all(_numeric(x) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _decay(h: dict, s_wd: bool) -> list:
@@ -394,9 +474,10 @@ def _decay(h: dict, s_wd: bool) -> list:
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with momentum, as PyTorch's ``torch.optim.SGD``.
 
-    With weight decay ``wd``, momentum ``m``, dampening ``d`` and gradient ``g``:
-    ``g += wd * p``; ``b = g`` on the first step, then ``b = m * b + (1 - d) * g``; with
-    nesterov ``g = g + m * b`` else ``g = b``; ``p -= lr * g``.
+    With weight decay ``wd``, momentum ``m``, dampening ``d`` and gradient ``g`` (negated
+    first with ``maximize=True``): ``g += wd * p``; ``b = g`` on the first step, then
+    ``b = m * b + (1 - d) * g``; with nesterov ``g = g + m * b`` else ``g = b``;
+    ``p -= lr * g``. ``foreach``, ``differentiable`` and ``fused`` are accepted and ignored.
 
     Example:
         >>> import varjax as vj
@@ -414,16 +495,22 @@ class SGD(Optimizer):
         self,
         params: Iterable[Any],
         lr: float = 1e-3,
-        momentum: float = 0.0,
-        dampening: float = 0.0,
-        weight_decay: float = 0.0,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-            nesterov=nesterov,
+            nesterov=nesterov, maximize=maximize, foreach=foreach,
+            differentiable=differentiable, fused=fused,
         )  # fmt: skip
         super().__init__(params, defaults)
 
@@ -447,11 +534,49 @@ class SGD(Optimizer):
         return optax.chain(*parts)
 
 
+class _AmsgradState(NamedTuple):
+    step: Any
+    exp_avg: Any
+    exp_avg_sq: Any
+    max_exp_avg_sq: Any
+
+
+def _amsgrad(h: dict, wd: bool, decoupled: bool) -> _Rule:
+    """PyTorch's Adam/AdamW with ``amsgrad=True``: the running maximum of the raw ``v`` is
+    bias-corrected by the current step (differs from optax: ``scale_by_amsgrad`` takes the
+    maximum of the bias-corrected ``v``)."""
+    lr, (b1, b2), eps, decay = h["lr"], h["betas"], h["eps"], h["weight_decay"]
+
+    def init(p):
+        z = jnp.zeros_like(p)
+        return _AmsgradState(jnp.zeros((), jnp.float32), z, z, z)
+
+    def step(p, g, s):
+        t = s.step + 1
+        if wd and decoupled:
+            p = p * _c(1 - lr * decay, p)
+        elif wd:
+            g = g + _c(decay, p) * p
+        m = _lerp(s.exp_avg, g, 1 - b1)
+        v = s.exp_avg_sq * _c(b2, p) + _c(1 - b2, p) * g * g
+        vmax = jnp.maximum(s.max_exp_avg_sq, v)
+        tt = t.astype(h["lr"].dtype)
+        bc1, bc2 = 1 - b1**tt, 1 - b2**tt
+        denom = jnp.sqrt(vmax) / _c(jnp.sqrt(bc2), p) + _c(eps, p)
+        return p + _c(-lr / bc1, p) * (m / denom), _AmsgradState(t, m, v, vmax)
+
+    return _Rule(init, step)
+
+
 class Adam(Optimizer):
-    """Adam (PyTorch's ``torch.optim.Adam``, L2 weight decay added to the gradient).
+    """Adam (PyTorch's ``torch.optim.Adam``, L2 weight decay added to the gradient unless
+    ``decoupled_weight_decay=True``, which makes it AdamW).
 
     ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``;
     ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with bias-corrected ``m_hat``, ``v_hat``.
+    ``amsgrad`` uses the running maximum of ``v`` (state ``max_exp_avg_sq``); ``maximize``
+    ascends. ``foreach``, ``capturable``, ``differentiable`` and ``fused`` are accepted and
+    ignored.
 
     Example:
         >>> import varjax as vj
@@ -463,8 +588,7 @@ class Adam(Optimizer):
     """
 
     _STATE_NAMES = {"mu": "exp_avg", "nu": "exp_avg_sq", "count": "step"}
-    _structure_doc = "weight_decay > 0"
-    _decoupled = False
+    _structure_doc = "weight_decay > 0, amsgrad and decoupled_weight_decay"
 
     def __init__(
         self,
@@ -472,25 +596,45 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"Invalid beta parameters: {betas}")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        _check_betas(betas)
+        defaults = dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            maximize=maximize, foreach=foreach, capturable=capturable,
+            differentiable=differentiable, fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )  # fmt: skip
         super().__init__(params, defaults)
 
     def _structure(self, g: dict) -> tuple:
-        return (g["weight_decay"] != 0,)
+        return (g["weight_decay"] != 0, bool(g["amsgrad"]), bool(g["decoupled_weight_decay"]))
 
     @classmethod
-    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
+    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation | _Rule:
+        wd, amsgrad, decoupled = s
+        if amsgrad:
+            return _amsgrad(h, wd, decoupled)
         b1, b2 = h["betas"]
         adam = optax.scale_by_adam(b1=b1, b2=b2, eps=h["eps"])
-        if cls._decoupled:
-            parts = [adam, *_decay(h, s[0])]
+        if decoupled:
+            parts = [adam, *_decay(h, wd)]
         else:
-            parts = [*_decay(h, s[0]), adam]
+            parts = [*_decay(h, wd), adam]
         return optax.chain(*parts, optax.scale(-h["lr"]))
+
+
+def _check_betas(betas: tuple[float, float]) -> None:
+    if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+        raise ValueError(f"Invalid beta parameters: {betas}")
 
 
 class AdamW(Adam):
@@ -505,8 +649,6 @@ class AdamW(Adam):
         tensor([0.8500], requires_grad=True)
     """
 
-    _decoupled = True
-
     def __init__(
         self,
         params: Iterable[Any],
@@ -514,15 +656,27 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay)
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+            capturable=capturable, differentiable=differentiable, fused=fused,
+            decoupled_weight_decay=True,
+        )  # fmt: skip
 
 
 class RMSprop(Optimizer):
     """RMSprop (``torch.optim.RMSprop``): ``v = a v + (1-a) g^2``; ``p -= lr g / (sqrt(v) + eps)``.
 
     ``centered`` subtracts the squared running mean of ``g`` from ``v``; ``momentum`` keeps
-    ``b = m b + g / (sqrt(v) + eps)`` and steps by ``lr * b``.
+    ``b = m b + g / (sqrt(v) + eps)`` and steps by ``lr * b``; ``maximize`` ascends.
+    ``capturable``, ``foreach`` and ``differentiable`` are accepted and ignored.
 
     Example:
         >>> import varjax as vj
@@ -542,15 +696,20 @@ class RMSprop(Optimizer):
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        momentum: float = 0.0,
+        weight_decay: float = 0,
+        momentum: float = 0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = dict(
-            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-            centered=centered,
+            lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+            weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+            maximize=maximize, differentiable=differentiable,
         )  # fmt: skip
         super().__init__(params, defaults)
 
@@ -564,18 +723,25 @@ class RMSprop(Optimizer):
     def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
         momentum, wd, centered = s
         scale = optax.scale_by_stddev if centered else optax.scale_by_rms
-        parts = [*_decay(h, wd), scale(decay=h["alpha"], eps=h["eps"], eps_in_sqrt=False)]
+        rms = scale(decay=h["alpha"], eps=h["eps"], eps_in_sqrt=False)
+        parts = [_count(), *_decay(h, wd), rms]
         if momentum:
             parts.append(optax.trace(decay=h["momentum"]))
         return optax.chain(*parts, optax.scale(-h["lr"]))
 
 
-class Adagrad(Optimizer):
-    """Adagrad as ``torch.optim.Adagrad``: ``s += g^2``; ``p -= clr * g / sqrt(s + eps)``.
+class _AdagradState(NamedTuple):
+    step: Any
+    sum: Any
 
-    ``clr = lr / (1 + (step - 1) * lr_decay)``. optax (which computes this) puts ``eps`` under
-    the square root where PyTorch adds it after; with the default ``eps=1e-10`` the two agree
-    to float32 precision unless the accumulated sum is itself below ~1e-10.
+
+class Adagrad(Optimizer):
+    """Adagrad as ``torch.optim.Adagrad``: ``s += g^2``; ``p -= clr * g / (sqrt(s) + eps)``.
+
+    ``clr = lr / (1 + (step - 1) * lr_decay)``; ``s`` starts at ``initial_accumulator_value``;
+    ``maximize`` ascends; ``foreach``, ``differentiable`` and ``fused`` are accepted and
+    ignored. Differs from optax: ``optax.scale_by_rss`` puts ``eps`` under the square root
+    (and zeroes the step where the sum is 0), so this update is written out as PyTorch's.
 
     Example:
         >>> import varjax as vj
@@ -586,21 +752,27 @@ class Adagrad(Optimizer):
         0.5
     """
 
-    _STATE_NAMES = {"sum_of_squares": "sum", "count": "step"}
     _structure_doc = "weight_decay > 0"
+    _hyper_dtype = np.float64
 
     def __init__(
         self,
         params: Iterable[Any],
         lr: float = 1e-2,
-        lr_decay: float = 0.0,
-        weight_decay: float = 0.0,
-        initial_accumulator_value: float = 0.0,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
-            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, eps=eps,
+            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+            maximize=maximize, differentiable=differentiable, fused=fused,
         )  # fmt: skip
         super().__init__(params, defaults)
 
@@ -608,16 +780,22 @@ class Adagrad(Optimizer):
         return (g["weight_decay"] != 0,)
 
     @classmethod
-    def _chain(cls, h: dict, s: tuple) -> optax.GradientTransformation:
-        decay = h["lr_decay"]
-        return optax.chain(
-            *_decay(h, s[0]),
-            optax.scale_by_rss(
-                initial_accumulator_value=h["initial_accumulator_value"], eps=h["eps"]
-            ),
-            optax.scale_by_schedule(lambda c: 1.0 / (1.0 + c * decay)),
-            optax.scale(-h["lr"]),
-        )
+    def _chain(cls, h: dict, s: tuple) -> _Rule:
+        lr, decay, eps, wd = h["lr"], h["lr_decay"], h["eps"], h["weight_decay"]
+
+        def init(p):
+            total = jnp.full_like(p, h["initial_accumulator_value"])
+            return _AdagradState(jnp.zeros((), jnp.float32), total)
+
+        def step(p, g, st):
+            t = st.step + 1
+            if s[0]:
+                g = g + _c(wd, p) * p
+            clr = lr / (1 + (t.astype(lr.dtype) - 1) * decay)
+            total = st.sum + g * g
+            return p + _c(-clr, p) * (g / (jnp.sqrt(total) + _c(eps, p))), _AdagradState(t, total)
+
+        return _Rule(init, step)
 
 
 def _walk_optimizer(opt: Optimizer, found: _state.Found) -> None:
