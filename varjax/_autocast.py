@@ -29,8 +29,8 @@ from ._ops import Op
 # PyTorch's "ops that can autocast to float16/bfloat16" (matmul, linear, conv, attention, the
 # RNN cells), under this table's names; helpers of nn add their rows' names here.
 LOW: set[str] = {
-    "matmul", "linear", "linear_bias", "einsum", "outer", "conv2d", "conv", "conv_transpose",
-    "scaled_dot_product_attention", "bilinear", "rnn", "prelu",
+    "matmul", "linear", "linear_bias", "einsum", "outer", "conv2d", "conv_nd", "conv_transpose",
+    "scaled_dot_product_attention", "rnn_layer",
 }  # fmt: skip
 # PyTorch's "ops that can autocast to float32", under this table's names: CUDA's list (used
 # for every device but the CPU) and the CPU's, which keeps softmaxes and sums in low precision.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +206,8 @@ _API_MODULES = [
     ("varjax.nn.init", "varjax.nn.init", None), ("varjax.nn.utils", "varjax.nn.utils", None),
     ("varjax.optim", "varjax.optim", None),
     ("varjax.optim.lr_scheduler", "varjax.optim.lr_scheduler", None),
+    ("varjax.optim.swa_utils", "varjax.optim.swa_utils", None), ("varjax.amp", "varjax.amp", None),
+    ("varjax.nn.utils.rnn", "varjax.nn.utils.rnn", None),
     ("varjax.autograd", "varjax.autograd", None),
     ("varjax.autograd.functional", "varjax.autograd.functional", None),
     ("varjax.utils", "varjax.utils", None), ("varjax.utils.data", "varjax.utils.data", None),
@@ -240,7 +243,11 @@ def _entry(name: str, obj: object) -> str:
     else:
         return f"- `{name}`: `{type(obj).__name__.split('[')[0]}`"
     summary = _summary(obj)
+    sig = _ADDRESS.sub(r"\1", sig)  # a function default: its name, not where it lives
     return f"- {kind}`{name}{sig}`" + (f": {summary}" if summary else "")
+
+
+_ADDRESS = re.compile(r"<function (\S+) at 0x[0-9a-f]+>")
 
 
 def render_api() -> str:

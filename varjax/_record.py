@@ -235,8 +235,8 @@ def _zero_dim_promotion(op: Op, inputs: tuple) -> tuple | None:
 # ops whose tensor inputs must share a dtype, as PyTorch's matmul, linear and conv insist
 # (NumPy would promote, and a model cast to bfloat16 would silently run in float32)
 _SAME_DTYPE = {
-    "matmul", "linear", "linear_bias", "einsum", "outer", "conv2d", "conv", "conv_transpose",
-    "bilinear", "scaled_dot_product_attention",
+    "matmul", "linear", "linear_bias", "einsum", "outer", "conv2d", "conv_nd", "conv_transpose",
+    "scaled_dot_product_attention",
 }  # fmt: skip
 
 
