@@ -58,6 +58,11 @@ class _State(threading.local):
 
 state = _State()
 
+# autocast blocks open in any thread: ``record`` reads the thread-local state only while
+# one is (a thread-local read on every recorded op costs more than the rest of the check)
+entered = 0
+_ENTERING = threading.Lock()
+
 
 def key() -> Any:
     """What ``varjax.jit`` adds to its cache key: a trace recorded under autocast differs."""
@@ -91,7 +96,7 @@ def to_float32(fn: Callable | None = None, *, cpu: bool = True) -> Any:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if state.dtype is not None and (cpu or state.device_type != "cpu"):
+        if entered and state.dtype is not None and (cpu or state.device_type != "cpu"):
             args = tuple(_up(a) for a in args)
             kwargs = {k: _up(v) for k, v in kwargs.items()}
         return fn(*args, **kwargs)
@@ -142,13 +147,19 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
         self._saved: list[tuple] = []
 
     def __enter__(self) -> autocast:
+        global entered
+        with _ENTERING:
+            entered += 1
         self._saved.append((state.dtype, state.device_type))
         state.dtype = self.fast_dtype if self.enabled else None
         state.device_type = self.device
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        global entered
         state.dtype, state.device_type = self._saved.pop()
+        with _ENTERING:
+            entered -= 1
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:

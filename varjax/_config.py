@@ -15,9 +15,11 @@ class Config:
     ``max_pending_depth``: a chain of this many pending ops is computed at once, so a loop
     that never reads a value still runs in bounded memory and bounded program size.
 
-    ``max_inplace_depth``: a Variable whose in-place updates have built a pending chain this
-    deep is computed at once (default 48), so a loop of small writes (``N[a, b] += 1``) runs
-    as chunks of one structure that share a compiled program.
+    ``max_inplace_depth``: a Variable written in place this many times since it last held a
+    value is computed at once (default 48), so a loop of small writes (``N[a, b] += 1``) runs
+    as chunks of one structure that share a compiled program. Writes are counted, not the
+    depth of the graph behind them: a running statistic written after a deep forward is
+    computed by that step's backward, with the forward it reads.
 
     ``explain_recompiles``: log (logger ``varjax.recompile``) why a line of your code compiled
     a new program: the first op or input where it differs from the nearest earlier program

@@ -8,6 +8,7 @@ from them.
 from __future__ import annotations
 
 from . import _compile, _recompile, _record, _tracing
+from ._ops import P
 from ._program import Builder
 from ._record import Node
 
@@ -24,10 +25,15 @@ def materialize(targets: list[Node]) -> None:
     """Compute the pending ``targets`` (and live nodes on the way) as one compiled program."""
     b = Builder()
     for t in targets:
-        if t.value is None:
+        if t.value is None and t.op is P.detach and t.inputs[0].value is not None:
+            # detached while pending (a state_dict read before an optimizer step was computed),
+            # computed since: the same value, no program of its own
+            store([t], [t.inputs[0].value])
+        elif t.value is None:
             b.value(t)
     if not b.emitted:
         return
+    b.side_writes()
     nodes, outs = b.store_slots(targets)
     program = b.program(outs)
     fn = _compile.cached(

@@ -9,9 +9,10 @@ The one linearizer (``Builder``) turns nodes into instructions, one per value sl
 
 A ref ``r >= 0`` is a slot; ``r < 0`` is a Python scalar: ``k = -1 - r`` reads element
 ``k >> 1`` of the float (``k`` even) or integer (``k`` odd) pack, cast to ``sdtype``. ``diff``
-marks the eqns backward differentiates. Arrays and Python scalars are arguments of the
-compiled program, never constants in it (DESIGN principle 2), so the instructions are their
-own cache key.
+marks the eqns backward differentiates (True), and ``POST`` the eqns a backward replays after
+its vjp, reading the forward values the vjp computed (``Builder.side_writes``). Arrays and
+Python scalars are arguments of the compiled program, never constants in it (DESIGN
+principle 2), so the instructions are their own cache key.
 
 Forward materialization, backward and ``autograd.functional`` all run what ``Builder``
 linearizes through ``replay``, and backward and the functional transforms take the same
@@ -29,7 +30,7 @@ import numpy as np
 
 from . import _tracing
 from ._dtypes import default_int, is_floating
-from ._record import Node
+from ._record import Node, pending_writes
 
 
 class _Marker:
@@ -44,6 +45,7 @@ class _Marker:
 
 IN = _Marker("in")  # instruction kind: an array argument
 OUT = _Marker("out")  # instruction kind: a further output of the op at an earlier slot
+POST = 2  # the ``diff`` flag of an eqn replayed after backward's vjp (neither True nor False)
 
 _by_seq = operator.attrgetter("seq")
 
@@ -74,6 +76,29 @@ def differentiated(root: Node, stop: frozenset = frozenset()) -> list[Node]:
                 seen[id(x)] = x
                 stack.append(x)
     return sorted(seen.values(), key=_by_seq)
+
+
+def side_closure(w: Node, *known: dict) -> list[Node] | None:
+    """The pending nodes computing ``w`` that no dict in ``known`` holds, in creation order.
+
+    None if ``w`` reads no pending node ``known`` holds (nothing this program computes), or
+    needs a differentiated node it lacks (another graph's forward: not ours to compute)."""
+    if any(id(w) in k for k in known):
+        return None
+    seen = {id(w): w}
+    stack, reads = [w], False
+    while stack:
+        for x in stack.pop().inputs:
+            if type(x) is not Node or x.value is not None or id(x) in seen:
+                continue
+            if any(id(x) in k for k in known):
+                reads = True
+            elif x.diff:
+                return None
+            else:
+                seen[id(x)] = x
+                stack.append(x)
+    return sorted(seen.values(), key=_by_seq) if reads else None
 
 
 def region(outputs: list[Node], cuts: frozenset = frozenset()) -> list[Node]:
@@ -185,6 +210,32 @@ class Builder:
         self.emitted.extend((n, slot[id(n)]) for n in nodes)
         return slot[id(root)]
 
+    def side_writes(self, region: dict | None = None) -> None:
+        """Also compute each pending in-place write that needs no gradient and reads a value
+        this program computes (``_record.pending_writes``: BatchNorm's running stats, ...).
+
+        In a forward its eqns join the others; in a backward (``region``: the region's slots)
+        they are ``POST`` eqns, replayed after the vjp on the forward values it computed, so
+        the forward runs once and backward can free it."""
+        post: dict[int, int] = {}
+        for w in pending_writes():
+            nodes = side_closure(w, self.slot, post) if region is None else side_closure(
+                w, self.slot, region, post)  # fmt: skip
+            if nodes is None:
+                continue
+            if region is None:
+                self.emit(nodes, self.slot, False, self.array)
+                self.emitted.extend((n, self.slot[id(n)]) for n in nodes)
+                continue
+            self.emit(nodes, post, POST, lambda x: self._known(x, region))
+            self.emitted.extend((n, post[id(n)]) for n in nodes)
+
+    def _known(self, x: Node, region: dict) -> int:
+        s = region.get(id(x))
+        if s is None:
+            s = self.slot.get(id(x))
+        return self.array(x) if s is None else s
+
     def packs(self) -> tuple:
         f = (
             np.asarray(self.fscal, jax.dtypes.canonicalize_dtype(np.float64))
@@ -291,11 +342,14 @@ def forward_fn(instrs: tuple, outs: tuple) -> Callable:
     return run
 
 
-def pure_fn(instrs: tuple, leaves: tuple, outs: tuple, probes: tuple = ()) -> Callable:
+def pure_fn(
+    instrs: tuple, leaves: tuple, outs: tuple, probes: tuple = (), aux: tuple = ()
+) -> Callable:
     """``bind(args, fpack, ipack) -> (f, vals)``: ``vals`` are the slots computed outside the
     differentiated region, and ``f(primals, added=())`` the region as a pure function of
     the leaf values (slots ``leaves``; a negative slot is an input nothing reads), returning
-    the values of ``outs``; ``added[i]`` is added to slot ``probes[i]`` once computed."""
+    the values of ``outs``; ``added[i]`` is added to slot ``probes[i]`` once computed. With
+    ``aux`` slots, ``f`` returns ``(outs values, aux values)`` (``jax.vjp``'s ``has_aux``)."""
 
     def bind(args, fpack, ipack):
         vals = [None] * len(instrs)
@@ -307,6 +361,8 @@ def pure_fn(instrs: tuple, leaves: tuple, outs: tuple, probes: tuple = ()) -> Ca
                 if s >= 0:
                     v[s] = p
             replay(instrs, args, fpack, ipack, v, diff=True, add=dict(zip(probes, added)))
+            if aux:
+                return tuple(v[s] for s in outs), tuple(v[s] for s in aux)
             return tuple(v[s] for s in outs)
 
         return f, vals
@@ -314,8 +370,25 @@ def pure_fn(instrs: tuple, leaves: tuple, outs: tuple, probes: tuple = ()) -> Ca
     return bind
 
 
-def replay(instrs, args, fpack, ipack, vals: list, diff: bool, add=None) -> None:
-    """Run ``instrs`` into ``vals``: with ``diff`` only the differentiated eqns, else the others.
+def post_reads(instrs: tuple) -> tuple | None:
+    """The slots of differentiated eqns that ``POST`` eqns read (the vjp hands them out);
+    None if there are no ``POST`` eqns."""
+
+    def diff_eqn(r):
+        ins = instrs[r]
+        if ins[0] is OUT:
+            ins = instrs[ins[1]]
+        return ins[0] is not IN and ins[4] is True
+
+    post = [ins for ins in instrs if ins[0] is not IN and ins[0] is not OUT and ins[4] == POST]
+    if not post:
+        return None
+    return tuple(sorted({r for ins in post for r in ins[2] if r >= 0 and diff_eqn(r)}))
+
+
+def replay(instrs, args, fpack, ipack, vals: list, diff: bool | int, add=None) -> None:
+    """Run ``instrs`` into ``vals``: the eqns whose flag is ``diff`` (True: the differentiated
+    ones, False: the others, ``POST``: those after a vjp).
 
     ``add`` maps slots to values added right after the slot is computed (backward's probes)."""
     ai = 0

@@ -78,6 +78,7 @@ class Node:
     placement = None  # the device its value is committed to, once varjax placed values
     hooks = None  # backward hooks registered on this version of an intermediate (Hooks)
     index = 0  # which output of its group this node is
+    writes = 0  # in-place updates of its Variable since that Variable last held a value
 
     def __init__(self, op, params, inputs, aval, sdtype, value, requires_grad, is_leaf, depth=0):
         self.op: Op | None = op
@@ -275,8 +276,10 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
     The abstract-evaluation cache is keyed by the inputs' avals, with a Python scalar standing
     as its type (its dtype follows from the other inputs), so a hit costs one dict lookup.
     An op with several outputs gives a tuple of nodes (see ``record_multi``)."""
-    if _autocast.state.dtype is not None and (cast := _autocast.plan(op, inputs)) is not None:
-        inputs = _cast(inputs, cast)
+    if _autocast.entered and _autocast.state.dtype is not None:
+        cast = _autocast.plan(op, inputs)
+        if cast is not None:
+            inputs = _cast(inputs, cast)
     if op.check is not None:
         op.check(*inputs)
     key = [op, params, sdtype]
@@ -311,11 +314,40 @@ def record(op: Op, inputs: tuple, params: tuple = (), sdtype=None) -> Node:
 
 
 def settle_chain(node: Node, limit: int) -> None:
-    """Compute ``node`` now if its pending chain is ``limit`` ops deep: a loop of in-place
-    updates (``N[a, b] += 1``) then runs as chunks of one structure, one compiled program
-    reused, instead of one ever longer program that XLA compiles slowly."""
-    if node.value is None and node.depth >= limit and not config.eager:
+    """Compute ``node`` now if it is the ``limit``-th pending in-place update of its Variable:
+    a loop of in-place updates (``N[a, b] += 1``) then runs as chunks of one structure, one
+    compiled program reused, instead of one ever longer program that XLA compiles slowly.
+    Updates are counted, not the graph's depth: a running statistic written after a deep
+    forward is one update, computed with the forward that produced it (``note_write``)."""
+    if node.value is None and node.writes >= limit and not config.eager:
         _settle([node])
+
+
+# Handles rebound in place to a pending value that needs no gradient (BatchNorm's running
+# stats, counters, `total += loss.detach()`), by id. Nothing reads them in the step that
+# wrote them, so the program that computes what they read computes them too
+# (``Builder.side_writes``): otherwise the forward they read would be freed by backward and
+# recomputed for them later, in a program of its own.
+_WRITES: dict[int, weakref.ref] = {}
+
+
+def note_write(v) -> None:
+    """``v`` (a handle with ``_node``) was just rebound in place to a pending, non-diff node."""
+    r = _WRITES.get(id(v))
+    if r is None or r() is not v:
+        _WRITES[id(v)] = weakref.ref(v)
+
+
+def pending_writes() -> list[Node]:
+    """The pending nodes of the handles ``note_write`` saw (forgetting settled or dead ones)."""
+    out = []
+    for k, r in list(_WRITES.items()):
+        v = r()
+        if v is None or v._node.value is not None or v._node.diff:
+            del _WRITES[k]
+        else:
+            out.append(v._node)
+    return out
 
 
 # Set once a value is placed on a device other than the default one: from then on the

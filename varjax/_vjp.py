@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from . import _anomaly, _compile, _recompile, _tracing
 from ._config import config
 from ._forward import store
-from ._program import Builder, Region, pure_fn
+from ._program import POST, Builder, Region, post_reads, pure_fn, replay
 from ._record import Node, autograd_node, leaf
 
 FREED = (
@@ -209,12 +209,21 @@ def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, merge, old_slots, cot_slo
     one gradient per handle: ``merge[i]`` is the handle of leaf-or-probe ``i`` (None: each
     its own), and ``old_slots[k]`` the slot of handle ``k``'s existing gradient (or None)."""
     out_avals, probe_avals, store_slots = avals
-    bind = pure_fn(instrs, leaf_slots, out_slots, probe_slots)
+    seen = post_reads(instrs)  # forward values the side writes read (Builder.side_writes)
+    bind = pure_fn(instrs, leaf_slots, out_slots, probe_slots, seen or ())
 
     def run(args, fpack, ipack):
         f, vals = bind(args, fpack, ipack)
         probes = tuple(jnp.zeros(shape, dtype) for shape, dtype in probe_avals)
-        values, pullback = jax.vjp(f, tuple(vals[s] for s in leaf_slots), probes)
+        primals = tuple(vals[s] for s in leaf_slots)
+        if seen:
+            values, pullback, forward = jax.vjp(f, primals, probes, has_aux=True)
+            for s, x in zip(seen, forward):
+                vals[s] = x
+        else:
+            values, pullback = jax.vjp(f, primals, probes)
+        if seen is not None:
+            replay(instrs, args, fpack, ipack, vals, diff=POST)
         cots = tuple(
             jnp.ones(shape, dtype) if c is None else vals[c].astype(dtype)
             for c, (shape, dtype) in zip(cot_slots, out_avals)
@@ -247,6 +256,7 @@ def run(p: Plan, accumulate: bool, retain_graph: bool) -> tuple[list, list[Node]
     includes its old ``.grad``."""
     b = p.builder
     old = _old_grads(p) if accumulate else (None,) * len(p.handles)
+    b.side_writes(p.region.slots)
     store_nodes, store_slots = b.store_slots([])
     program = b.program(p.region.out_slots, p.leaf_slots, p.probe_slots)
     avals = (tuple(o.aval for o in p.outputs), tuple(n.aval for n, _ in p.probes), store_slots)

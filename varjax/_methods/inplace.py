@@ -24,9 +24,10 @@ import numpy as np
 from .. import _tracing
 from .._config import config
 from .._dtypes import is_floating
+from .._forward import read
 from .._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from .._ops import P
-from .._record import Node, detached, leaf, record, settle_chain
+from .._record import Node, detached, leaf, note_write, record, settle_chain
 from .._views import _version_cell, base_of, views_of
 from ._base import Methods
 from .index import plan_of, setitem, write_window
@@ -43,6 +44,10 @@ def version(v: Any) -> int:
 
 def alias(base: Any, shares_version: bool) -> Variable:
     """A Variable without history sharing ``base``'s storage (``.data`` / ``.detach()``)."""
+    if base._node.bwd_sig is not None:
+        # a detached backward output (`total += loss.detach()`) will be read: from the next
+        # step on that backward returns its value, so nothing keeps its freed forward alive
+        read(base._node)
     out = base._new(detached(base._node))
     group = getattr(base, "_alias", None)
     if group is None:
@@ -172,9 +177,25 @@ def apply(v: Any, result: Any, name: str, overwrite: Any = None) -> Variable:
             )
         result = result.to(v.dtype)
     _version_cell(v)[0] += 1
+    link = base_of(v)  # a view's write rebinds its base too: both count it
+    written = [(v, v._node)] + ([] if link is None else [(link[0], link[0]._node)])
     _commit(v, result._node, overwrite)
-    settle_chain(v._node, config.max_inplace_depth)
+    for x, old in written:
+        if x._node is not old:
+            _count_write(x, old)
     return v
+
+
+def _count_write(v: Any, old: Node) -> None:
+    """``v`` was written in place (it held ``old``): count its pending writes, compute the
+    chain at ``config.max_inplace_depth``, and note a pending value that needs no gradient."""
+    node = v._node
+    if node.value is not None:
+        return
+    node.writes = old.writes + 1 if old.value is None else 1
+    settle_chain(node, config.max_inplace_depth)
+    if node.value is None and not node.diff and base_of(v) is None:  # a view: its base is noted
+        note_write(v)
 
 
 def _inplace(name: str, result: Any, overwrite: Any = None):
