@@ -161,6 +161,36 @@ def test_an_out_of_bounds_index_behind_a_reshape_or_window_still_raises(make):
     assert tuple(out.shape) == (7, 2)
 
 
+def test_positions_from_arange_are_checked_from_the_call_not_computed():
+    emb = nn.Embedding(6, 3)
+    before = _executions()
+    rows = emb(vj.arange(6)) + emb(vj.arange(5, -1, -2)).sum(0)
+    assert _executions() == before  # arange's bounds are its arguments
+    w = emb.weight.detach().numpy()
+    np.testing.assert_allclose(rows.detach().numpy(), w + w[[5, 3, 1]].sum(0), rtol=1e-6)
+    for start, stop in ((0, 7), (-1, 3)):
+        with pytest.raises(IndexError, match="out of bounds for dimension 0 with size 6"):
+            emb(vj.arange(start, stop))
+    torch = pytest.importorskip("torch")
+    for start, stop in ((0, 7), (-1, 3)):
+        with pytest.raises(IndexError):  # PyTorch: "index out of range in self"
+            torch.nn.Embedding(6, 3)(torch.arange(start, stop))
+
+
+def test_an_optimizer_over_fresh_norm_layers_compiles_nothing():
+    """``Parameter(vj.ones(n))`` and ``register_buffer(..., vj.zeros(n))`` are made on the
+    host: the optimizer reads them at construction, and a save reads the buffers."""
+    model = nn.Sequential(nn.Linear(3, 5), nn.LayerNorm(5), nn.BatchNorm1d(5), nn.GroupNorm(1, 5))
+    before = _executions()
+    opt = vj.optim.Adam(model.parameters(), lr=1e-3)
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    assert _executions() == before
+    assert state["1.weight"].tolist() == [1.0] * 5 and state["2.running_var"].tolist() == [1.0] * 5
+    assert state["2.num_batches_tracked"].dtype == np.int64 and opt.param_groups[0]["lr"] == 1e-3
+    assert model[1].weight.requires_grad and model[1].weight.is_leaf
+    assert not model[2].running_mean.requires_grad
+
+
 def test_cross_entropy_checks_targets_and_ignores_ignore_index():
     logits = vj.zeros(4, 3)
     with pytest.raises(IndexError, match="out of bounds"):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
+from . import _tracing
 from . import random as _rng
 from ._args import new_shape as _new_shape
 from ._args import shape_arg as _shape_arg
@@ -35,6 +37,28 @@ def _made(node, requires_grad: bool, device: Any = None) -> Variable:
         v = v.to(device)
     if requires_grad:
         v.requires_grad = True  # checks the dtype and leafness with PyTorch's messages
+    return v
+
+
+def made_now(v: Any) -> Any:
+    """``v``, its value made on the host now if it is a pending ``full`` or ``arange``.
+
+    For parameters and buffers (``nn.Parameter(vj.ones(n))``, ``register_buffer``): they live
+    the whole run, so the optimizer's first step, a save or a print computes nothing for them.
+    """
+    node = getattr(v, "_node", None)
+    if node is None or node.value is not None or _tracing.state.active or not node.is_leaf:
+        return v
+    params = dict(node.params)
+    if node.op is P.full and not isinstance(node.inputs[0], Variable):
+        value = np.full(params["shape"], node.inputs[0], params["dtype"])
+    elif node.op is P.arange:
+        value = np.arange(params["start"], params["stop"], params["step"], params["dtype"])
+    else:
+        return v
+    made = leaf(jnp.asarray(value), aval=node.aval)
+    made.requires_grad = node.requires_grad
+    v._rebind(made)
     return v
 
 

@@ -60,6 +60,18 @@ def _value_range(value: jax.Array) -> tuple[int, int] | None:
     return r
 
 
+def _arange_range(node: Node) -> tuple[int, int] | None:
+    """(min, max) of a pending integer ``arange`` (its first and last value; None if not one,
+    or empty)."""
+    if node.op is not P.arange:
+        return None
+    p = dict(node.params)
+    if not all(isinstance(p[k], numbers.Integral) for k in ("start", "stop", "step")):
+        return None
+    values = range(p["start"], p["stop"], p["step"])
+    return (min(values[0], values[-1]), max(values[0], values[-1])) if values else (0, -1)
+
+
 def known_in_bounds(x: Any, size: int, allow_negative: bool) -> bool:
     """True if ``x``'s values are known to lie in bounds without computing ``x``: checked on
     the concrete array it was reshaped, windowed, ... from, or traced by ``varjax.jit``."""
@@ -68,8 +80,11 @@ def known_in_bounds(x: Any, size: int, allow_negative: bool) -> bool:
     node = x._node
     while node.value is None and node.op in _SUBSET_OPS and type(node.inputs[0]) is Node:
         node = node.inputs[0]
-    if node.value is None or not np.issubdtype(node.dtype, np.integer):
+    if not np.issubdtype(node.dtype, np.integer):
         return False
+    if node.value is None:
+        r = _arange_range(node)  # positions (`pos(arange(t))`): bounds known from the call
+        return r is not None and (r[1] < size and r[0] >= (-size if allow_negative else 0))
     if _tracing.is_tracer(node.value):
         return True  # values unknown, as in JAX
     r = _value_range(node.value)

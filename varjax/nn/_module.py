@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _device, _functions, _state
-from .._creation import zeros_like
+from .._creation import made_now, zeros_like
 from .._grad_mode import is_grad_enabled, no_grad
 from .._methods.dtype import to_args
 from .._methods.inplace import assign
@@ -39,7 +39,7 @@ class Parameter(Variable):
     __slots__ = ()
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
-        super().__init__(np.zeros(0, np.float32) if data is None else data, requires_grad)
+        super().__init__(np.zeros(0, np.float32) if data is None else made_now(data), requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -175,7 +175,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Variable):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}'")
         _structure_changed()
-        self._buffers[name] = tensor
+        self._buffers[name] = made_now(tensor)
         if not persistent:
             self._non_persistent.add(name)
 
