@@ -21,7 +21,8 @@ from ._module import Module, Parameter
 
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "AvgPool1d", "AvgPool2d", "AvgPool3d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv3d",
+    "AvgPool1d", "AvgPool2d", "AvgPool3d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d",
+    "Conv3d",
     "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Fold", "MaxPool1d", "MaxPool2d",
     "MaxPool3d", "PixelShuffle", "PixelUnshuffle", "ReflectionPad2d", "ReplicationPad2d",
     "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
@@ -108,36 +109,49 @@ class _ConvNd(Module):
         return F.pad(x, pads, mode=self.padding_mode), 0
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    """A convolution (not transposed): PyTorch's constructor, ``_fn`` applied in forward."""
+
+    _fn: Any = None
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:  # fmt: skip
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode)  # fmt: skip
+
+    def forward(self, input: Variable) -> Variable:
+        x, pad = self._pad_input(input)
+        return type(self)._fn(x, self.weight, self.bias, self.stride, pad, self.dilation,
+                              self.groups)  # fmt: skip
+
+
+class Conv1d(_Conv):
     """1-D convolution over (N, C, L) (PyTorch's ``nn.Conv1d``); weight (out, in/groups, k)."""
 
-    _n = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros") -> None:  # fmt: skip
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode)  # fmt: skip
-
-    def forward(self, input: Variable) -> Variable:
-        x, pad = self._pad_input(input)
-        return F.conv1d(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+    _n, _fn = 1, staticmethod(F.conv1d)
 
 
-class Conv3d(_ConvNd):
+class Conv2d(_Conv):
+    """2-D convolution over (N, C, H, W) (PyTorch's ``nn.Conv2d``); weight
+    (out, in/groups, kH, kW).
+
+    Example:
+        >>> import varjax as vj
+        >>> conv = vj.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        >>> conv(vj.zeros(2, 3, 5, 5)).shape
+        varjax.Size([2, 8, 5, 5])
+        >>> conv
+        Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
+    """
+
+    _n, _fn = 2, staticmethod(F.conv2d)
+
+
+class Conv3d(_Conv):
     """3-D convolution over (N, C, D, H, W) (PyTorch's ``nn.Conv3d``)."""
 
-    _n = 3
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros") -> None:  # fmt: skip
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode)  # fmt: skip
-
-    def forward(self, input: Variable) -> Variable:
-        x, pad = self._pad_input(input)
-        return F.conv3d(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+    _n, _fn = 3, staticmethod(F.conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):

@@ -1,8 +1,8 @@
 """Layers and losses as Modules over ``nn.functional``, initialised as PyTorch documents.
 
 Initial values are drawn on the host from varjax's seeded state (``manual_seed``; see ``init``):
-``Linear`` and ``Conv2d`` use PyTorch's default Kaiming-uniform weights (bound
-``1/sqrt(fan_in)``) and uniform biases with the same bound; ``Embedding`` is N(0, 1);
+``Linear`` uses PyTorch's default Kaiming-uniform weights (bound ``1/sqrt(fan_in)``) and
+uniform biases with the same bound (the convolutions, in ``_conv``, too); ``Embedding`` is N(0, 1);
 ``LayerNorm`` and ``BatchNorm`` start at weight 1, bias 0.
 """
 
@@ -21,7 +21,7 @@ from . import init
 from ._module import Module, Parameter
 
 __all__ = [
-    "BatchNorm1d", "BatchNorm2d", "BCEWithLogitsLoss", "Conv2d", "CrossEntropyLoss", "Dropout",
+    "BatchNorm1d", "BatchNorm2d", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout",
     "Embedding", "Flatten", "GELU", "Identity", "L1Loss", "LayerNorm", "Linear", "MSELoss",
     "ModuleDict", "ModuleList", "NLLLoss", "ReLU", "Sequential", "Sigmoid", "SmoothL1Loss", "Tanh",
 ]  # fmt: skip
@@ -55,54 +55,6 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")  # fmt: skip
-
-
-class Conv2d(Module):
-    """2-D convolution; weight (out_channels, in_channels/groups, kH, kW)."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-    ) -> None:
-        super().__init__()
-        pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)
-        k = pair(kernel_size)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError("in_channels and out_channels must be divisible by groups")
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, k
-        self.stride, self.dilation, self.groups = pair(stride), pair(dilation), groups
-        self.padding = padding if isinstance(padding, str) else pair(padding)
-        fan_in = in_channels // groups * k[0] * k[1]
-        bound = 1 / math.sqrt(fan_in)
-        self.weight = _uniform((out_channels, in_channels // groups, *k), bound)
-        if bias:
-            self.bias = _uniform((out_channels,), bound)
-        else:
-            self.register_parameter("bias", None)
-
-    def forward(self, x: Variable) -> Variable:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)  # fmt: skip
-
-    def extra_repr(self) -> str:  # PyTorch's: settings at their defaults are left out
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-        s += f", stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding!r}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
 
 
 class Flatten(Module):

@@ -6,7 +6,6 @@ does, so iteration order, ``state_dict`` keys and ``repr`` match what PyTorch us
 
 from __future__ import annotations
 
-import copy
 import warnings
 import weakref
 from collections import OrderedDict
@@ -20,7 +19,6 @@ from .. import _device, _functions, _state
 from .._creation import made_now, zeros_like
 from .._grad_mode import is_grad_enabled, no_grad
 from .._methods.dtype import to_args
-from .._methods.inplace import assign
 from .._variable import RemovableHandle, Variable
 
 __all__ = ["Module", "Parameter"]
@@ -561,21 +559,6 @@ class Module:
                 if v.grad is not None:
                     v.grad = v.grad.to(dst_type)
         return self
-
-    def __deepcopy__(self, memo: dict) -> Module:
-        """An independent copy (PyTorch's ``copy.deepcopy(model)``): new Parameters and
-        buffers with the same values, each in its own buffer, so ``varjax.jit`` donating
-        the original's arrays never deletes the copy's."""
-        out = type(self).__new__(type(self))
-        memo[id(self)] = out
-        for k, v in self.__dict__.items():
-            object.__setattr__(out, k, copy.deepcopy(v, memo))
-        for v in {id(v): v for *_, v in out._named_state()}.values():
-            for t in (v, v._grad):
-                if t is not None and t._node.value is not None:
-                    assign(t, jnp.array(t._node.value, copy=True))
-        _structure_changed()
-        return out
 
     # -- repr -----------------------------------------------------------------------------------
 
