@@ -164,12 +164,77 @@ POOL = [
     ("adaptive_max_pool1d", (2, 3, 7), dict(output_size=5)),
     ("adaptive_max_pool2d", (1, 2, 5, 7), dict(output_size=(2, 3))),
     ("adaptive_max_pool2d", (1, 2, 3, 3), dict(output_size=5)),  # bins overlap
+    # PyTorch's full 2-D signatures: dilation, count_include_pad, divisor_override
+    ("max_pool2d", (2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1, dilation=2)),
+    ("max_pool2d", (1, 2, 5, 5), dict(kernel_size=2, stride=None, padding=0, dilation=1,
+                                      ceil_mode=True)),
+    ("avg_pool2d", (2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1,
+                                      count_include_pad=False)),
+    ("avg_pool2d", (2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                      divisor_override=4)),
+    ("avg_pool1d", (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+    ("avg_pool3d", (1, 2, 5, 4, 5), dict(kernel_size=2, ceil_mode=True, divisor_override=3)),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("name,xs,kw", POOL)
 def test_pool_against_torch(torch, rng, name, xs, kw):
     _against_torch(torch, name, [_r(rng, *xs)], kw)
+
+
+def test_max_pool2d_takes_pytorchs_positional_arguments(torch, rng):
+    """``F.max_pool2d(x, k, s, p, d, ceil_mode)``: the fifth is dilation, as in PyTorch."""
+    x = _r(rng, 1, 2, 9, 9)
+    for args in [(3, 2, 1, 2), (2, 2, 0, 1, True), (3, 1, 1, 1, False)]:
+        ours = F.max_pool2d(vj.tensor(x), *args)
+        theirs = torch.nn.functional.max_pool2d(torch.tensor(x), *args)
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        assert_close(ours, theirs.numpy())
+
+
+def test_divisor_override_divides_each_windows_sum(rng):
+    x = _r(rng, 1, 1, 5, 5)
+    out = F.avg_pool2d(vj.tensor(x), 2, divisor_override=3)
+    sums = x[0, 0, :4, :4].reshape(2, 2, 2, 2).sum((1, 3))
+    assert_close(out.reshape(2, 2), sums / 3)
+    with pytest.raises(RuntimeError, match="divisor must be not zero"):
+        F.avg_pool2d(vj.tensor(x), 2, divisor_override=0)
+
+
+@pytest.mark.parametrize("xs,kw", [
+    ((2, 3, 7, 6), dict(size=(3, 4))), ((2, 3, 7, 6), dict(scale_factor=0.5)),
+    ((1, 2, 4, 5), dict(size=(9, 7))), ((2, 3, 7), dict(size=4)),
+    ((1, 2, 4, 5, 3), dict(size=(2, 3, 2))),
+])  # fmt: skip
+def test_interpolate_area_against_torch(torch, rng, xs, kw):
+    _against_torch(torch, "interpolate", [_r(rng, *xs)], dict(mode="area", **kw))
+
+
+@pytest.mark.parametrize("output_size", [(13, 11), (14, 12), [2, 2, 14, 11]])
+def test_conv_transpose_output_size_against_torch(torch, rng, output_size):
+    vj.manual_seed(0)
+    ours = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
+    theirs = torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = _r(rng, 2, 3, 7, 6)
+    v, t = vj.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, ref = ours(v, output_size=output_size), theirs(t, output_size=output_size)
+    assert tuple(out.shape) == tuple(ref.shape)
+    assert_close(out, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    out.square().sum().backward()
+    ref.square().sum().backward()
+    assert_close(v.grad, t.grad.numpy(), rtol=1e-4, atol=1e-5)
+    assert_close(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_conv_transpose_output_size_out_of_range_raises_pytorchs_error(torch, rng):
+    x = _r(rng, 2, 3, 7, 6)
+    for bad in [(15, 11), (12, 11)]:
+        with pytest.raises(ValueError, match=r"valid sizes range from \[13, 11\] to \[14, 12\]"):
+            nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)(vj.tensor(x), output_size=bad)
+        with pytest.raises(ValueError, match="valid sizes range from"):
+            torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)(torch.tensor(x),
+                                                                   output_size=bad)  # fmt: skip
 
 
 def test_adaptive_avg_pool_oracle(rng):

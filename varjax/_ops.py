@@ -774,7 +774,8 @@ def _conv_transpose(x, w, *, stride, padding, output_padding, dilation, groups):
     )  # fmt: skip
 
 
-def _pool_nd(x, *, kind, kernel, stride, padding, dilation, ceil_mode, count_include_pad):
+def _pool_nd(x, *, kind, kernel, stride, padding, dilation, ceil_mode, count_include_pad,
+             divisor=None):
     n = len(kernel)
     lead = (1,) * (x.ndim - n)
     pads = [(0, 0)] * (x.ndim - n)
@@ -793,6 +794,8 @@ def _pool_nd(x, *, kind, kernel, stride, padding, dilation, ceil_mode, count_inc
         return lax.reduce_window(x, init, lax.max, lead + kernel, lead + stride, pads,
                                  window_dilation=lead + dilation)  # fmt: skip
     total = lax.reduce_window(x, 0.0, lax.add, lead + kernel, lead + stride, pads)
+    if divisor is not None:  # divisor_override: every window's sum over the same number
+        return total / divisor
     # the divisor counts the padding (count_include_pad) but never the ceil_mode overhang
     inner = [(p, p) if count_include_pad else (0, 0) for p in padding]
     ones = jnp.pad(jnp.ones(x.shape[-n:], x.dtype), inner, constant_values=1)

@@ -16,7 +16,6 @@ from typing import Any
 from .._variable import Variable
 from . import functional as F
 from . import init
-from ._functional.conv import _pool
 from ._module import Module, Parameter
 
 __all__ = [
@@ -165,14 +164,32 @@ class _ConvTransposeNd(_ConvNd):
                          groups, bias, padding_mode, output_padding)  # fmt: skip
 
     def forward(self, input: Variable, output_size: Any = None) -> Variable:
+        output_padding = self.output_padding
         if output_size is not None:
-            raise NotImplementedError(
-                f"{type(self).__name__}(output_size=...) is not supported in varjax; pass "
-                f"output_padding to the constructor instead"
-            )
+            output_padding = self._output_padding(input, output_size)
         fn = type(self)._fn
-        return fn(input, self.weight, self.bias, self.stride, self.padding,
-                  self.output_padding, self.groups, self.dilation)  # fmt: skip
+        return fn(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                  self.groups, self.dilation)  # fmt: skip
+
+    def _output_padding(self, input: Variable, output_size: Any) -> tuple[int, ...]:
+        """The output padding that gives ``output_size`` (its last ``n`` entries), checked to
+        be one of the sizes the stride allows (PyTorch's ``_output_padding``)."""
+        n = self._n
+        if isinstance(self.padding, str):
+            raise ValueError(f"{type(self).__name__}: output_size needs integer padding")
+        size = [int(s) for s in output_size][-n:]
+        if len(size) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.ndim}D input, output_size must "
+                             f"have {n} or {n + 2} elements (got {len(size)})")  # fmt: skip
+        sizes = zip(input.shape[-n:], self.stride, self.padding, self.dilation, self.kernel_size)
+        low = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in sizes]
+        high = [lo + s - 1 for lo, s in zip(low, self.stride)]
+        if not all(lo <= want <= hi for lo, want, hi in zip(low, size, high)):
+            raise ValueError(
+                f"requested an output size of {size}, but valid sizes range from {low} to "
+                f"{high} (for an input of {list(input.shape[-n:])})"
+            )
+        return tuple(want - lo for want, lo in zip(size, low))
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -224,12 +241,8 @@ class MaxPool2d(_MaxPoolNd):
     """Max over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.MaxPool2d``)."""
 
     def forward(self, input: Variable) -> Variable:
-        if self.return_indices:
-            raise NotImplementedError("MaxPool2d(return_indices=True) is not supported in varjax")
-        if self.dilation in (1, (1, 1)):
-            return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode)
-        return _pool("max", 2, input, self.kernel_size, self.stride, self.padding, self.dilation,
-                     self.ceil_mode)  # fmt: skip
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)  # fmt: skip
 
 
 class MaxPool3d(_MaxPoolNd):
@@ -274,12 +287,8 @@ class AvgPool2d(_AvgPoolNd):
     """Mean over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.AvgPool2d``)."""
 
     def forward(self, input: Variable) -> Variable:
-        if self.divisor_override is not None:
-            raise NotImplementedError("AvgPool2d: divisor_override is not supported in varjax")
-        if self.count_include_pad:
-            return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode)
-        return _pool("avg", 2, input, self.kernel_size, self.stride, self.padding, 1,
-                     self.ceil_mode, False)  # fmt: skip
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)  # fmt: skip
 
 
 class AvgPool3d(_AvgPoolNd):

@@ -29,9 +29,9 @@ from ..._variable import Variable, _node_of, _wrap
 from ..._variable import as_variable as _var
 
 __all__ = [
-    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "conv2d", "cross_entropy", "dropout", "embedding", "gelu", "l1_loss", "layer_norm", "linear",
-    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
+    "log_softmax", "mse_loss", "nll_loss", "one_hot", "pad", "relu", "sigmoid",
     "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]  # fmt: skip
 
@@ -523,11 +523,3 @@ def _pool(kind: str, input, kernel_size, stride, padding, ceil_mode) -> Variable
     return _apply(P.max_pool2d if kind == "max" else P.avg_pool2d, x, params=params)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False) -> Variable:
-    """Max over (kH, kW) windows of a (N, C, H, W) or (C, H, W) input."""
-    return _pool("max", input, kernel_size, stride, padding, ceil_mode)
-
-
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False) -> Variable:
-    """Mean over (kH, kW) windows (padding counts as zeros, PyTorch's default)."""
-    return _pool("avg", input, kernel_size, stride, padding, ceil_mode)

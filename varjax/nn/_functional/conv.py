@@ -19,12 +19,13 @@ from ..._ops import P
 from ..._variable import Variable
 from ..._variable import as_variable as _var
 from .basic import _apply
+from .basic import _pool as _pool2d
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "avg_pool1d", "avg_pool3d", "conv1d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "fold", "grid_sample", "interpolate", "max_pool1d", "max_pool3d",
-    "pixel_shuffle", "pixel_unshuffle", "unfold", "upsample",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "conv1d", "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "fold", "grid_sample", "interpolate", "max_pool1d",
+    "max_pool2d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle", "unfold", "upsample",
 ]  # fmt: skip
 
 
@@ -169,7 +170,7 @@ def conv_transpose3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
 
 
 def _pool(kind, n, input, kernel_size, stride, padding, dilation, ceil_mode,
-          count_include_pad=True) -> Variable:  # fmt: skip
+          count_include_pad=True, divisor=None) -> Variable:  # fmt: skip
     x = _var(input)
     if x.ndim not in (n + 1, n + 2):
         raise RuntimeError(f"{kind}_pool{n}d expects a {n + 1}-D or {n + 2}-D input, got "
@@ -191,6 +192,8 @@ def _pool(kind, n, input, kernel_size, stride, padding, dilation, ceil_mode,
             )
     params = (("ceil_mode", bool(ceil_mode)), ("count_include_pad", bool(count_include_pad)),
               ("dilation", d), ("kernel", k), ("padding", p), ("stride", s))  # fmt: skip
+    if divisor is not None:
+        params += (("divisor", divisor),)
     return _apply(P.max_pool_nd if kind == "max" else P.avg_pool_nd, x, params=params)
 
 
@@ -207,6 +210,25 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     return _pool("max", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Variable:  # fmt: skip
+    """Max over (kH, kW) windows of a (N, C, H, W) or (C, H, W) input (PyTorch's
+    ``F.max_pool2d``, same arguments in the same order).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.max_pool2d(vj.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    _no_indices("max_pool2d", return_indices)
+    if _tuple(dilation, 2, "dilation") == (1, 1):
+        return _pool2d("max", input, kernel_size, stride, padding, ceil_mode)
+    return _pool("max", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
 def max_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Variable:  # fmt: skip
@@ -219,8 +241,14 @@ def max_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
 def _avg(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
          divisor_override) -> Variable:  # fmt: skip
     if divisor_override is not None:
-        raise NotImplementedError(f"avg_pool{n}d: divisor_override is not supported in varjax")
-    return _pool("avg", n, input, kernel_size, stride, padding, 1, ceil_mode, count_include_pad)
+        if not isinstance(divisor_override, numbers.Integral) or divisor_override == 0:
+            raise RuntimeError(f"avg_pool{n}d: divisor must be not zero, got "
+                               f"{divisor_override!r}")  # fmt: skip
+        divisor_override = int(divisor_override)
+    elif n == 2 and count_include_pad:
+        return _pool2d("avg", input, kernel_size, stride, padding, ceil_mode)
+    return _pool("avg", n, input, kernel_size, stride, padding, 1, ceil_mode, count_include_pad,
+                 divisor_override)  # fmt: skip
 
 
 def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -228,6 +256,16 @@ def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     """Mean over windows of a (N, C, L) or (C, L) input (PyTorch's ``F.avg_pool1d``);
     ``count_include_pad`` counts the zero padding in the divisor."""
     return _avg(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Variable:  # fmt: skip
+    """Mean over (kH, kW) windows of a (N, C, H, W) or (C, H, W) input (PyTorch's
+    ``F.avg_pool2d``): ``count_include_pad`` counts the zero padding in the divisor, and
+    ``divisor_override`` divides every window's sum by itself instead."""
+    return _avg(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override)  # fmt: skip
 
 
 def avg_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -309,8 +347,9 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Variable:  # fmt: skip
     """Resize the spatial dims of (N, C, ...) with ``mode`` 'nearest' (PyTorch's floor rule),
-    'nearest-exact', 'linear', 'bilinear', 'bicubic' (A = -0.75) or 'trilinear', to ``size``
-    or by ``scale_factor`` (PyTorch's ``F.interpolate``, same source coordinates).
+    'nearest-exact', 'area' (adaptive average pooling), 'linear', 'bilinear', 'bicubic'
+    (A = -0.75) or 'trilinear', to ``size`` or by ``scale_factor`` (PyTorch's
+    ``F.interpolate``, same source coordinates).
 
     Example:
         >>> import varjax as vj
@@ -320,10 +359,10 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
     """
     x = _var(input)
     n = x.ndim - 2
-    if mode not in ("nearest", "nearest-exact", *_MODE_DIMS):
+    if mode not in ("nearest", "nearest-exact", "area", *_MODE_DIMS):
         raise NotImplementedError(
             f"interpolate: mode {mode!r} is not supported; use nearest, "
-            f"nearest-exact, linear, bilinear, bicubic or trilinear"
+            f"nearest-exact, area, linear, bilinear, bicubic or trilinear"
         )
     if mode in _MODE_DIMS and n != _MODE_DIMS[mode]:
         raise NotImplementedError(f"Got {x.ndim}D input, but {mode} mode needs "
@@ -340,6 +379,8 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
         scales = (None,) * n
     if min(sizes) < 1:
         raise ValueError(f"interpolate: output size {sizes} must be positive")
+    if mode == "area":  # PyTorch's area mode is adaptive average pooling to the output size
+        return _apply(P.adaptive_avg_pool, x, params=(("output_size", sizes),))
     kind = "cubic" if mode == "bicubic" else "linear" if mode in _MODE_DIMS else mode
     params = (("align_corners", bool(align_corners)), ("mode", kind),
               ("output_size", sizes), ("scales", scales))  # fmt: skip
