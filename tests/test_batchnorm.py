@@ -125,10 +125,11 @@ def test_state_dict_keys_buffers_and_repr():
     nbt = bn.num_batches_tracked
     assert nbt.shape == () and np.issubdtype(nbt.dtype, np.integer) and nbt.tolist() == 0
     assert repr(bn) == (
-        "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        "BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     )
     assert repr(nn.BatchNorm1d(4, momentum=None, affine=False, track_running_stats=False)) == (
-        "BatchNorm1d(4, eps=1e-05, momentum=None, affine=False, track_running_stats=False)"
+        "BatchNorm1d(4, eps=1e-05, momentum=None, affine=False, bias=False, "
+        "track_running_stats=False)"
     )
     net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     assert list(net.state_dict())[2:] == [

@@ -370,3 +370,25 @@ def test_pickle_payload_as_metadata_never_runs(tmp_path, no_pickle):
     safetensors.numpy.save_file(tensors, tmp_path / "b", metadata={"pickle": payload})
     _assert_same_arrays(vj.load(tmp_path / "b"), tensors)  # foreign metadata is ignored
     assert not (tmp_path / "pwned").exists()
+
+
+def test_file_objects_and_pytorchs_load_arguments(tmp_path):
+    """``torch.save(obj, buffer)`` / ``torch.load(f, map_location=..., weights_only=True)``
+    as PyTorch code writes them."""
+    import io
+
+    model = nn.Linear(3, 2)
+    buf = io.BytesIO()
+    vj.save(model.state_dict(), buf)
+    for where in ("cpu", vj.device("cpu"), {"cuda:0": "cpu"}, lambda storage, loc: storage):
+        buf.seek(0)
+        state = vj.load(buf, map_location=where, weights_only=True)
+        assert type(state) is OrderedDict and list(state) == ["weight", "bias"]
+        np.testing.assert_array_equal(state["weight"].numpy(), model.weight.detach().numpy())
+        assert str(state["bias"].device) == "cpu"
+    vj.save({"w": vj.ones(2)}, tmp_path / "a.safetensors", pickle_protocol=2)
+    assert vj.load(tmp_path / "a.safetensors", "cpu", mmap=True)["w"].tolist() == [1.0, 1.0]
+    buf.seek(0)
+    with pytest.raises(ValueError, match="names several devices"):
+        vj.load(buf, map_location={"cuda:0": "cpu", "cuda:1": "meta"})
+    assert not list(tmp_path.glob("*.tmp"))

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import jax
 import numpy as np
@@ -101,8 +102,12 @@ class _Encoder:
         )
 
 
-def save(obj: Any, path: PathLike) -> None:
-    """Write ``obj`` to ``path`` as a safetensors file, atomically.
+def save(obj: Any, f: PathLike | BinaryIO, pickle_module: Any = None,
+         pickle_protocol: int | None = None, _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:  # fmt: skip
+    """Write ``obj`` to ``f`` (a path, or a binary file object such as ``io.BytesIO``) as a
+    safetensors file, atomically for a path. PyTorch's pickle settings are accepted and
+    mean nothing here: nothing is pickled.
 
     ``obj`` is a Variable or array, a dict of them (a Module's ``state_dict()``), or a nested
     structure of dicts (str or int keys), lists and tuples whose leaves are Variables, arrays,
@@ -126,7 +131,10 @@ def save(obj: Any, path: PathLike) -> None:
     # "format": "pt" marks PyTorch-layout weights for readers such as transformers, which
     # refuse a file whose metadata lacks it.
     metadata = {_META_KEY: json.dumps({"version": _VERSION, "root": tree}), "format": "pt"}
-    path = os.fspath(path)
+    if hasattr(f, "write"):
+        f.write(safetensors.numpy.save(encoder.tensors, metadata=metadata))
+        return
+    path = os.fspath(f)
     if os.path.islink(path):  # write the file the link points to, and keep the link
         path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -252,8 +260,16 @@ def _short(obj: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def load(path: PathLike) -> Any:
-    """Read what :func:`save` wrote: the same structure, with Variables for the tensors.
+def load(f: PathLike | BinaryIO, map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None,
+         **pickle_load_args: Any) -> Any:  # fmt: skip
+    """Read what :func:`save` wrote to ``f`` (a path or a binary file object): the same
+    structure, with Variables for the tensors.
+
+    ``map_location`` places them, as in PyTorch: a device (``"cpu"``, ``varjax.device(...)``),
+    a dict whose values name one device, or a function ``(tensor, "cpu") -> tensor``. Loading
+    is always ``weights_only`` (nothing is unpickled), and ``mmap`` and PyTorch's pickle
+    arguments change nothing.
 
     Variables come back with ``requires_grad=False`` on the default device; dicts keep their
     int keys and order, and what was an ``OrderedDict`` (a ``state_dict()``) is one again. A
@@ -277,7 +293,53 @@ def load(path: PathLike) -> Any:
         True
         >>> tmp.cleanup()
     """
-    path = os.fspath(path)
+    if hasattr(f, "read"):
+        return _load_bytes(f.read(), map_location)
+    return _placed(_load_path(os.fspath(f)), map_location)
+
+
+def _load_bytes(data: bytes, map_location: Any) -> Any:
+    """Load from a file object's bytes: through a private temporary file (safetensors opens
+    paths), removed again."""
+    fd, tmp = tempfile.mkstemp(suffix=".safetensors")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return _placed(_load_path(tmp), map_location)
+    finally:
+        os.unlink(tmp)
+
+
+def _placed(obj: Any, map_location: Any) -> Any:
+    """``obj`` with its Variables placed as ``map_location`` says (see ``load``)."""
+    if map_location is None:
+        return obj
+    if isinstance(map_location, Mapping):
+        targets = set(map(str, map_location.values()))
+        if len(targets) != 1:
+            raise ValueError(
+                f"map_location={map_location!r} names several devices, and a varjax file does "
+                f"not record where its tensors were; pass one device instead"
+            )
+        map_location = next(iter(map_location.values()))
+    move = map_location if callable(map_location) else lambda v, _: v.to(map_location)
+    return _map_variables(obj, lambda v: move(v, "cpu"))
+
+
+def _map_variables(obj: Any, fn: Any) -> Any:
+    if isinstance(obj, Variable):
+        return fn(obj)
+    if isinstance(obj, Mapping):
+        out = type(obj)() if isinstance(obj, OrderedDict) else {}
+        for k, v in obj.items():
+            out[k] = _map_variables(v, fn)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_map_variables(v, fn) for v in obj)
+    return obj
+
+
+def _load_path(path: str) -> Any:
     if not os.path.exists(path):
         raise FileNotFoundError(
             f"no file at {path!r} (absolute: {os.path.abspath(path)!r}); check the path, or "

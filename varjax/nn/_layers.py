@@ -70,8 +70,17 @@ class Flatten(Module):
 
 
 class ReLU(Module):
+    """``max(x, 0)`` (PyTorch's ``nn.ReLU``); ``inplace`` writes the result into the input."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x: Variable) -> Variable:
-        return F.relu(x)
+        return F.relu(x, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class GELU(Module):
@@ -99,38 +108,39 @@ class Sigmoid(Module):
 class Dropout(Module):
     """Zero elements with probability ``p`` in training mode (seeded keys); identity in eval."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Variable) -> Variable:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class LayerNorm(Module):
     def __init__(self, normalized_shape: Any, eps: float = 1e-5,
-                 elementwise_affine: bool = True) -> None:  # fmt: skip
+                 elementwise_affine: bool = True, bias: bool = True) -> None:  # fmt: skip
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
             normalized_shape)  # fmt: skip
         self.normalized_shape, self.eps = shape, eps
-        if elementwise_affine:
-            self.weight = Parameter(ones(*shape))
-            self.bias = Parameter(zeros(*shape))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.elementwise_affine = elementwise_affine
+        self.weight = Parameter(ones(*shape)) if elementwise_affine else None
+        self.bias = Parameter(zeros(*shape)) if elementwise_affine and bias else None
+        for name in ("weight", "bias"):
+            if getattr(self, name) is None:
+                self.register_parameter(name, None)
 
     def forward(self, x: Variable) -> Variable:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine="
+                f"{self.elementwise_affine}, bias={self.bias is not None}")  # fmt: skip
 
 
 class _BatchNorm(Module):
@@ -148,16 +158,17 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features))
-            self.bias = Parameter(zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.weight = Parameter(ones(num_features)) if affine else None
+        self.bias = Parameter(zeros(num_features)) if affine and bias else None
+        for name in ("weight", "bias"):
+            if getattr(self, name) is None:
+                self.register_parameter(name, None)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features))
             self.register_buffer("running_var", ones(num_features))
@@ -179,7 +190,8 @@ class _BatchNorm(Module):
         if self.affine:
             with no_grad():
                 self.weight.fill_(1)
-                self.bias.zero_()
+                if self.bias is not None:
+                    self.bias.zero_()
 
     def _check_input_dim(self, x: Variable) -> None:
         raise NotImplementedError
@@ -213,7 +225,8 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -229,7 +242,7 @@ class BatchNorm1d(_BatchNorm):
         >>> bn.running_mean, bn.num_batches_tracked
         (tensor([0.2000, 0.2000]), tensor(1))
         >>> bn
-        BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+        BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
     """
 
     def _check_input_dim(self, x: Variable) -> None:
@@ -255,23 +268,69 @@ class BatchNorm2d(_BatchNorm):
 
 
 class Embedding(Module):
-    def __init__(self, num_embeddings: int, embedding_dim: int,
-                 padding_idx: int | None = None) -> None:  # fmt: skip
+    """A lookup table of ``num_embeddings`` rows of size ``embedding_dim`` (PyTorch's
+    ``nn.Embedding``, N(0, 1) init); see ``F.embedding`` for ``max_norm``,
+    ``scale_grad_by_freq`` and ``sparse``.
+
+    Example:
+        >>> import varjax as vj
+        >>> emb = vj.nn.Embedding(10, 3, padding_idx=0)
+        >>> emb(vj.tensor([[0, 2], [4, 0]])).shape, emb
+        (varjax.Size([2, 2, 3]), Embedding(10, 3, padding_idx=0))
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Variable | None = None, _freeze: bool = False) -> None:  # fmt: skip
         super().__init__()
         if padding_idx is not None:
             padding_idx = F._padding_index(padding_idx, num_embeddings)
         self.num_embeddings, self.embedding_dim, self.padding_idx = (
             num_embeddings, embedding_dim, padding_idx)  # fmt: skip
-        self.weight = Parameter(init._draw("normal", (num_embeddings, embedding_dim)))
-        if padding_idx is not None:
-            with no_grad():
-                self.weight[padding_idx] = 0.0
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(init._draw("normal", (num_embeddings, embedding_dim)),
+                                    requires_grad=not _freeze)  # fmt: skip
+            if padding_idx is not None:
+                with no_grad():
+                    self.weight[padding_idx] = 0.0
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise AssertionError("Shape of weight does not match num_embeddings and "
+                                     "embedding_dim")  # fmt: skip
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Variable, freeze: bool = True,
+                        padding_idx: int | None = None, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:  # fmt: skip
+        """An Embedding holding ``embeddings`` (2-D), frozen unless ``freeze=False``."""
+        if embeddings.ndim != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)  # fmt: skip
 
     def forward(self, idx: Variable) -> Variable:
-        return F.embedding(idx, self.weight, self.padding_idx)
+        return F.embedding(idx, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)  # fmt: skip
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        if self.sparse:
+            s += ", sparse=True"
+        return s
 
 
 # -- containers ---------------------------------------------------------------------------------

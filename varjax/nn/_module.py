@@ -6,6 +6,8 @@ does, so iteration order, ``state_dict`` keys and ``repr`` match what PyTorch us
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
 import weakref
 from collections import OrderedDict
@@ -41,6 +43,32 @@ class Parameter(Variable):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _has_factory(init: Callable) -> bool:
+    params = inspect.signature(init).parameters
+    return "device" in params or "dtype" in params
+
+
+def _factory_kwargs(init: Callable) -> Callable:
+    """A varjax layer's ``__init__`` taking PyTorch's factory kwargs: ``nn.Linear(4, 2,
+    device=d, dtype=t)`` makes its parameters and buffers there, the floating ones in ``t``
+    (drawn as PyTorch would, then placed and cast, as ``module.to(d, t)`` does)."""
+
+    @functools.wraps(init)
+    def wrapped(self, *args: Any, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if device is not None or dtype is not None:
+            self.to(**{k: v for k, v in (("device", device), ("dtype", dtype)) if v is not None})
+
+    sig = inspect.signature(init)
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None)
+             for n in ("device", "dtype")]  # fmt: skip
+    params = list(sig.parameters.values())
+    tail = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+    head = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    wrapped.__signature__ = sig.replace(parameters=head + extra + tail)
+    return wrapped
 
 
 _EPOCH = [0]  # bumped by every change to a Module's parameters, buffers, submodules or attributes
@@ -109,6 +137,12 @@ class Module:
     """
 
     training: bool
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.__module__.startswith("varjax.nn") and not _has_factory(init):
+            cls.__init__ = _factory_kwargs(init)
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())

@@ -70,35 +70,7 @@ class GroupNorm(Module):
                 f"affine={self.affine}, bias={self.bias is not None}")  # fmt: skip
 
 
-class _Norm(_BatchNorm):
-    """``_BatchNorm``'s parameters and buffers with PyTorch 2's keyword ``bias`` and its
-    repr (``bias=...`` after ``affine``)."""
-
-    def __init__(
-        self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-        affine: bool = True, track_running_stats: bool = True, *, bias: bool = True,
-    ) -> None:  # fmt: skip
-        super().__init__(num_features, eps, momentum, affine, track_running_stats)
-        if affine and not bias:
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        with no_grad():
-            if self.weight is not None:
-                self.weight.fill_(1)
-            if self.bias is not None:
-                self.bias.zero_()
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, bias={self.bias is not None}, "
-            f"track_running_stats={self.track_running_stats}"
-        )
-
-
-class BatchNorm3d(_Norm):
+class BatchNorm3d(_BatchNorm):
     """Batch normalization (PyTorch's ``nn.BatchNorm3d``) of (N, C, D, H, W) input over N, D,
     H and W for each channel C, with running stats as ``BatchNorm2d``."""
 
@@ -107,7 +79,7 @@ class BatchNorm3d(_Norm):
             raise ValueError(f"expected 5D input (got {x.ndim}D input)")
 
 
-class _InstanceNorm(_Norm):
+class _InstanceNorm(_BatchNorm):
     """Shared body of ``InstanceNorm1d/2d/3d``: ``_RANK`` is the rank of an unbatched input."""
 
     _RANK = 2

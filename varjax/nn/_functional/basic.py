@@ -37,7 +37,22 @@ __all__ = [
 
 _REDUCTIONS = ("mean", "sum", "none")
 
-relu, silu = _functions.relu, _functions.silu
+def relu(input: Any, inplace: bool = False) -> Variable:
+    """``max(x, 0)`` (PyTorch's ``F.relu``); ``inplace`` writes the result into ``input``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.functional.relu(vj.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+    out = _functions.relu(input)
+    return input.copy_(out) if inplace else out
+
+
+def silu(input: Any, inplace: bool = False) -> Variable:
+    """``x * sigmoid(x)`` (PyTorch's ``F.silu``); ``inplace`` writes the result into ``input``."""
+    out = _functions.silu(input)
+    return input.copy_(out) if inplace else out
 tanh, sigmoid = _functions.tanh, _functions.sigmoid
 softmax, log_softmax = _functions.softmax, _functions.log_softmax
 
@@ -56,17 +71,20 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Variable
     return _var(input).softplus(beta, threshold)
 
 
-def dropout(input: Any, p: float = 0.5, training: bool = True) -> Variable:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only);
+    ``inplace`` writes the result into ``input``."""
     x = _var(input)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return x * 0.0
-    key, counter = _rng.next_draw()
-    return _apply(P.dropout, x, key, counter, params=(("p", float(p)),))
+        out = x * 0.0
+    else:
+        key, counter = _rng.next_draw()
+        out = _apply(P.dropout, x, key, counter, params=(("p", float(p)),))
+    return x.copy_(out) if inplace else out
 
 
 def _legacy(size_average: Any, reduce: Any, reduction: str) -> str:
@@ -115,22 +133,39 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
 
 @_autocast.to_float32
 def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
-             reduction: str = "mean") -> Variable:  # fmt: skip
-    """Mean squared error."""
+             reduction: str = "mean", weight: Any = None) -> Variable:  # fmt: skip
+    """Mean squared error; with ``weight`` (the input's shape), each error is weighted and
+    ``'mean'`` divides by the weights' sum (PyTorch's)."""
     reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("mse_loss", x, y)
-    return _reduce((x - y) ** 2, reduction)
+    return _weighted((x - y) ** 2, weight, x, reduction)
 
 
 @_autocast.to_float32
 def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
-            reduction: str = "mean") -> Variable:  # fmt: skip
-    """Mean absolute error."""
+            reduction: str = "mean", weight: Any = None) -> Variable:  # fmt: skip
+    """Mean absolute error; ``weight`` as in ``mse_loss``."""
     reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("l1_loss", x, y)
-    return _reduce((x - y).abs(), reduction)
+    return _weighted((x - y).abs(), weight, x, reduction)
+
+
+def _weighted(loss: Variable, weight: Any, x: Variable, reduction: str) -> Variable:
+    """``loss`` reduced, each element weighted by ``weight`` (None: unweighted)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    w = _var(weight)
+    if tuple(w.shape) != tuple(x.shape):
+        raise ValueError("Weights and input must have the same size.")
+    if reduction not in ("none", "sum", "mean"):
+        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', "
+                         f"'mean', 'sum'.")  # fmt: skip
+    loss = loss * w
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / w.sum()
 
 
 @_autocast.to_float32
@@ -320,17 +355,41 @@ def _padding_index(padding_idx: int, num_embeddings: int) -> int:
     return padding_idx % num_embeddings
 
 
-def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Variable:
-    """Rows of ``weight`` picked by the integer ``input`` (any shape).
+def embedding(
+    input: Any, weight: Any, padding_idx: int | None = None, max_norm: float | None = None,
+    norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
+) -> Variable:  # fmt: skip
+    """Rows of ``weight`` picked by the integer ``input`` (any shape), as PyTorch's
+    ``F.embedding``.
 
-    ``padding_idx`` rows receive no gradient, as in PyTorch."""
+    ``padding_idx`` rows receive no gradient. ``max_norm`` first rescales, in place, each row
+    ``input`` picks whose ``norm_type``-norm exceeds it to that norm. ``scale_grad_by_freq``
+    divides each row's gradient by how often the batch picks it. ``sparse`` is accepted; the
+    gradient is dense (the same values as PyTorch's sparse one)."""
     idx, w = _var(input), _var(weight)
-    rows = w.index_select(0, idx.reshape(-1)).reshape(*idx.shape, w.shape[1])  # checks bounds
+    flat = idx.reshape(-1)
+    if max_norm is not None:
+        _renorm_rows(w, flat, float(max_norm), float(norm_type))
+    rows = w.index_select(0, flat).reshape(*idx.shape, w.shape[1])  # checks bounds
+    if scale_grad_by_freq:
+        counts = w.new_zeros(w.shape[0]).index_add(0, flat, w.new_ones(flat.shape[0]))
+        per_row = counts.index_select(0, flat).reshape(*idx.shape, 1)
+        rows = rows.detach() + (rows - rows.detach()) / per_row  # the value exactly; grad / count
     if padding_idx is None:
         return rows
     padding_idx = _padding_index(padding_idx, w.shape[0])
     keep = (idx != padding_idx).unsqueeze(-1)
     return _apply(P.where, keep, rows, rows.detach())
+
+
+def _renorm_rows(w: Variable, idx: Variable, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: rows of ``w`` that ``idx`` picks and whose norm exceeds
+    ``max_norm`` are scaled to ``max_norm / (norm + 1e-7)`` of themselves, in place."""
+    with no_grad():
+        picked = w.new_zeros(w.shape[0]).index_fill(0, idx, 1.0) > 0
+        norms = w.norm(p=norm_type, dim=1)
+        scale = (max_norm / (norms + 1e-7)).where(picked & (norms > max_norm), 1.0)
+        w.mul_(scale.unsqueeze(1))
 
 
 @_autocast.to_float32(cpu=False)
