@@ -172,3 +172,84 @@ def test_weighted_regression_losses_match_pytorch(torch, name, reduction):
     assert_close(a.grad, b.grad.numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="same size"):
         getattr(F, name)(a, vj.tensor(y), weight=vj.tensor(w[0]))
+
+
+def _method_mismatches(ours_cls, torch_cls) -> list:
+    found = []
+    for m in sorted(set(vars(torch_cls)) & set(dir(ours_cls))):
+        a, b = getattr(ours_cls, m), getattr(torch_cls, m)
+        if m.startswith("_") or not (callable(a) and callable(b)):
+            continue
+        pa, pb = _params(a), _params(b)
+        if pa is None or pb is None or any(p.kind is p.VAR_POSITIONAL for p in pb):
+            continue
+        missing = sorted({p.name for p in pb if p.kind is not p.VAR_KEYWORD}
+                         - {p.name for p in pa})  # fmt: skip
+        theirs = _positional(pb)
+        if missing or _positional(pa)[: len(theirs)] != theirs[: len(_positional(pa))]:
+            found.append((m, missing))
+    return found
+
+
+def test_autograd_optim_and_data_take_pytorchs_arguments(torch):
+    import torch.utils.data as data
+
+    pairs = [(vj.optim, torch.optim), (vj.optim.lr_scheduler, torch.optim.lr_scheduler),
+             (vj.utils.data, data), (nn.init, torch.nn.init), (nn.utils, torch.nn.utils),
+             (vj.autograd, torch.autograd)]  # fmt: skip
+    found = []
+    for ours, theirs in pairs:
+        found += [(theirs.__name__, *m) for m in _mismatches(ours, theirs, classes=True)]
+        found += [(theirs.__name__, *m) for m in _mismatches(ours, theirs, classes=False)]
+    found += _method_mismatches(nn.Module, torch.nn.Module)
+    found += _method_mismatches(vj.optim.Optimizer, torch.optim.Optimizer)
+    # torch.autograd.enable_grad's (orig_func) is its bare-decorator form, which varjax has
+    assert [f for f in found if f[:2] != ("torch.autograd", "enable_grad")] == []
+
+
+def test_grad_with_batched_cotangents_and_pytorchs_deprecated_arguments(torch):
+    x0 = np.array([1.0, 2.0, 3.0], np.float32)
+    x, t = vj.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    ours = vj.autograd.grad(x.sin() * x, x, vj.eye(3), is_grads_batched=True)[0]
+    theirs = torch.autograd.grad(t.sin() * t, t, torch.eye(3), is_grads_batched=True)[0]
+    assert tuple(ours.shape) == (3, 3)
+    assert_close(ours, theirs.numpy(), rtol=1e-6, atol=1e-7)
+    with pytest.warns(FutureWarning, match="only_inputs argument is deprecated"):
+        g = vj.autograd.grad((x * x).sum(), x, None, None, False, False)[0]
+    assert_close(g, 2 * x0)
+    with pytest.warns(FutureWarning, match="grad_variables"):
+        vj.autograd.backward([(x * 3).sum()], grad_variables=[vj.tensor(2.0)])
+    assert_close(x.grad, np.full(3, 6.0))
+
+
+def test_grad_mode_decorators_work_bare_as_in_pytorch():
+    x = vj.ones(2, requires_grad=True)
+
+    @vj.no_grad
+    def f(x):
+        return (x * 2).requires_grad
+
+    @vj.enable_grad
+    def g(x):
+        return (x * 2).requires_grad
+
+    @vj.inference_mode
+    def h(x):
+        return (x * 2).requires_grad
+
+    assert f(x) is False and h(x) is False and f.__name__ == "f"
+    with vj.no_grad():
+        assert g(x) is True
+
+
+def test_gradcheck_takes_pytorchs_options():
+    x = vj.tensor([0.3, 1.2], dtype=vj.float64, requires_grad=True)
+    f = lambda x: x.sin() * x  # noqa: E731
+    assert vj.autograd.gradcheck(f, (x,), fast_mode=True, nondet_tol=1e-12,
+                                 check_undefined_grad=True, check_grad_dtypes=True)  # fmt: skip
+    assert vj.autograd.gradgradcheck(f, (x,), fast_mode=True, gen_non_contig_grad_outputs=True)
+    with pytest.raises(NotImplementedError, match="check_forward_ad"):
+        vj.autograd.gradcheck(f, (x,), check_forward_ad=True)
+    hidden = lambda x: x.detach() * 2 + x * 0  # noqa: E731 - its true gradient (2) is hidden
+    with pytest.raises(vj.autograd.GradcheckError):  # the check still runs under fast_mode
+        vj.autograd.gradcheck(hidden, (x,), fast_mode=True)

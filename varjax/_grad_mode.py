@@ -54,6 +54,12 @@ class set_grad_enabled(contextlib.ContextDecorator):  # noqa: N801 - PyTorch nam
 class _GradMode(contextlib.ContextDecorator):
     mode: bool
 
+    def __new__(cls, *args, **kwargs):
+        # PyTorch's bare decorator, ``@no_grad`` without the call: wrap the function at once
+        if len(args) == 1 and not kwargs and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])
+        return super().__new__(cls)
+
     def __enter__(self) -> None:
         self.prev = _state.enabled
         _state.enabled = self.mode

@@ -91,6 +91,15 @@ def _analytical(func: Callable, inputs: tuple, diff: list[int]) -> list:
     return jac
 
 
+def _unsupported(**asked: bool) -> None:
+    for name, on in asked.items():
+        if on:
+            raise NotImplementedError(
+                f"gradcheck: {name}=True is a check varjax does not run; leave it off (the "
+                f"reverse-mode check against finite differences runs)"
+            )
+
+
 def gradcheck(
     func: Callable,
     inputs: Any,
@@ -99,6 +108,15 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    fast_mode: bool = False,
+    masked: bool | None = None,
 ) -> bool:
     """Check ``func``'s gradients w.r.t. the ``inputs`` that require grad against finite
     differences. Returns True, or raises ``GradcheckError`` (False without
@@ -108,7 +126,18 @@ def gradcheck(
 
         x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)
         vj.autograd.gradcheck(lambda x: x.sin() * x, (x,))  # True
+
+    PyTorch's other options are accepted: ``fast_mode`` runs the full check (a superset),
+    ``nondet_tol`` has nothing to tolerate (a replay is deterministic), and the undefined-grad
+    and dtype checks hold by construction; the checks varjax does not do (batched, forward-mode,
+    masked) raise ``NotImplementedError`` when asked for, and ``check_backward_ad=False`` with
+    nothing else asked checks nothing, as in PyTorch.
     """
+    _unsupported(check_batched_grad=check_batched_grad, check_forward_ad=check_forward_ad,
+                 check_batched_forward_grad=check_batched_forward_grad,
+                 masked=bool(masked))  # fmt: skip
+    if not check_backward_ad:
+        return True
     _require_x64()
     inputs = tuple(x if isinstance(x, Variable) else Variable(x) for x in _tuple(inputs))
     diff = [i for i, x in enumerate(inputs) if x.requires_grad]
@@ -143,10 +172,24 @@ def gradgradcheck(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
     raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    fast_mode: bool = False,
+    masked: bool = False,
 ) -> bool:
     """Check second derivatives: ``gradcheck`` of the (create_graph) vector-Jacobian product
-    of ``func`` with ``grad_outputs`` (random, fixed by a seed, when omitted)."""
+    of ``func`` with ``grad_outputs`` (random, fixed by a seed, when omitted). PyTorch's
+    options are accepted as in ``gradcheck`` (non-contiguous outputs: every array here is)."""
+    _unsupported(check_batched_grad=check_batched_grad, check_fwd_over_rev=check_fwd_over_rev,
+                 masked=masked)  # fmt: skip
+    if not check_rev_over_rev:
+        return True
     _require_x64()
     inputs = _tuple(inputs)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Variable) and x.requires_grad]

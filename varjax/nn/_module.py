@@ -335,9 +335,9 @@ class Module:
                         continue
                     yield (f"{mod_prefix}.{name}" if mod_prefix else name), m, store, name, v
 
-    def modules(self) -> Iterator[Module]:
-        """This module and every submodule, once each."""
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        """This module and every submodule, once each (unless ``remove_duplicate`` is False)."""
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
