@@ -231,6 +231,22 @@ def test_adding_a_hook_recompiles_jit():
     assert_close(step(x), [1.0, 1.0])
 
 
+def test_a_hooks_closure_state_is_lifted_by_jit():
+    """The walk skips empty hook stores and plain attributes (cached until the tree changes)
+    but still finds a Variable that a registered hook's closure reads, at its current value."""
+    m = nn.Identity()
+    step = vj.jit(lambda x: m(x) * 1)
+    x = vj.ones(2)
+    assert_close(step(x), [1.0, 1.0])
+    shift = vj.ones(())
+    m.register_forward_hook(lambda mod, a, o: o + shift)
+    assert_close(step(x), [2.0, 2.0])
+    shift.fill_(5.0)
+    assert_close(step(x), [6.0, 6.0])
+    m.scale = 3  # a plain attribute set later is seen too (it changes the tree)
+    assert m.scale == 3 and "scale" in m.__dict__
+
+
 # -- traversal, lookup, state ---------------------------------------------------------------
 
 

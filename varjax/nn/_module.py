@@ -819,9 +819,19 @@ def _tree(root: Module) -> tuple:
     # an attribute a forward pre-hook recomputes each call (``weight_norm``'s ``weight``) is
     # an output of the step, not state it reads
     others = [v for m in mods for k, v in m.__dict__.items()
-              if k not in _SLOTS and k not in m.__dict__.get("_recomputed", ())]  # fmt: skip
+              if k not in _SLOTS and k not in m.__dict__.get("_recomputed", ())
+              and not _inert(k, v)]  # fmt: skip
     _WALKS[root] = (_EPOCH[0], tuple(mods), tuple(state), tuple(others))
     return _WALKS[root][1:]
+
+
+_PLAIN = (int, float, bool, str, type(None))
+
+
+def _inert(name: str, value: Any) -> bool:
+    """An attribute the walk may skip until the tree changes (any change bumps ``_EPOCH``):
+    a plain number or string, or an empty hook store."""
+    return type(value) in _PLAIN or (name in _HOOK_STORES or name in _HOOK_FLAGS) and not value
 
 
 def _walk_module(root: Module, found: _state.Found) -> None:
