@@ -1,4 +1,4 @@
-"""The four models of ``examples/models.py`` written by hand as functional JAX: the reference
+"""The five models of ``examples/models.py`` written by hand as functional JAX: the reference
 column of ``bench_models``.
 
 Each model is a loss of (parameters, buffers, x, y) in ``jax.numpy``/``jax.lax`` that follows
@@ -47,17 +47,42 @@ def _layer_norm(p: Params, name: str, x: jax.Array) -> jax.Array:
 
 
 def _cross_entropy(logits: jax.Array, target: jax.Array) -> jax.Array:
-    """``F.cross_entropy`` with integer targets, mean reduction."""
-    logp = jax.nn.log_softmax(logits, axis=-1)
+    """``F.cross_entropy`` with integer targets, mean reduction; the classes on axis 1 as
+    PyTorch, so (N, C) against (N,) or per pixel (N, C, H, W) against (N, H, W)."""
+    logp = jax.nn.log_softmax(logits, axis=1)
     return -jnp.take_along_axis(logp, target[:, None], axis=1).mean()
 
 
 def _conv(p: Params, name: str, x: jax.Array, stride: int, padding: int) -> jax.Array:
-    """``nn.Conv2d(bias=False)``: NCHW input, OIHW weight (PyTorch's layouts)."""
-    return lax.conv_general_dilated(
+    """``nn.Conv2d``: NCHW input, OIHW weight (PyTorch's layouts), the bias optional as in
+    ``bias=False``."""
+    y = lax.conv_general_dilated(
         x, p[name + ".weight"], (stride, stride), [(padding, padding)] * 2,
         dimension_numbers=("NCHW", "OIHW", "NCHW"),
     )  # fmt: skip
+    return y + p[name + ".bias"][:, None, None] if name + ".bias" in p else y
+
+
+def _conv_transpose2(p: Params, name: str, x: jax.Array) -> jax.Array:
+    """``nn.ConvTranspose2d(c_in, c_out, 2, stride=2)``: weight (in, out, 2, 2), so each
+    input pixel becomes a 2x2 patch, out[n, o, 2i+a, 2j+b] = sum_c x[n,c,i,j] w[c,o,a,b] + b[o]."""
+    n, _, h, w = x.shape
+    weight = p[name + ".weight"]
+    y = jnp.einsum("nchw,coab->nohawb", x, weight).reshape(n, weight.shape[1], 2 * h, 2 * w)
+    return y + p[name + ".bias"][:, None, None]
+
+
+def _max_pool2(x: jax.Array) -> jax.Array:
+    """``nn.MaxPool2d(2)``: the max of each 2x2 window, stride 2, odd edges dropped."""
+    return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+
+def _upsample_bilinear2(x: jax.Array) -> jax.Array:
+    """``F.interpolate(scale_factor=2, mode="bilinear", align_corners=False)``: both sample
+    at source (dst + 0.5) / 2 - 0.5 with the edges clamped (antialiasing is a no-op when
+    upsampling)."""
+    n, c, h, w = x.shape
+    return jax.image.resize(x, (n, c, 2 * h, 2 * w), "bilinear")
 
 
 def _batch_norm(p: Params, b: Params, name: str, x: jax.Array) -> tuple[jax.Array, Params]:
@@ -78,7 +103,7 @@ def _batch_norm(p: Params, b: Params, name: str, x: jax.Array) -> tuple[jax.Arra
     return y, new
 
 
-# -- the four models ------------------------------------------------------------------------
+# -- the five models ------------------------------------------------------------------------
 
 
 def gpt_loss(p: Params, b: Params, idx: jax.Array, target: jax.Array):
@@ -169,6 +194,30 @@ def vae_loss(p: Params, b: Params, x: jax.Array, noise: jax.Array):
     return (rec + kld) / x.shape[0], b
 
 
+def _double_conv(p: Params, b: Params, name: str, x: jax.Array):
+    """``models.unet``'s double_conv: (3x3 Conv2d(bias=False), BatchNorm2d, ReLU) twice, the
+    Sequential's indices 0, 1 and 3, 4 the layer names."""
+    new = {}
+    for conv, bn in (("0", "1"), ("3", "4")):
+        x, nb = _batch_norm(p, b, f"{name}.{bn}", _conv(p, f"{name}.{conv}", x, 1, 1))
+        x = jax.nn.relu(x)
+        new.update(nb)
+    return x, new
+
+
+def unet_loss(p: Params, b: Params, img: jax.Array, mask: jax.Array):
+    """``models.unet``: two double_conv encoders around a 2x2 max pool; the decoder's input
+    is the skip concatenated with a stride-2 transposed conv plus a 1x1 conv of the bilinear
+    upsampling; a 1x1 head; cross-entropy per pixel."""
+    x1, new = _double_conv(p, b, "enc1", img)
+    x2, nb = _double_conv(p, b, "enc2", _max_pool2(x1))
+    new.update(nb)
+    up = _conv_transpose2(p, "up", x2) + _conv(p, "mix", _upsample_bilinear2(x2), 1, 0)
+    h, nb = _double_conv(p, b, "dec", jnp.concatenate([x1, up], axis=1))
+    new.update(nb)
+    return _cross_entropy(_conv(p, "head", h, 1, 0), mask), new
+
+
 # -- optimizers: optax chains with PyTorch's update rules -----------------------------------
 
 
@@ -203,6 +252,7 @@ MODELS = {
     "resnet": (resnet_loss, _sgd),
     "lstm_lm": (lstm_lm_loss, _adam),
     "vae": (vae_loss, _adam),
+    "unet": (unet_loss, _adam),
 }
 
 

@@ -1,4 +1,4 @@
-"""Four models written for PyTorch, run on varjax with only the import changed.
+"""Five models written for PyTorch, run on varjax with only the import changed.
 
 Each builder takes the library (``varjax`` or ``torch``) and returns (model, optimizer,
 scheduler or None, a function making batch ``i``, the loss of a batch). The same code
@@ -200,7 +200,54 @@ def vae(torch, steps: int = 300, latent: int = 4, width: int = 64):
     return model, opt, None, batch, loss_fn
 
 
-MODELS = {"gpt": gpt, "resnet": resnet, "lstm_lm": lstm_lm, "vae": vae}
+def unet(torch, steps: int = 200, channels: int = 8):
+    nn, F = torch.nn, torch.nn.functional  # noqa: N806 - PyTorch code calls it F
+
+    def double_conv(c_in, c_out):
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+        )  # fmt: skip
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc1, self.enc2 = double_conv(1, channels), double_conv(channels, 2 * channels)
+            self.pool = nn.MaxPool2d(2)
+            self.up = nn.ConvTranspose2d(2 * channels, channels, 2, stride=2)
+            self.mix = nn.Conv2d(2 * channels, channels, 1)  # the bilinear path's channels
+            self.dec = double_conv(2 * channels, channels)
+            self.head = nn.Conv2d(channels, 2, 1)
+
+        def forward(self, x):
+            x1 = self.enc1(x)
+            x2 = self.enc2(self.pool(x1))
+            wide = F.interpolate(x2, scale_factor=2, mode="bilinear", align_corners=False)
+            up = self.up(x2) + self.mix(wide)
+            return self.head(self.dec(torch.cat([x1, up], dim=1)))
+
+    model = UNet()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(steps // 3, 1), gamma=0.5)
+
+    def batch(i):
+        rng = np.random.default_rng(i)
+        img = rng.normal(0, 0.3, size=(8, 1, 8, 8)).astype(np.float32)
+        mask = np.zeros((8, 8, 8), np.int64)
+        for n in range(8):  # segment a bright rectangle
+            r, c = rng.integers(0, 5, size=2)
+            h, w = rng.integers(2, 5, size=2)
+            mask[n, r:r + h, c:c + w] = 1
+        img[:, 0] += mask
+        return torch.tensor(img), torch.tensor(mask)
+
+    def loss_fn(x, y):
+        return F.cross_entropy(model(x), y)  # per pixel: (N, 2, H, W) against (N, H, W)
+
+    return model, opt, sched, batch, loss_fn
+
+
+MODELS = {"gpt": gpt, "resnet": resnet, "lstm_lm": lstm_lm, "vae": vae, "unet": unet}
 
 
 def train(lib, name: str, steps: int, jit: bool = False, state: dict | None = None,

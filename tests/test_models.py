@@ -1,7 +1,8 @@
 """The models of ``examples/models.py`` (issue 14): a GPT, a ResNet with BatchNorm, an LSTM
-language model and a VAE, written for PyTorch. Started from the same weights, varjax and
-PyTorch give the same losses step after step; ``varjax.jit`` gives the imperative numbers;
-and training makes the loss fall."""
+language model, a VAE and a U-Net (max-pooling, a transposed convolution, bilinear
+upsampling, skip concatenation, per-pixel cross-entropy), written for PyTorch. Started from
+the same weights, varjax and PyTorch give the same losses step after step; ``varjax.jit``
+gives the imperative numbers; and training makes the loss fall."""
 
 from __future__ import annotations
 
