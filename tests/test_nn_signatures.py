@@ -253,3 +253,24 @@ def test_gradcheck_takes_pytorchs_options():
     hidden = lambda x: x.detach() * 2 + x * 0  # noqa: E731 - its true gradient (2) is hidden
     with pytest.raises(vj.autograd.GradcheckError):  # the check still runs under fast_mode
         vj.autograd.gradcheck(hidden, (x,), fast_mode=True)
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 3, 4), (2, 2, 3, 2)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_softmax_without_dim_takes_pytorchs_implicit_dim(torch, name, shape):
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    for kw in ({}, {"dim": None}):
+        with pytest.warns(UserWarning, match="Implicit dimension choice"):
+            ours = getattr(F, name)(vj.tensor(x), **kw)
+        with pytest.warns(UserWarning, match="Implicit dimension choice"):
+            theirs = getattr(torch.nn.functional, name)(torch.tensor(x), **kw)
+        assert_close(ours, theirs.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_none_dim_where_pytorch_needs_an_int_is_its_type_error(torch):
+    x = vj.ones(2, 3)
+    for f in (lambda t: t.softmax(None), lambda t: t.cumsum(None), lambda t: t.argsort(None)):
+        with pytest.raises(TypeError, match="dim"):
+            f(x)
+        with pytest.raises(TypeError, match="dim"):
+            f(torch.ones(2, 3))

@@ -30,7 +30,10 @@ def dims(dim, ndim: int) -> tuple[int, ...] | None:
 
 
 def dim1(dim: int, ndim: int) -> int:
-    """One dim, normalized (a 0-d tensor accepts 0 and -1, as in PyTorch)."""
+    """One dim, normalized (a 0-d tensor accepts 0 and -1, as in PyTorch); None is PyTorch's
+    TypeError (it would otherwise read as every dim)."""
+    if dim is None:
+        raise TypeError("argument 'dim' must be int, not NoneType")
     (d,) = dims(dim, ndim) or (0,)
     return d
 

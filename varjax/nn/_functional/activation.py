@@ -19,6 +19,7 @@ from ..._ops import Op, P
 from ..._variable import Variable
 from ..._variable import as_variable as _var
 from .basic import _apply, softmax
+from .basic import softmax_dim as _softmax_dim
 
 __all__ = [
     "celu", "elu", "glu", "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
@@ -165,15 +166,6 @@ def softmin(input: Any, dim: int | None = None, _stacklevel: int = 3,
     if dim is None:
         dim = _softmax_dim("softmin", x.ndim, _stacklevel)
     return softmax(-x, dim, dtype=dtype)
-
-
-def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
-    """PyTorch's legacy choice of dim when none is given (with its warning)."""
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-        "dim=X as an argument.", UserWarning, stacklevel=stacklevel,
-    )  # fmt: skip
-    return 0 if ndim in (0, 1, 3) else 1
 
 
 def prelu(input: Any, weight: Any) -> Variable:

@@ -54,7 +54,38 @@ def silu(input: Any, inplace: bool = False) -> Variable:
     out = _functions.silu(input)
     return input.copy_(out) if inplace else out
 tanh, sigmoid = _functions.tanh, _functions.sigmoid
-softmax, log_softmax = _functions.softmax, _functions.log_softmax
+def softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,
+            dtype: Any = None) -> Variable:  # fmt: skip
+    """``exp(x) / sum(exp(x))`` along ``dim`` (PyTorch's ``F.softmax``: without ``dim``, its
+    deprecated implicit choice, dim 0 for 0-, 1- and 3-D input, else 1, with its warning).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.functional.softmax(vj.tensor([[0.0, 0.0], [1.0, 1.0]]), dim=1)
+        tensor([[0.5000, 0.5000],
+                [0.5000, 0.5000]])
+    """
+    if dim is None:
+        dim = softmax_dim("softmax", _var(input).ndim, _stacklevel)
+    return _functions.softmax(input, dim, dtype)
+
+
+def log_softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,
+                dtype: Any = None) -> Variable:  # fmt: skip
+    """``log(softmax(x))`` along ``dim``, computed stably (PyTorch's ``F.log_softmax``; the
+    same implicit ``dim`` as ``softmax``)."""
+    if dim is None:
+        dim = softmax_dim("log_softmax", _var(input).ndim, _stacklevel)
+    return _functions.log_softmax(input, dim, dtype)
+
+
+def softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """PyTorch's legacy choice of dim when none is given (with its warning)."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.", UserWarning, stacklevel=stacklevel,
+    )  # fmt: skip
+    return 0 if ndim in (0, 1, 3) else 1
 
 
 def _apply(op: Op, *inputs: Any, params: tuple = ()) -> Variable:
