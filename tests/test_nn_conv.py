@@ -462,3 +462,75 @@ def test_nearest_keeps_integer_dtype(torch):
     ref = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=2)
     assert out.dtype == vj.uint8
     np.testing.assert_array_equal(np.asarray(out), ref.numpy())
+
+
+MAX_INDICES = [
+    (2, (2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1)),
+    (2, (1, 2, 5, 5), dict(kernel_size=2, ceil_mode=True)),
+    (2, (1, 2, 9, 9), dict(kernel_size=3, stride=2, padding=1, dilation=2)),
+    (2, (3, 6, 6), dict(kernel_size=2)),  # unbatched
+    (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+    (3, (1, 2, 5, 4, 5), dict(kernel_size=2, stride=(1, 2, 2), padding=1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("n,xs,kw", MAX_INDICES)
+def test_max_pool_return_indices_match_pytorch(torch, rng, n, xs, kw):
+    x = _r(rng, *xs)
+    out, idx = getattr(F, f"max_pool{n}d")(vj.tensor(x), return_indices=True, **kw)
+    pool = getattr(torch.nn.functional, f"max_pool{n}d")
+    ref, ref_idx = pool(torch.tensor(x), return_indices=True, **kw)
+    assert idx.dtype == vj.int64 and tuple(idx.shape) == tuple(ref_idx.shape)
+    np.testing.assert_array_equal(idx.numpy(), ref_idx.numpy())
+    assert_close(out, ref.numpy())
+    layer = getattr(nn, f"MaxPool{n}d")(return_indices=True, **kw)
+    np.testing.assert_array_equal(layer(vj.tensor(x))[1].numpy(), ref_idx.numpy())
+
+
+def test_max_pool_indices_take_the_first_maximum_in_row_major_order():
+    x = vj.tensor([[[[1.0, 3.0], [3.0, 3.0]]]])  # three ties: PyTorch keeps the first, (0, 1)
+    assert F.max_pool2d(x, 2, return_indices=True)[1].tolist() == [[[[1]]]]
+
+
+@pytest.mark.parametrize("n,xs,kw", [c for c in MAX_INDICES if "dilation" not in c[2]])
+def test_max_unpool_against_torch(torch, rng, n, xs, kw):
+    x = _r(rng, *xs)
+    pool = getattr(torch.nn.functional, f"max_pool{n}d")
+    ref, ref_idx = pool(torch.tensor(x), return_indices=True, **kw)
+    sizes = {k: v for k, v in kw.items() if k in ("kernel_size", "stride", "padding")}
+    target = list(xs[-n:])
+    v = vj.tensor(ref.numpy(), requires_grad=True)
+    t = ref.detach().clone().requires_grad_(True)
+    ours = getattr(F, f"max_unpool{n}d")(v, vj.tensor(ref_idx.numpy()), output_size=target,
+                                         **sizes)  # fmt: skip
+    theirs = getattr(torch.nn.functional, f"max_unpool{n}d")(t, ref_idx, output_size=target,
+                                                             **sizes)  # fmt: skip
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert_close(ours, theirs.detach().numpy())
+    cot = rng.standard_normal(tuple(theirs.shape)).astype(np.float32)
+    (ours * vj.tensor(cot)).sum().backward()
+    (theirs * torch.tensor(cot)).sum().backward()
+    assert_close(v.grad, t.grad.numpy())
+    layer = getattr(nn, f"MaxUnpool{n}d")(**sizes)
+    assert repr(layer) == repr(getattr(torch.nn, f"MaxUnpool{n}d")(**sizes))
+    assert_close(layer(v, vj.tensor(ref_idx.numpy()), target), theirs.detach().numpy())
+
+
+def test_max_unpool_round_trip_and_errors(torch):
+    x = vj.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+    out, idx = nn.MaxPool2d(2, return_indices=True)(x)
+    back = nn.MaxUnpool2d(2)(out, idx)
+    expected = np.zeros((4, 4), np.float32)
+    expected[1::2, 1::2] = [[5, 7], [13, 15]]
+    assert_close(back.reshape(4, 4), expected)
+    with pytest.raises(ValueError, match=r"invalid output_size \"\[6, 6\]\" \(dim 0 must be"):
+        F.max_unpool2d(out, idx, 2, output_size=(6, 6))
+    with pytest.raises(ValueError, match="should be a sequence containing 2 or 4 elements"):
+        F.max_unpool2d(out, idx, 2, output_size=(1, 4, 4))
+    with pytest.raises(RuntimeError, match="indices of the input's shape"):
+        F.max_unpool2d(out, idx.reshape(1, 1, 4), 2)
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.max_unpool2d(out, vj.tensor([[[[0, 1], [2, 16]]]]), 2)
+    t_out = torch.tensor(out.numpy())
+    with pytest.raises(ValueError, match="invalid output_size"):
+        torch.nn.functional.max_unpool2d(t_out, torch.tensor(idx.numpy()), 2, output_size=(6, 6))

@@ -618,7 +618,7 @@ def test_every_differentiable_op_has_a_row():
     # nn's ops, checked against PyTorch (and NumPy/jax oracles) in tests/test_nn_*.py
     covered |= {
         "adaptive_avg_pool", "adaptive_max_pool", "avg_pool_nd", "conv_nd", "conv_transpose",
-        "fold", "grid_sample", "max_pool_nd", "unfold", "upsample",  # test_nn_conv.py
+        "fold", "grid_sample", "max_pool_nd", "max_unpool", "unfold", "upsample",  # test_nn_conv
         "celu", "ctc_loss", "elu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
         "leaky_relu", "log_sigmoid", "mish", "softshrink", "threshold",  # ..._activation_loss
         "rnn_layer",  # test_nn_norm_rnn.py

@@ -21,8 +21,9 @@ functions are written out in ``_methods/``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
@@ -827,6 +828,60 @@ def _max_gathered(x, *, kernel, stride, padding, dilation, ceil_mode):
     return x
 
 
+def _max_pool_indices(x, *, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch's ``return_indices``: the flat index (into each plane's spatial dims) of every
+    window's first maximum in row-major order. The last axis is reduced first: each row keeps
+    its first maximum, then the first row holding the window's maximum wins."""
+    n = len(kernel)
+    spatial = x.shape[x.ndim - n :]
+    idx = jnp.broadcast_to(jnp.arange(math.prod(spatial)).reshape(spatial), x.shape)
+    low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else int(jnp.iinfo(x.dtype).min)
+    for i in reversed(range(n)):
+        k, s, p, d = kernel[i], stride[i], padding[i], dilation[i]
+        axis = x.ndim - n + i
+        size = x.shape[axis]
+        span = d * (k - 1) + 1
+        out = (-(-(size + 2 * p - span) // s) if ceil_mode else (size + 2 * p - span) // s) + 1
+        if ceil_mode and (out - 1) * s >= size + p:
+            out -= 1
+        pads = [(0, 0)] * x.ndim
+        pads[axis] = (p, max(0, (out - 1) * s + span - size - p))
+        win = (np.arange(out)[:, None] * s + np.arange(k)[None, :] * d).reshape(-1)
+        shape = (*x.shape[:axis], out, k, *x.shape[axis + 1 :])
+        g = jnp.take(jnp.pad(x, pads, constant_values=low), win, axis=axis).reshape(shape)
+        gi = jnp.take(jnp.pad(idx, pads, constant_values=-1), win, axis=axis).reshape(shape)
+        best = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
+        x = jnp.take_along_axis(g, best, axis=axis + 1).squeeze(axis + 1)
+        idx = jnp.take_along_axis(gi, best, axis=axis + 1).squeeze(axis + 1)
+    return idx.astype(default_int())
+
+
+def _max_unpool(x, idx, *, total):
+    """``x`` (..., m) put at ``idx`` (..., m) along a last axis of size ``total``, zeros
+    elsewhere; the gradient gathers, so an index repeated by overlapping windows gives each
+    repeat the whole cotangent, as PyTorch's ``max_unpool`` backward does."""
+    lead = x.shape[:-1]
+    flat_x, flat_i = x.reshape(-1, x.shape[-1]), idx.reshape(-1, x.shape[-1])
+    return _unpool_rows(total)(flat_x, flat_i).reshape(*lead, total)
+
+
+@cache
+def _unpool_rows(total: int) -> Callable:
+    @jax.custom_vjp
+    def unpool(x, idx):
+        rows = jnp.arange(x.shape[0])[:, None]
+        return jnp.zeros((x.shape[0], total), x.dtype).at[rows, idx].set(x)
+
+    def fwd(x, idx):
+        return unpool(x, idx), idx
+
+    def bwd(idx, g):
+        return jnp.take_along_axis(g, idx, axis=1), None
+
+    unpool.defvjp(fwd, bwd)
+    return unpool
+
+
 def _bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     """PyTorch's adaptive-pooling bins: indices (out, K) and a validity mask (out, K)."""
     start = (np.arange(out) * size) // out
@@ -1417,6 +1472,10 @@ class Primitives(Table):
                       torch="F.max_pool1d, F.max_pool3d")  # fmt: skip
     avg_pool_nd = _op(partial(_pool_nd, kind="avg"), "AvgPoolBackward0",
                       torch="F.avg_pool1d, F.avg_pool3d")  # fmt: skip
+    max_pool_indices = _op(_max_pool_indices, None, "where each window's first maximum is",
+                           torch="F.max_pool1d/2d/3d(return_indices=True)")  # fmt: skip
+    max_unpool = _op(_max_unpool, "MaxUnpool2DBackward0",
+                     torch="F.max_unpool1d, F.max_unpool2d, F.max_unpool3d")  # fmt: skip
     adaptive_max_pool = _op(partial(_adaptive_pool, kind="max"), "AdaptiveMaxPoolBackward0",
                             "the first maximum in a bin takes the gradient",
                             torch="F.adaptive_max_pool1d, F.adaptive_max_pool2d")  # fmt: skip

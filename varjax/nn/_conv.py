@@ -21,10 +21,10 @@ from ._module import Module, Parameter
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
     "AvgPool1d", "AvgPool2d", "AvgPool3d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d",
-    "Conv3d",
-    "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Fold", "MaxPool1d", "MaxPool2d",
-    "MaxPool3d", "PixelShuffle", "PixelUnshuffle", "ReflectionPad2d", "ReplicationPad2d",
-    "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
+    "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Fold", "MaxPool1d",
+    "MaxPool2d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "PixelShuffle",
+    "PixelUnshuffle", "ReflectionPad2d", "ReplicationPad2d", "Unfold", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad2d",
 ]  # fmt: skip
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -251,6 +251,48 @@ class MaxPool3d(_MaxPoolNd):
     def forward(self, input: Variable) -> Variable:
         return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)  # fmt: skip
+
+
+class _MaxUnpoolNd(Module):
+    """Shared body of the unpooling layers: the sizes as ``n``-tuples, as PyTorch keeps them."""
+
+    _n = 0
+    _fn: Any = None
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        n = self._n
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.stride = self.kernel_size if stride is None else _ntuple(stride, n)
+        self.padding = _ntuple(padding, n)
+
+    def forward(self, input: Variable, indices: Variable, output_size: Any = None) -> Variable:
+        return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Each value at the index ``MaxPool1d(return_indices=True)`` gave it, zeros elsewhere
+    (PyTorch's ``nn.MaxUnpool1d``)."""
+
+    _n, _fn = 1, staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Each value at the index ``MaxPool2d(return_indices=True)`` gave it, zeros elsewhere
+    (PyTorch's ``nn.MaxUnpool2d``)."""
+
+    _n, _fn = 2, staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Each value at the index ``MaxPool3d(return_indices=True)`` gave it, zeros elsewhere
+    (PyTorch's ``nn.MaxUnpool3d``)."""
+
+    _n, _fn = 3, staticmethod(F.max_unpool3d)
 
 
 class _AvgPoolNd(Module):

@@ -15,6 +15,9 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from ..._methods.index import check_index_bounds
 from ..._ops import P
 from ..._variable import Variable
 from ..._variable import as_variable as _var
@@ -25,7 +28,8 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "avg_pool1d", "avg_pool2d", "avg_pool3d", "conv1d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "conv_transpose3d", "fold", "grid_sample", "interpolate", "max_pool1d",
-    "max_pool2d", "max_pool3d", "pixel_shuffle", "pixel_unshuffle", "unfold", "upsample",
+    "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "pixel_shuffle",
+    "pixel_unshuffle", "unfold", "upsample",
 ]  # fmt: skip
 
 
@@ -202,12 +206,28 @@ def _no_indices(name: str, return_indices: bool) -> None:
         raise NotImplementedError(f"{name}(return_indices=True) is not supported in varjax")
 
 
+def _max(n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    """Max pooling; with ``return_indices``, (values, the flat spatial index of each window's
+    first maximum), PyTorch's ``MaxPool*d(return_indices=True)`` pair."""
+    if n == 2 and _tuple(dilation, 2, "dilation") == (1, 1):
+        out = _pool2d("max", input, kernel_size, stride, padding, ceil_mode)
+    else:
+        out = _pool("max", n, input, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return out
+    k = _tuple(kernel_size, n, "kernel_size")
+    s = k if stride is None or stride == () else _tuple(stride, n, "stride")
+    params = (("ceil_mode", bool(ceil_mode)), ("dilation", _tuple(dilation, n, "dilation")),
+              ("kernel", k), ("padding", _tuple(padding, n, "padding")), ("stride", s))  # fmt: skip
+    return out, _apply(P.max_pool_indices, _var(input), params=params)
+
+
 def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Variable:  # fmt: skip
-    """Max over windows of a (N, C, L) or (C, L) input (PyTorch's ``F.max_pool1d``)."""
-    _no_indices("max_pool1d", return_indices)
-    return _pool("max", 1, input, kernel_size, stride, padding, dilation, ceil_mode)
+    """Max over windows of a (N, C, L) or (C, L) input (PyTorch's ``F.max_pool1d``); with
+    ``return_indices``, also where each maximum is (for ``max_unpool1d``)."""
+    return _max(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -223,10 +243,7 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
         tensor([[[[ 5.,  7.],
                   [13., 15.]]]])
     """
-    _no_indices("max_pool2d", return_indices)
-    if _tuple(dilation, 2, "dilation") == (1, 1):
-        return _pool2d("max", input, kernel_size, stride, padding, ceil_mode)
-    return _pool("max", 2, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -234,8 +251,7 @@ def max_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                return_indices: bool = False) -> Variable:  # fmt: skip
     """Max over (kD, kH, kW) windows of a (N, C, D, H, W) or (C, D, H, W) input
     (PyTorch's ``F.max_pool3d``)."""
-    _no_indices("max_pool3d", return_indices)
-    return _pool("max", 3, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def _avg(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -275,6 +291,70 @@ def avg_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     (PyTorch's ``F.avg_pool3d``)."""
     return _avg(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                 divisor_override)  # fmt: skip
+
+
+def _max_unpool(n: int, input: Any, indices: Any, kernel_size: Any, stride: Any,
+                padding: Any, output_size: Any) -> Variable:  # fmt: skip
+    """Each value of ``input`` put at its flat spatial index in zeros of the output size
+    (PyTorch's ``max_unpool*d``: the inverse of max pooling with ``return_indices``)."""
+    x, idx = _var(input), _var(indices)
+    name = f"max_unpool{n}d"
+    if x.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{name}: expected a {n + 1}-D or {n + 2}-D input, got {x.ndim}-D")
+    if tuple(idx.shape) != tuple(x.shape) or np.issubdtype(idx.dtype, np.floating):
+        raise RuntimeError(f"{name}: expected integer indices of the input's shape "
+                           f"{list(x.shape)}, got {idx.dtype} of shape "
+                           f"{list(idx.shape)}")  # fmt: skip
+    k = _tuple(kernel_size, n, "kernel_size")
+    s = k if stride is None else _tuple(stride, n, "stride")
+    p = _tuple(padding, n, "padding")
+    default = [(i - 1) * si - 2 * pi + ki for i, si, pi, ki in zip(x.shape[-n:], s, p, k)]
+    size = default if output_size is None else [int(v) for v in output_size]
+    if len(size) == n + 2:
+        size = size[2:]
+    if len(size) != n:
+        raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} "
+                         f"elements, but it has a length of '{len(size)}'")  # fmt: skip
+    for i, (want, d, si) in enumerate(zip(size, default, s)):
+        if not d - si < want < d + si:
+            raise ValueError(f'invalid output_size "{size}" (dim {i} must be between '
+                             f"{d - si} and {d + si})")  # fmt: skip
+    total = math.prod(size)
+    if idx._node.value is not None:  # a pooling's pending indices are in bounds by making
+        check_index_bounds(idx, total, x.ndim - 1, allow_negative=False)
+    lead = tuple(x.shape[: x.ndim - n])
+    flat = _apply(P.max_unpool, x.reshape(*lead, -1), idx.reshape(*lead, -1),
+                  params=(("total", total),))  # fmt: skip
+    return flat.reshape(*lead, *size)
+
+
+def max_unpool1d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,
+                 padding: Any = 0, output_size: Any = None) -> Variable:  # fmt: skip
+    """The inverse of ``max_pool1d(return_indices=True)`` (PyTorch's ``F.max_unpool1d``):
+    each value at its index, zeros elsewhere."""
+    return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,
+                 padding: Any = 0, output_size: Any = None) -> Variable:  # fmt: skip
+    """The inverse of ``max_pool2d(return_indices=True)`` (PyTorch's ``F.max_unpool2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.tensor([[[[1.0, 5.0], [3.0, 2.0]]]])
+        >>> out, idx = F.max_pool2d(x, 2, return_indices=True)
+        >>> idx, F.max_unpool2d(out, idx, 2)
+        (tensor([[[[1]]]]), tensor([[[[0., 5.],
+                  [0., 0.]]]]))
+    """
+    return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,
+                 padding: Any = 0, output_size: Any = None) -> Variable:  # fmt: skip
+    """The inverse of ``max_pool3d(return_indices=True)`` (PyTorch's ``F.max_unpool3d``)."""
+    return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
 
 
 def _adaptive(kind: str, n: int, input: Any, output_size: Any) -> Variable:
