@@ -260,8 +260,6 @@ def test_pool_errors():
         F.avg_pool1d(vj.ones(1, 1, 6), 2, padding=2)
     with pytest.raises(RuntimeError, match="too small"):
         F.max_pool1d(vj.ones(1, 1, 2), 3)
-    with pytest.raises(NotImplementedError, match="return_indices"):
-        F.adaptive_max_pool2d(vj.ones(1, 1, 4, 4), 2, return_indices=True)
 
 
 POOL_MODULES = [
@@ -534,3 +532,32 @@ def test_max_unpool_round_trip_and_errors(torch):
     t_out = torch.tensor(out.numpy())
     with pytest.raises(ValueError, match="invalid output_size"):
         torch.nn.functional.max_unpool2d(t_out, torch.tensor(idx.numpy()), 2, output_size=(6, 6))
+
+
+@pytest.mark.parametrize("n,xs,size", [
+    (2, (1, 2, 5, 7), (2, 3)), (2, (1, 2, 3, 3), 5), (1, (2, 3, 7), 5), (2, (3, 5, 6), (None, 4)),
+])  # fmt: skip
+def test_adaptive_max_pool_return_indices_match_pytorch(torch, rng, n, xs, size):
+    x = _r(rng, *xs)
+    out, idx = getattr(F, f"adaptive_max_pool{n}d")(vj.tensor(x), size, return_indices=True)
+    pool = getattr(torch.nn.functional, f"adaptive_max_pool{n}d")
+    ref, ref_idx = pool(torch.tensor(x), size, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), ref_idx.numpy())
+    assert_close(out, ref.numpy())
+    layer = getattr(nn, f"AdaptiveMaxPool{n}d")(size, return_indices=True)
+    np.testing.assert_array_equal(layer(vj.tensor(x))[1].numpy(), ref_idx.numpy())
+
+
+@pytest.mark.parametrize("name,args", [
+    ("adaptive_max_pool2d", (2,)), ("max_pool2d", (3, 1, 0, 2)), ("max_pool2d", (2,)),
+    ("max_pool1d", (3, 2, 1)), ("max_pool3d", (2, 1, 0, 2)), ("adaptive_max_pool1d", (4,)),
+])  # fmt: skip
+def test_a_tie_sends_the_gradient_where_pytorch_does(torch, name, args):
+    """All-equal windows (after a ReLU, say): the first maximum in row-major order takes the
+    gradient, in every max pooling."""
+    n = int(name[-2])
+    x = np.zeros((1, 1) + (6,) * n, np.float32)
+    a, b = vj.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    getattr(F, name)(a, *args).sum().backward()
+    getattr(torch.nn.functional, name)(b, *args).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())

@@ -809,7 +809,9 @@ def _max_gathered(x, *, kernel, stride, padding, dilation, ceil_mode):
     """Max pooling with a dilated window (whose reduce_window has no VJP in JAX): each axis
     gathers its windows and keeps the first maximum, as PyTorch's argmax does."""
     n = len(kernel)
-    for i, (k, s, p, d) in enumerate(zip(kernel, stride, padding, dilation)):
+    # the last axis first: a tie's gradient goes to the first maximum in row-major order
+    for i in reversed(range(n)):
+        k, s, p, d = kernel[i], stride[i], padding[i], dilation[i]
         axis = x.ndim - n + i
         size = x.shape[axis]
         span = d * (k - 1) + 1
@@ -894,7 +896,9 @@ def _bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _adaptive_pool(x, *, kind, output_size):
     n = len(output_size)
-    for i, out in enumerate(output_size):
+    # the last axis first: a tie's gradient goes to the first maximum in row-major order
+    for i in reversed(range(n)):
+        out = output_size[i]
         axis = x.ndim - n + i
         idx, valid = _bins(x.shape[axis], out)
         g = jnp.take(x, idx.reshape(-1), axis=axis)
@@ -907,6 +911,26 @@ def _adaptive_pool(x, *, kind, output_size):
         else:
             x = jnp.sum(jnp.where(mask, g, 0), axis=axis + 1) / mask.sum(1).astype(x.dtype)
     return x
+
+
+def _adaptive_max_indices(x, *, output_size):
+    """``adaptive_max_pool``'s ``return_indices``: the flat spatial index of each bin's first
+    maximum in row-major order (the last axis reduced first, as ``_max_pool_indices``)."""
+    n = len(output_size)
+    spatial = x.shape[x.ndim - n :]
+    idx = jnp.broadcast_to(jnp.arange(math.prod(spatial)).reshape(spatial), x.shape)
+    low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else int(jnp.iinfo(x.dtype).min)
+    for i in reversed(range(n)):
+        axis = x.ndim - n + i
+        bins, valid = _bins(x.shape[axis], output_size[i])
+        shape = (*x.shape[:axis], *bins.shape, *x.shape[axis + 1 :])
+        mask = valid.reshape(valid.shape + (1,) * (x.ndim - axis - 1))
+        g = jnp.where(mask, jnp.take(x, bins.reshape(-1), axis=axis).reshape(shape), low)
+        gi = jnp.take(idx, bins.reshape(-1), axis=axis).reshape(shape)
+        best = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
+        x = jnp.take_along_axis(g, best, axis=axis + 1).squeeze(axis + 1)
+        idx = jnp.take_along_axis(gi, best, axis=axis + 1).squeeze(axis + 1)
+    return idx.astype(default_int())
 
 
 def _source(size: int, out: int, scale, align_corners: bool) -> np.ndarray:
@@ -1474,6 +1498,8 @@ class Primitives(Table):
                       torch="F.avg_pool1d, F.avg_pool3d")  # fmt: skip
     max_pool_indices = _op(_max_pool_indices, None, "where each window's first maximum is",
                            torch="F.max_pool1d/2d/3d(return_indices=True)")  # fmt: skip
+    adaptive_max_indices = _op(_adaptive_max_indices, None, "where each bin's first maximum is",
+                               torch="F.adaptive_max_pool1d/2d(return_indices=True)")  # fmt: skip
     max_unpool = _op(_max_unpool, "MaxUnpool2DBackward0",
                      torch="F.max_unpool1d, F.max_unpool2d, F.max_unpool3d")  # fmt: skip
     adaptive_max_pool = _op(partial(_adaptive_pool, kind="max"), "AdaptiveMaxPoolBackward0",

@@ -201,11 +201,6 @@ def _pool(kind, n, input, kernel_size, stride, padding, dilation, ceil_mode,
     return _apply(P.max_pool_nd if kind == "max" else P.avg_pool_nd, x, params=params)
 
 
-def _no_indices(name: str, return_indices: bool) -> None:
-    if return_indices:
-        raise NotImplementedError(f"{name}(return_indices=True) is not supported in varjax")
-
-
 def _max(n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     """Max pooling; with ``return_indices``, (values, the flat spatial index of each window's
     first maximum), PyTorch's ``MaxPool*d(return_indices=True)`` pair."""
@@ -387,15 +382,23 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Variable:
 
 
 def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Variable:
-    """Max over adaptive bins of the last dim (PyTorch's ``F.adaptive_max_pool1d``)."""
-    _no_indices("adaptive_max_pool1d", return_indices)
-    return _adaptive("max", 1, input, output_size)
+    """Max over adaptive bins of the last dim (PyTorch's ``F.adaptive_max_pool1d``); with
+    ``return_indices``, also where each maximum is."""
+    return _adaptive_max(1, input, output_size, return_indices)
 
 
 def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Variable:
-    """Max over adaptive bins of the last two dims (PyTorch's ``F.adaptive_max_pool2d``)."""
-    _no_indices("adaptive_max_pool2d", return_indices)
-    return _adaptive("max", 2, input, output_size)
+    """Max over adaptive bins of the last two dims (PyTorch's ``F.adaptive_max_pool2d``);
+    with ``return_indices``, also where each maximum is."""
+    return _adaptive_max(2, input, output_size, return_indices)
+
+
+def _adaptive_max(n: int, input: Any, output_size: Any, return_indices: bool) -> Any:
+    out = _adaptive("max", n, input, output_size)
+    if not return_indices:
+        return out
+    sizes = tuple(int(s) for s in out.shape[out.ndim - n :])
+    return out, _apply(P.adaptive_max_indices, _var(input), params=(("output_size", sizes),))
 
 
 # -- resampling -----------------------------------------------------------------------------
