@@ -218,9 +218,9 @@ class Builder:
         they are ``POST`` eqns, replayed after the vjp on the forward values it computed, so
         the forward runs once and backward can free it."""
         post: dict[int, int] = {}
+        known = (self.slot, post) if region is None else (self.slot, region, post)
         for w in pending_writes():
-            nodes = side_closure(w, self.slot, post) if region is None else side_closure(
-                w, self.slot, region, post)  # fmt: skip
+            nodes = side_closure(w, *known)
             if nodes is None:
                 continue
             if region is None:
