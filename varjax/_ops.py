@@ -775,21 +775,27 @@ def _conv_transpose(x, w, *, stride, padding, output_padding, dilation, groups):
     )  # fmt: skip
 
 
+def _pool_window(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> tuple[int, int]:
+    """One axis of a pooling: (output length, right padding its windows need), PyTorch's
+    pooling_output_shape (a ceil_mode window never starts in the right padding)."""
+    span = d * (k - 1) + 1
+    out = (-(-(size + 2 * p - span) // s) if ceil_mode else (size + 2 * p - span) // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out, max(p, (out - 1) * s + span - size - p)
+
+
 def _pool_nd(x, *, kind, kernel, stride, padding, dilation, ceil_mode, count_include_pad,
              divisor=None):
     n = len(kernel)
     lead = (1,) * (x.ndim - n)
     pads = [(0, 0)] * (x.ndim - n)
     for k, s, p, d, size in zip(kernel, stride, padding, dilation, x.shape[-n:]):
-        span = d * (k - 1) + 1
-        out = (-(-(size + 2 * p - span) // s) if ceil_mode else (size + 2 * p - span) // s) + 1
-        if ceil_mode and (out - 1) * s >= size + p:
-            out -= 1
-        pads.append((p, p + max(0, (out - 1) * s + span - (size + 2 * p))))
+        pads.append((p, _pool_window(size, k, s, p, d, ceil_mode)[1]))
     floating = jnp.issubdtype(x.dtype, jnp.floating)
     if kind == "max" and floating and any(d != 1 for d in dilation):
-        return _max_gathered(x, kernel=kernel, stride=stride, padding=padding,
-                             dilation=dilation, ceil_mode=ceil_mode)  # fmt: skip
+        # a dilated reduce_window has no VJP in JAX: gather the windows instead
+        return _max_windows(x, kernel, stride, padding, dilation, ceil_mode)[0]
     if kind == "max":
         init = -jnp.inf if floating else int(jnp.iinfo(x.dtype).min)
         return lax.reduce_window(x, init, lax.max, lead + kernel, lead + stride, pads,
@@ -805,56 +811,49 @@ def _pool_nd(x, *, kind, kernel, stride, padding, dilation, ceil_mode, count_inc
     return total / count
 
 
-def _max_gathered(x, *, kernel, stride, padding, dilation, ceil_mode):
-    """Max pooling with a dilated window (whose reduce_window has no VJP in JAX): each axis
-    gathers its windows and keeps the first maximum, as PyTorch's argmax does."""
+def _flat_positions(x, n: int):
+    """Each element's flat index into its plane's last ``n`` (spatial) dims."""
+    spatial = x.shape[x.ndim - n :]
+    return jnp.broadcast_to(jnp.arange(math.prod(spatial)).reshape(spatial), x.shape)
+
+
+def _lowest(x) -> Any:
+    return -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else int(jnp.iinfo(x.dtype).min)
+
+
+def _first_max(g, gi, axis: int):
+    """(values, positions) of the first maximum of ``g`` along ``axis`` (removed); ``gi`` holds
+    each entry's position (None: not tracked)."""
+    best = jnp.expand_dims(jnp.argmax(g, axis=axis), axis)
+    value = jnp.take_along_axis(g, best, axis=axis).squeeze(axis)
+    return value, None if gi is None else jnp.take_along_axis(gi, best, axis=axis).squeeze(axis)
+
+
+def _max_windows(x, kernel, stride, padding, dilation, ceil_mode, index: bool = False):
+    """Max pooling by gathering each axis's windows and keeping the first maximum, the last
+    axis first, so a tie's gradient (and the index) goes to the first maximum in row-major
+    order, as PyTorch's argmax does: (values, flat spatial indices if ``index`` else None)."""
     n = len(kernel)
-    # the last axis first: a tie's gradient goes to the first maximum in row-major order
+    idx = _flat_positions(x, n) if index else None
     for i in reversed(range(n)):
         k, s, p, d = kernel[i], stride[i], padding[i], dilation[i]
         axis = x.ndim - n + i
-        size = x.shape[axis]
-        span = d * (k - 1) + 1
-        out = (-(-(size + 2 * p - span) // s) if ceil_mode else (size + 2 * p - span) // s) + 1
-        if ceil_mode and (out - 1) * s >= size + p:
-            out -= 1
-        right = max(0, (out - 1) * s + span - size - p)
+        out, right = _pool_window(x.shape[axis], k, s, p, d, ceil_mode)
         pads = [(0, 0)] * x.ndim
         pads[axis] = (p, right)
-        xp = jnp.pad(x, pads, constant_values=-jnp.inf)
-        idx = np.arange(out)[:, None] * s + np.arange(k)[None, :] * d
-        g = jnp.take(xp, idx.reshape(-1), axis=axis)
-        g = g.reshape(*x.shape[:axis], out, k, *x.shape[axis + 1 :])
-        best = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
-        x = jnp.take_along_axis(g, best, axis=axis + 1).squeeze(axis + 1)
-    return x
+        win = (np.arange(out)[:, None] * s + np.arange(k)[None, :] * d).reshape(-1)
+        shape = (*x.shape[:axis], out, k, *x.shape[axis + 1 :])
+        g = jnp.take(jnp.pad(x, pads, constant_values=_lowest(x)), win, axis=axis).reshape(shape)
+        if index:
+            idx = jnp.take(jnp.pad(idx, pads, constant_values=-1), win, axis=axis).reshape(shape)
+        x, idx = _first_max(g, idx, axis + 1)
+    return x, idx
 
 
 def _max_pool_indices(x, *, kernel, stride, padding, dilation, ceil_mode):
     """PyTorch's ``return_indices``: the flat index (into each plane's spatial dims) of every
-    window's first maximum in row-major order. The last axis is reduced first: each row keeps
-    its first maximum, then the first row holding the window's maximum wins."""
-    n = len(kernel)
-    spatial = x.shape[x.ndim - n :]
-    idx = jnp.broadcast_to(jnp.arange(math.prod(spatial)).reshape(spatial), x.shape)
-    low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else int(jnp.iinfo(x.dtype).min)
-    for i in reversed(range(n)):
-        k, s, p, d = kernel[i], stride[i], padding[i], dilation[i]
-        axis = x.ndim - n + i
-        size = x.shape[axis]
-        span = d * (k - 1) + 1
-        out = (-(-(size + 2 * p - span) // s) if ceil_mode else (size + 2 * p - span) // s) + 1
-        if ceil_mode and (out - 1) * s >= size + p:
-            out -= 1
-        pads = [(0, 0)] * x.ndim
-        pads[axis] = (p, max(0, (out - 1) * s + span - size - p))
-        win = (np.arange(out)[:, None] * s + np.arange(k)[None, :] * d).reshape(-1)
-        shape = (*x.shape[:axis], out, k, *x.shape[axis + 1 :])
-        g = jnp.take(jnp.pad(x, pads, constant_values=low), win, axis=axis).reshape(shape)
-        gi = jnp.take(jnp.pad(idx, pads, constant_values=-1), win, axis=axis).reshape(shape)
-        best = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
-        x = jnp.take_along_axis(g, best, axis=axis + 1).squeeze(axis + 1)
-        idx = jnp.take_along_axis(gi, best, axis=axis + 1).squeeze(axis + 1)
+    window's first maximum in row-major order."""
+    idx = _max_windows(x, kernel, stride, padding, dilation, ceil_mode, index=True)[1]
     return idx.astype(default_int())
 
 
@@ -895,42 +894,34 @@ def _bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _adaptive_pool(x, *, kind, output_size):
-    n = len(output_size)
-    # the last axis first: a tie's gradient goes to the first maximum in row-major order
-    for i in reversed(range(n)):
-        out = output_size[i]
-        axis = x.ndim - n + i
-        idx, valid = _bins(x.shape[axis], out)
-        g = jnp.take(x, idx.reshape(-1), axis=axis)
-        g = g.reshape(*x.shape[:axis], *idx.shape, *x.shape[axis + 1 :])
-        mask = valid.reshape(valid.shape + (1,) * (x.ndim - axis - 1))
-        if kind == "max":  # the first maximum takes the gradient, as PyTorch's argmax
-            g = jnp.where(mask, g, -jnp.inf)
-            am = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
-            x = jnp.take_along_axis(g, am, axis=axis + 1).squeeze(axis + 1)
-        else:
-            x = jnp.sum(jnp.where(mask, g, 0), axis=axis + 1) / mask.sum(1).astype(x.dtype)
-    return x
+    return _adaptive_bins(x, kind, output_size)[0]
 
 
-def _adaptive_max_indices(x, *, output_size):
-    """``adaptive_max_pool``'s ``return_indices``: the flat spatial index of each bin's first
-    maximum in row-major order (the last axis reduced first, as ``_max_pool_indices``)."""
+def _adaptive_bins(x, kind: str, output_size: tuple, index: bool = False):
+    """Pooling over PyTorch's adaptive bins: (values, flat spatial indices of each bin's first
+    maximum if ``index`` else None). The last axis goes first, so a maximum's tie goes to the
+    first one in row-major order (its gradient and its index), as PyTorch's argmax."""
     n = len(output_size)
-    spatial = x.shape[x.ndim - n :]
-    idx = jnp.broadcast_to(jnp.arange(math.prod(spatial)).reshape(spatial), x.shape)
-    low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else int(jnp.iinfo(x.dtype).min)
+    idx = _flat_positions(x, n) if index else None
     for i in reversed(range(n)):
         axis = x.ndim - n + i
         bins, valid = _bins(x.shape[axis], output_size[i])
         shape = (*x.shape[:axis], *bins.shape, *x.shape[axis + 1 :])
+        g = jnp.take(x, bins.reshape(-1), axis=axis).reshape(shape)
         mask = valid.reshape(valid.shape + (1,) * (x.ndim - axis - 1))
-        g = jnp.where(mask, jnp.take(x, bins.reshape(-1), axis=axis).reshape(shape), low)
-        gi = jnp.take(idx, bins.reshape(-1), axis=axis).reshape(shape)
-        best = jnp.expand_dims(jnp.argmax(g, axis=axis + 1), axis + 1)
-        x = jnp.take_along_axis(g, best, axis=axis + 1).squeeze(axis + 1)
-        idx = jnp.take_along_axis(gi, best, axis=axis + 1).squeeze(axis + 1)
-    return idx.astype(default_int())
+        if kind == "avg":
+            x = jnp.sum(jnp.where(mask, g, 0), axis=axis + 1) / mask.sum(1).astype(x.dtype)
+            continue
+        if index:
+            idx = jnp.take(idx, bins.reshape(-1), axis=axis).reshape(shape)
+        x, idx = _first_max(jnp.where(mask, g, _lowest(g)), idx, axis + 1)
+    return x, idx
+
+
+def _adaptive_max_indices(x, *, output_size):
+    """``adaptive_max_pool``'s ``return_indices``: the flat spatial index of each bin's first
+    maximum in row-major order."""
+    return _adaptive_bins(x, "max", output_size, index=True)[1].astype(default_int())
 
 
 def _source(size: int, out: int, scale, align_corners: bool) -> np.ndarray:
