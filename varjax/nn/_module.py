@@ -45,15 +45,14 @@ class Parameter(Variable):
         return "Parameter containing:\n" + super().__repr__()
 
 
-def _has_factory(init: Callable) -> bool:
-    params = inspect.signature(init).parameters
-    return "device" in params or "dtype" in params
-
-
 def _factory_kwargs(init: Callable) -> Callable:
     """A varjax layer's ``__init__`` taking PyTorch's factory kwargs: ``nn.Linear(4, 2,
     device=d, dtype=t)`` makes its parameters and buffers there, the floating ones in ``t``
-    (drawn as PyTorch would, then placed and cast, as ``module.to(d, t)`` does)."""
+    (drawn as PyTorch would, then placed and cast, as ``module.to(d, t)`` does). An
+    ``__init__`` that takes them itself is returned as it is."""
+    sig = inspect.signature(init)
+    if "device" in sig.parameters or "dtype" in sig.parameters:
+        return init
 
     @functools.wraps(init)
     def wrapped(self, *args: Any, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
@@ -61,7 +60,6 @@ def _factory_kwargs(init: Callable) -> Callable:
         if device is not None or dtype is not None:
             self.to(**{k: v for k, v in (("device", device), ("dtype", dtype)) if v is not None})
 
-    sig = inspect.signature(init)
     extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None)
              for n in ("device", "dtype")]  # fmt: skip
     params = list(sig.parameters.values())
@@ -141,7 +139,7 @@ class Module:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
-        if init is not None and cls.__module__.startswith("varjax.nn") and not _has_factory(init):
+        if init is not None and cls.__module__.startswith("varjax.nn"):
             cls.__init__ = _factory_kwargs(init)
 
     def __init__(self) -> None:
