@@ -200,8 +200,10 @@ class _Gen:
             rows = int(self.rng.integers(1, shape[0] + 1))
             index = self.rng.integers(0, shape[0], (rows, *shape[1:]))
             self.add(("gather", x, index), (rows, *shape[1:]), "inter")
-        elif r < 0.85:
+        elif r < 0.78:
             self.add(("masked_fill", x, float(self.rng.uniform(-1, 1))), shape, "inter")
+        elif r < 0.85:  # a selection reduced right away: fused into where(mask, x, 0)
+            self.add(("mask_reduce", x, str(self.rng.choice(["sum", "mean"]))), (), "inter")
         elif self.kinds[x] in ("inter", "view"):
             self.p.steps.append(("masked_write", x, float(self.rng.uniform(-1, 1))))
         else:
@@ -320,6 +322,9 @@ def _step(lib, env, step, hooks, retained):
     elif kind == "masked_fill":
         x = env[step[1]]
         env.append(x.masked_fill(x.detach() > 0.5, step[2]))
+    elif kind == "mask_reduce":
+        x = env[step[1]]
+        env.append(getattr(x[x.detach() > -0.5], step[2])())
     else:
         _mutate(lib, env, step, hooks, retained)
 

@@ -362,8 +362,14 @@ LIBRARY_CASES = [
         lambda a: a[np.array([0, 1]), np.array([3, 0])],
         [((3, 4),)],
     ),
-    Case("getitem", lambda a: a[vj.tensor(MASK)], lambda a: a[MASK], [((3, 4),)]),
-    Case("getitem", lambda a: a[MASK[0]], lambda a: a[MASK[0]], [((4, 2),)]),
+    Case("mask_select", lambda a: a[vj.tensor(MASK)], lambda a: a[MASK], [((3, 4),)]),
+    Case("mask_select", lambda a: a[MASK[0]], lambda a: a[MASK[0]], [((4, 2),)]),
+    Case("getitem", lambda a: a[MASK[0], 1:], lambda a: a[MASK[0], 1:], [((4, 2),)]),
+    # a reduction of a selection no Variable holds is fused into where(mask, x, 0)
+    Case("sum", lambda a: a[vj.tensor(MASK)].sum(), lambda a: a[MASK].sum(), [((3, 4),)],
+         covers=("select_reduce",)),  # fmt: skip
+    Case("mean", lambda a: a[MASK[0]].mean(), lambda a: a[MASK[0]].mean(), [((4, 2),)],
+         covers=("select_reduce",)),  # fmt: skip
     Case("write_window", _setitem_vj, lambda a, b: (a * 1).at[0, 1:].set(b), [((2, 3), (2,))]),
     Case("setitem", _setitem_step_vj, lambda a, b: (a * 1).at[1, ::2].set(b), [((2, 3), (2,))]),
     Case(

@@ -632,6 +632,25 @@ def _getitem(x, *arrays, template):
     return x[_index(template, arrays)]
 
 
+def _mask_select(x, mask, idx):
+    # x[mask] for a mask over x's leading dims: idx holds the flat positions of its True
+    # entries (the mask itself is an input for the fused reductions below, not read here)
+    return x.reshape((-1,) + x.shape[mask.ndim :])[idx]
+
+
+def _select_reduce(x, mask, *, reduce):
+    """``x[mask].sum()`` or ``.mean()`` as a reduction of ``where(mask, x, 0)``: the selection's
+    size is not part of the program, so a changing mask count compiles nothing new
+    (``Builder.emit`` fuses a reduction into a selection nothing else reads)."""
+    m = mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim))
+    kept = jnp.where(m, x, jnp.zeros((), x.dtype))
+    if reduce == "sum":
+        return jnp.sum(kept)  # as the sum row: the same dtype as x[mask].sum()
+    acc = jnp.promote_types(x.dtype, jnp.float32)  # as jnp.mean accumulates low precision
+    count = jnp.sum(mask) * math.prod(x.shape[mask.ndim :])
+    return (jnp.sum(kept, dtype=acc) / count).astype(x.dtype)
+
+
 def _setitem(x, value, *arrays, template):
     wide, template, arrays = _mask0(x, template, arrays)
     out = wide.at[_index(template, arrays)].set(jnp.asarray(value, x.dtype))
@@ -1450,6 +1469,9 @@ class Primitives(Table):
                   "basic indexing gives views; integer arrays and masks give copies (as PyTorch)",
                   torch="x[...] (ints, slices, None, ..., integer arrays, boolean masks), split, "
                   "chunk")  # fmt: skip
+    mask_select = _op(_mask_select, "IndexBackward0", "x[mask] for a mask over leading dims",
+                      torch="x[mask], masked_select")  # fmt: skip
+    select_reduce = _op(_select_reduce, "SumBackward0", "a sum or mean of a mask selection")
     setitem = _op(_setitem, "IndexPutBackward0", torch="x[...] = v")
     window = _op(_window, "SliceBackward0", "ints and unit-step slices: the offsets are "
                  "inputs, not part of the program", torch="x[i], x[a:b] (basic indexing)")

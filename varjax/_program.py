@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _tracing
 from ._dtypes import default_int, is_floating
+from ._ops import OPS, P
 from ._record import Node, pending_writes
 
 
@@ -48,6 +49,12 @@ OUT = _Marker("out")  # instruction kind: a further output of the op at an earli
 POST = 2  # the ``diff`` flag of an eqn replayed after backward's vjp (neither True nor False)
 
 _by_seq = operator.attrgetter("seq")
+
+# x[mask].sum() and .mean() over every dim: reductions a program fuses into a selection
+# nothing else reads (see Builder.emit), so the mask's count is not part of the program
+_SELECT, _FUSES, _WHOLE = P.mask_select, {OPS["sum"]: "sum", OPS["mean"]: "mean"}, (
+    ("axis", None), ("keepdims", False),
+)
 
 
 # -- walking the graph ----------------------------------------------------------------------------
@@ -123,7 +130,7 @@ class Builder:
     """Linearizes nodes into instructions, collecting the program's array and scalar inputs."""
 
     __slots__ = ("instrs", "nodes", "slot", "args", "arg_nodes", "fscal", "iscal", "emitted",
-                 "groups")  # fmt: skip
+                 "groups", "deferred", "undeferred")  # fmt: skip
 
     def __init__(self) -> None:
         self.instrs: list[tuple] = []
@@ -135,6 +142,10 @@ class Builder:
         self.iscal: list[int] = []
         self.emitted: list[tuple[Node, int]] = []  # pending nodes computed by the program
         self.groups: dict[tuple, int] = {}  # (group, diff) -> slot of its eqn's first output
+        # selections no Variable holds, emitted only if something but a fused reduction reads
+        # them, by (node id, id of the slot map they were met in)
+        self.deferred: dict[tuple[int, int], Node] = {}
+        self.undeferred: set[tuple[int, int]] = set()
 
     def array(self, node: Node) -> int:
         """Slot of a concrete node's value, fed to the program as an argument."""
@@ -154,7 +165,12 @@ class Builder:
         # the hot loop of every compiled call: locals instead of attribute lookups
         instrs, fscal, iscal, behind = self.instrs, self.fscal, self.iscal, self.nodes
         get, add_instr, add_node, groups = slot_map.get, instrs.append, behind.append, self.groups
+        deferred = self.deferred
         for n in nodes:
+            if n.op is _SELECT and self._defer(n, slot_map):
+                continue
+            if deferred and n.op in _FUSES and self._fused(n, slot_map, diff, outside):
+                continue
             group = n.group
             if group is not None and (id(group), diff) in groups:  # its eqn is out already
                 slot_map[id(n)] = groups[id(group), diff] + n.index
@@ -163,7 +179,10 @@ class Builder:
             for x in n.inputs:
                 if type(x) is Node:
                     s = get(id(x))
-                    refs.append(outside(x) if s is None else s)
+                    if s is None:
+                        s = self._undefer(x, slot_map, diff, outside) if deferred else None
+                        s = outside(x) if s is None else s
+                    refs.append(s)
                 else:
                     f = _FLOAT_PACK.get(n.sdtype)
                     if f is None:
@@ -180,6 +199,42 @@ class Builder:
                 add_node(n)
             else:
                 self._emit_group(n, tuple(refs), slot_map, diff)
+
+    def _defer(self, n: Node, slot_map: dict) -> bool:
+        key = (id(n), id(slot_map))
+        if n.live() or key in self.undeferred:
+            return False
+        self.deferred[key] = n
+        return True
+
+    def _undefer(self, x: Node, slot_map: dict, diff: bool, outside) -> int | None:
+        """Emit a deferred selection that something other than a fused reduction reads (its
+        slot; None if ``x`` was not deferred in ``slot_map``)."""
+        key = (id(x), id(slot_map))
+        if self.deferred.pop(key, None) is None:
+            return None
+        self.undeferred.add(key)
+        self.emit([x], slot_map, diff, outside)
+        return slot_map[id(x)]
+
+    def _fused(self, n: Node, slot_map: dict, diff: bool, outside) -> bool:
+        """Emit the reduction ``n`` of a deferred selection as ``select_reduce`` of the
+        selection's input and mask (``_ops._select_reduce``); False if ``n`` is not one."""
+        g = n.inputs[0]
+        if (id(g), id(slot_map)) not in self.deferred or n.params != _WHOLE:
+            return False
+        refs = []
+        for x in g.inputs[:2]:
+            s = slot_map.get(id(x))
+            if s is None:
+                s = self._undefer(x, slot_map, diff, outside)
+                s = outside(x) if s is None else s
+            refs.append(s)
+        slot_map[id(n)] = len(self.instrs)
+        self.instrs.append((P.select_reduce, (("reduce", _FUSES[n.op]),), tuple(refs),
+                            n.sdtype, diff))  # fmt: skip
+        self.nodes.append(n)
+        return True
 
     def _emit_group(self, n: Node, refs: tuple, slot_map: dict, diff: bool) -> None:
         """A multi-output op: one eqn whose outputs fill consecutive slots (its out binders).
@@ -207,6 +262,9 @@ class Builder:
             return self.array(root)
         nodes = pending(root, slot)
         self.emit(nodes, slot, False, self.array)  # inputs outside are concrete: arguments
+        if self.deferred:
+            self._undefer(root, slot, False, self.array)  # wanted itself
+            nodes = [n for n in nodes if id(n) in slot]
         self.emitted.extend((n, slot[id(n)]) for n in nodes)
         return slot[id(root)]
 
@@ -223,12 +281,12 @@ class Builder:
             nodes = side_closure(w, *known)
             if nodes is None:
                 continue
+            slots = self.slot if region is None else post
             if region is None:
-                self.emit(nodes, self.slot, False, self.array)
-                self.emitted.extend((n, self.slot[id(n)]) for n in nodes)
-                continue
-            self.emit(nodes, post, POST, lambda x: self._known(x, region))
-            self.emitted.extend((n, post[id(n)]) for n in nodes)
+                self.emit(nodes, slots, False, self.array)
+            else:
+                self.emit(nodes, post, POST, lambda x: self._known(x, region))
+            self.emitted.extend((n, slots[id(n)]) for n in nodes if id(n) in slots)
 
     def _known(self, x: Node, region: dict) -> int:
         s = region.get(id(x))
@@ -283,7 +341,10 @@ class Builder:
             return s
 
         dslot: dict[int, int] = {}
-        self.emit(nodes, dslot, True, lambda x: dslot.setdefault(id(x), boundary(x)))
+        outside = lambda x: dslot.setdefault(id(x), boundary(x))  # noqa: E731
+        self.emit(nodes, dslot, True, outside)
+        for o in outputs if self.deferred else ():
+            self._undefer(o, dslot, True, outside)  # an output is wanted itself
         out_slots = tuple(dslot[id(o)] if o.diff else boundary(o) for o in outputs)
         return Region(nodes, leaves, dslot, out_slots)
 

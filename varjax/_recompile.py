@@ -106,8 +106,9 @@ def _remedy(reason: str, budget: int) -> str:
     if "where that one had" in reason and "[" in reason:  # a shape changed
         return (f"{head}: every new shape compiles a new program. Keep shapes fixed: pad the "
                 f"last batch, pad sequences to a few bucket lengths, crop a growing sequence "
-                f"to a fixed window (idx[:, -block_size:]), and reduce a boolean selection "
-                f"with a fixed-shape mask (varjax.where(mask, x, 0).sum()) instead of x[mask]; "
+                f"to a fixed window (idx[:, -block_size:]), and compute on a boolean "
+                f"selection with a fixed-shape mask (varjax.where(mask, x ** 2, 0).sum() "
+                f"instead of (x[mask] ** 2).sum(); x[mask].sum() and .mean() need nothing); "
                 f"or raise the budget")  # fmt: skip
     return (f"{head}: keep the program's structure the same from one call to the next (the "
             f"same ops, dtypes and Python control flow), or raise the budget")

@@ -176,6 +176,18 @@ def _expand_masks(x: Any, key: tuple) -> list:
     return expanded
 
 
+def _leading_mask(x: Any, key: Any) -> tuple | None:
+    """``(mask, flat positions of its True entries)`` when ``key`` is one boolean mask over
+    leading dims of ``x`` whose values are known (else None: the general path)."""
+    if not isinstance(key, (Methods, np.ndarray)) or key.dtype != np.bool_ or key.ndim == 0:
+        return None
+    values = index_values(key)
+    if values is None:  # traced: the general path says why a mask cannot index there
+        return None
+    _check_mask(x, values, 0)
+    return x._lift(key), x._lift(np.flatnonzero(values).astype(np.int64))
+
+
 def _entry(x: Any, k: Any, dim: int, arrays: list) -> tuple[tuple, int]:
     """(template entry, dims consumed) of one index entry ``k`` at ``dim``."""
     if k is None:
@@ -438,6 +450,9 @@ class IndexMethods(Methods):
 
         Basic indexing (no index arrays) gives a view, as in PyTorch: an in-place op on it
         writes into ``x``. Integer-array and mask indexing give copies, as in PyTorch."""
+        selected = _leading_mask(self, key)
+        if selected is not None:  # a copy, as PyTorch
+            return self._apply(P.mask_select, self, *selected)
         template, arrays, plan = plan_of(self, key)
         fwd: Any = lambda b: b[key]  # noqa: E731
         if plan is not None:
