@@ -52,9 +52,9 @@ _by_seq = operator.attrgetter("seq")
 
 # x[mask].sum() and .mean() over every dim: reductions a program fuses into a selection
 # nothing else reads (see Builder.emit), so the mask's count is not part of the program
-_SELECT, _FUSES, _WHOLE = P.mask_select, {OPS["sum"]: "sum", OPS["mean"]: "mean"}, (
-    ("axis", None), ("keepdims", False),
-)
+_SELECT = P.mask_select
+_FUSES = {OPS["sum"]: "sum", OPS["mean"]: "mean"}
+_WHOLE = (("axis", None), ("keepdims", False))  # the params of a reduction over every dim
 
 
 # -- walking the graph ----------------------------------------------------------------------------
@@ -180,8 +180,7 @@ class Builder:
                 if type(x) is Node:
                     s = get(id(x))
                     if s is None:
-                        s = self._undefer(x, slot_map, diff, outside) if deferred else None
-                        s = outside(x) if s is None else s
+                        s = self._outside(x, slot_map, diff, outside) if deferred else outside(x)
                     refs.append(s)
                 else:
                     f = _FLOAT_PACK.get(n.sdtype)
@@ -217,22 +216,24 @@ class Builder:
         self.emit([x], slot_map, diff, outside)
         return slot_map[id(x)]
 
+    def _outside(self, x: Node, slot_map: dict, diff: bool, outside) -> int:
+        """Slot of a node ``slot_map`` lacks: a selection deferred there, emitted now, or
+        what ``outside`` gives."""
+        s = self._undefer(x, slot_map, diff, outside)
+        return outside(x) if s is None else s
+
     def _fused(self, n: Node, slot_map: dict, diff: bool, outside) -> bool:
         """Emit the reduction ``n`` of a deferred selection as ``select_reduce`` of the
         selection's input and mask (``_ops._select_reduce``); False if ``n`` is not one."""
         g = n.inputs[0]
         if (id(g), id(slot_map)) not in self.deferred or n.params != _WHOLE:
             return False
-        refs = []
-        for x in g.inputs[:2]:
-            s = slot_map.get(id(x))
-            if s is None:
-                s = self._undefer(x, slot_map, diff, outside)
-                s = outside(x) if s is None else s
-            refs.append(s)
+        refs = tuple(
+            slot_map[id(x)] if id(x) in slot_map else self._outside(x, slot_map, diff, outside)
+            for x in g.inputs[:2]
+        )
         slot_map[id(n)] = len(self.instrs)
-        self.instrs.append((P.select_reduce, (("reduce", _FUSES[n.op]),), tuple(refs),
-                            n.sdtype, diff))  # fmt: skip
+        self.instrs.append((P.select_reduce, (("reduce", _FUSES[n.op]),), refs, n.sdtype, diff))
         self.nodes.append(n)
         return True
 
