@@ -29,6 +29,8 @@ class Case:
     tol: float = 1e-5
 
 
+_MESH = vj.distributed.init_device_mesh("cpu", (1,))  # a one-device mesh: the layout op's row
+_REPLICATE = vj.distributed.Replicate()
 UNARY_SHAPES = [((),), ((5,),), ((2, 3),), ((0, 3),)]
 BINARY_SHAPES = [((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1), (1, 3)), ((), (2,)), ((0, 3), (3,))]
 
@@ -408,6 +410,7 @@ LIBRARY_CASES = [
     Case("matmul", lambda a, b: vj.dot(a, b), jnp.dot, [((3,), (3,))]),
     Case("outer", lambda a, b: vj.outer(a, b), jnp.outer, [((3,), (2,))]),
     Case("clone", lambda a: a.clone(), jnp.copy, UNARY_SHAPES),
+    Case("reshard", lambda a: a.redistribute(_MESH, [_REPLICATE]), lambda a: a, UNARY_SHAPES),
     Case(
         "linear",
         lambda x, w: vj.nn.functional.linear(x, w),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+from jax.sharding import SingleDeviceSharding
 
 _TO_JAX = {"cpu": "cpu", "cuda": "gpu", "gpu": "gpu", "tpu": "tpu", "xla": "tpu"}
 _FROM_JAX = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "rocm": "cuda", "tpu": "tpu"}
@@ -110,6 +111,54 @@ def of_array(value: Any) -> device | None:
         return None
     found = sorted(devices(), key=lambda d: d.id)
     return device(found[0]) if found else None
+
+
+def layout(value: Any) -> Any:
+    """Where an input of a compiled program lives, as its signature records it: None on JAX's
+    first device (the common case, kept cheap: a step reads this for every input), else its
+    ``jax.sharding`` (another device, or several: ``jax.jit`` compiles anew for each, so
+    varjax counts and explains each). Not for traced values."""
+    try:
+        sharding = value.sharding
+    except AttributeError:  # a NumPy array or a Python number: placed by jax.jit
+        return None
+    if type(sharding) is SingleDeviceSharding and sharding._device is (
+        _FIRST[0] if _FIRST else first_device()
+    ):
+        return None
+    return sharding
+
+
+def first_device() -> jax.Device:
+    """JAX's first device, read once (not at import: ``jax.distributed.initialize`` must come
+    before JAX starts). None in a signature always means this device: a changed default
+    device gives its values a layout of their own, never another device's program."""
+    if not _FIRST:
+        _FIRST.append(jax.devices()[0])
+    return _FIRST[0]
+
+
+_FIRST: list = []
+
+
+def spread(value: Any) -> bool:
+    """True if ``value`` is one array laid over several devices (a sharded value)."""
+    sharding = getattr(value, "sharding", None)
+    return sharding is not None and len(sharding.device_set) > 1
+
+
+def describe_layout(sharding: Any) -> str:
+    """``sharded P('data') over 8 devices``, ``replicated over 8 devices``, ``on cpu:3``."""
+    if sharding is None:
+        return f"on {device(first_device())}"
+    devices = sorted(sharding.device_set, key=lambda d: d.id)
+    if len(devices) == 1:
+        return f"on {device(devices[0])}"
+    spec = getattr(sharding, "spec", None)
+    if sharding.is_fully_replicated:
+        return f"replicated over {len(devices)} devices"
+    what = f"sharded {spec}" if spec is not None else f"sharded ({type(sharding).__name__})"
+    return f"{what} over {len(devices)} devices"
 
 
 def default() -> device:

@@ -35,9 +35,11 @@ from typing import Any
 import jax
 import jax.extend
 import numpy as np
+from jax.sharding import SingleDeviceSharding
 
-from . import _autocast, _caches, _compile, _recompile, _record, _state, _tracing
+from . import _autocast, _caches, _compile, _device, _recompile, _record, _state, _tracing
 from . import random as _rng
+from ._device import layout
 from ._forward import materialize
 from ._grad_mode import _state as _grad_state
 from ._methods.inplace import assign, shares_storage
@@ -55,7 +57,7 @@ def _is_leaf(x: Any) -> bool:
 def _arg_spec(leaf_: Any) -> tuple:
     """The cache-key part of an argument leaf that is not a Variable."""
     if isinstance(leaf_, (jax.Array, np.ndarray)):
-        return ("array", tuple(leaf_.shape), np.dtype(leaf_.dtype))
+        return ("array", tuple(leaf_.shape), np.dtype(leaf_.dtype), _device.layout(leaf_))
     try:
         hash(leaf_)
         return ("static", type(leaf_), leaf_)
@@ -178,20 +180,26 @@ class _Jitted:
         state = found.vars
         key_node = _rng.key_node()
         specs, pending = [], []
+        first = _device.first_device()
         for v in state:  # one pass: what the key needs, what must be computed first
             node, grad = v._node, v._grad
             if node.diff:
                 self._reject(v)
             if node.value is None:
                 pending.append(node)
+            # _device.layout inlined (this loop runs per state Variable at every call)
+            where = getattr(node.value, "sharding", None)
+            if type(where) is SingleDeviceSharding and where._device is first:
+                where = None
             if grad is None:
-                specs.append((node.aval, node.requires_grad, None))
+                specs.append((node.aval, node.requires_grad, None, where))
             else:
                 if grad._node.value is None:
                     pending.append(grad._node)
-                specs.append((node.aval, node.requires_grad, grad._node.aval))
+                specs.append((node.aval, node.requires_grad, grad._node.aval, where))
         if pending:
             materialize(pending)
+            specs = [s[:3] + (layout(v._node.value),) for s, v in zip(specs, state)]
         index = {id(v): i for i, v in enumerate(state[: len(leaves)])}  # argument Variables
         key = (
             treedef,

@@ -1559,6 +1559,9 @@ class Primitives(Table):
     one_hot = _op(lambda x, *, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype), None,
                   torch="F.one_hot")  # fmt: skip
     clone = _op(jnp.copy, "CloneBackward0", "a new buffer, never an alias", torch="clone")
+    reshard = _op(lambda x, *, sharding: lax.with_sharding_constraint(x, sharding),
+                  "RedistributeBackward", "the gradient is laid out as the input was",
+                  torch="DTensor.redistribute")  # fmt: skip
     # in-place writes: every value replaced with autograd watching (no gradient to the old
     # values), or a value changed where autograd does not see it (the gradient stays)
     zero = _op(_overwrite, "ZeroBackward0", torch="zero_")

@@ -3,7 +3,8 @@ and the program as a pure function of chosen leaves.
 
 The one linearizer (``Builder``) turns nodes into instructions, one per value slot:
 
-    (IN, shape, dtype)                     an array fed as an argument
+    (IN, shape, dtype, layout)             an array fed as an argument (layout: None on the
+                                           default device, else its sharding)
     (op, params, refs, sdtype, diff)       an op (the ``Op`` object itself) on earlier slots
     (OUT, k, i)                            output i > 0 of the multi-output op at slot k
 
@@ -29,6 +30,7 @@ import jax
 import numpy as np
 
 from . import _tracing
+from ._device import layout
 from ._dtypes import default_int, is_floating
 from ._ops import OPS, P
 from ._record import Node, pending_writes
@@ -151,10 +153,13 @@ class Builder:
         """Slot of a concrete node's value, fed to the program as an argument."""
         if _tracing.state.active:
             _tracing.check_capture(node)
+            where = None  # the enclosing program's inputs carry the shardings
+        else:
+            where = layout(node.value)  # a new sharding compiles anew: part of the signature
         self.args.append(node.value)
         self.arg_nodes.append(node)
         self.nodes.append(node)
-        self.instrs.append((IN,) + node.aval)
+        self.instrs.append((IN, *node.aval, where))
         s = self.slot[id(node)] = len(self.instrs) - 1
         return s
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _caches, _tracing
 from ._config import config
+from ._device import describe_layout
 from ._program import IN, OUT
 from ._source import describe, user_site
 
@@ -103,6 +104,11 @@ def _remedy(reason: str, budget: int) -> str:
     """What the user can do, for the difference that made the new program."""
     head = (f"This line has compiled more than varjax.config.max_recompiles={budget} programs "
             f"(warned again each time its count doubles)")  # fmt: skip
+    if "where that one was" in reason:  # the same input on other devices
+        return (f"{head}: each new sharding or device of an input compiles a new program. "
+                f"Place the inputs the same way at every step (one mesh and the same "
+                f"placements, e.g. varjax.distributed.distribute_tensor(x, mesh, [Shard(0)]) "
+                f"for every batch), or raise the budget")  # fmt: skip
     if "where that one had" in reason and "[" in reason:  # a shape changed
         return (f"{head}: every new shape compiles a new program. Keep shapes fixed: pad the "
                 f"last batch, pad sequences to a few bucket lengths, crop a growing sequence "
@@ -168,6 +174,11 @@ def _instruction_diff(instrs: tuple, nodes: list, i: int, was: tuple) -> str:
         if reader is not None:
             site = nodes[reader].site if reader < len(nodes) else None
             by = f", read by '{instrs[reader][0].name}' {_where(site)}"
+        if new[1:3] == was[1:3]:  # the same array type, laid out elsewhere
+            return (
+                f"at input #{i}: {_array(new[1], new[2])} {describe_layout(new[3])} where that "
+                f"one was {describe_layout(was[3])}{by}"
+            )
         return (
             f"at input #{i}: {_array(new[1], new[2])} where that one had "
             f"{_array(was[1], was[2])}{by}"
@@ -225,7 +236,7 @@ def _prefix(a: tuple, b: tuple) -> int:
 
 def _spec(spec: tuple, state: list | None) -> str:
     if spec[0] == "array":
-        return _array(spec[1], spec[2])
+        return f"{_array(spec[1], spec[2])} {describe_layout(spec[3])}"
     if spec[0] == "var":
         if state is not None:
             return f"Variable {_array(*state[spec[1]]._node.aval)}"
@@ -246,10 +257,12 @@ def _jit_state(new: tuple, was: tuple) -> str:
     if len(new) != len(was):
         return f"in the number of state Variables: {len(new)} where that one had {len(was)}"
     i = _prefix(new, was)
-    (aval, rg, grad), (aval0, rg0, grad0) = new[i], was[i]
+    (aval, rg, grad, where), (aval0, rg0, grad0, where0) = new[i], was[i]
     what = f"state Variable #{i} ({_array(*aval)})"
     if aval != aval0:
         return f"at {what}: was {_array(*aval0)}"
+    if where != where0:
+        return f"at {what}: {describe_layout(where)} where that one was {describe_layout(where0)}"
     if rg != rg0:
         return f"at {what}: requires_grad={rg} where it was {rg0}"
     has, had = grad is not None, grad0 is not None

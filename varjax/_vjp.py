@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from . import _anomaly, _compile, _recompile, _tracing
 from ._config import config
 from ._forward import store
-from ._program import POST, Builder, Region, post_reads, pure_fn, replay
+from ._program import IN, POST, Builder, Region, post_reads, pure_fn, replay
 from ._record import Node, autograd_node, leaf
 
 FREED = (
@@ -211,6 +211,9 @@ def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, merge, old_slots, cot_slo
     out_avals, probe_avals, store_slots = avals
     seen = post_reads(instrs)  # forward values the side writes read (Builder.side_writes)
     bind = pure_fn(instrs, leaf_slots, out_slots, probe_slots, seen or ())
+    # a leaf laid out over several devices gets its gradient laid out the same way (as a
+    # DTensor's grad has its placements), whatever XLA's partitioner would have chosen
+    layouts = [_spread_layout(instrs[s]) for s in leaf_slots]
 
     def run(args, fpack, ipack):
         f, vals = bind(args, fpack, ipack)
@@ -229,11 +232,20 @@ def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, merge, old_slots, cot_slo
             for c, (shape, dtype) in zip(cot_slots, out_avals)
         )
         g_leaves, g_probes = pullback(cots)
+        if any(layouts):
+            g_leaves = [g if lay is None else jax.lax.with_sharding_constraint(g, lay)
+                        for g, lay in zip(g_leaves, layouts)]  # fmt: skip
         grads = _merged(tuple(g_leaves) + tuple(g_probes), merge)
         grads = tuple(g if o is None else vals[o] + g for g, o in zip(grads, old_slots))
         return grads, tuple(vals[s] for s in store_slots), (values[0] if want else None)
 
     return run
+
+
+def _spread_layout(ins: tuple) -> Any:
+    """The sharding of an input instruction laid over several devices, else None."""
+    lay = ins[3] if ins[0] is IN else None
+    return lay if lay is not None and len(lay.device_set) > 1 else None
 
 
 def _merged(grads: tuple, merge: tuple | None) -> tuple:

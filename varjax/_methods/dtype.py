@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from .. import _device
+from .. import _device, _placement
 from .._dtypes import canonical, is_floating
 from .._ops import P
 from .._record import leaf, record, start_placing
@@ -119,6 +119,26 @@ class DtypeMethods(Methods):
         if found is None and node.value is not None:
             found = _device.of_array(node.value)
         return found if found is not None else _device.default()
+
+    @property
+    def sharding(self) -> jax.sharding.Sharding:
+        """How the value is laid out over devices: its ``jax.sharding.Sharding`` (a
+        ``NamedSharding`` over a mesh for a value placed with
+        ``varjax.distributed.distribute_tensor``, a ``SingleDeviceSharding`` otherwise). A
+        pending value is computed first: its layout is what XLA's partitioner chose.
+
+        Example:
+            >>> import varjax as vj
+            >>> len(vj.ones(2, 3).sharding.device_set)
+            1
+        """
+        return self._value().sharding
+
+    def redistribute(self, device_mesh: Any = None, placements: Any = None) -> Variable:
+        """This Variable laid out anew over ``device_mesh`` (by default the mesh it is on)
+        with ``placements`` (``Shard(d)`` / ``Replicate()``, one per mesh dimension), as
+        PyTorch's ``DTensor.redistribute``; autograd follows the move."""
+        return _placement.redistribute(self, device_mesh, placements)
 
     @property
     def is_cuda(self) -> bool:

@@ -1,0 +1,174 @@
+"""Scale-out on 8 simulated CPU devices: meshes, placements, sharded training against
+hand-written JAX on one device, and sharding in the compile signature. The checks run in
+one subprocess (``--xla_force_host_platform_device_count=8`` must be set before JAX
+starts); the single-device API is checked here in-process."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import varjax as vj
+from varjax.distributed import DeviceMesh, Replicate, Shard, distribute_tensor, init_device_mesh
+
+_SCRIPT = textwrap.dedent(
+    """
+    import logging
+    import jax, jax.numpy as jnp, numpy as np
+    import varjax as vj
+    import varjax.nn.functional as F
+    from varjax.distributed import Replicate, Shard, distribute_tensor, init_device_mesh
+
+    assert len(jax.devices()) == 8
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 6)).astype(np.float32)
+    Y = rng.standard_normal((16, 3)).astype(np.float32)
+    W1 = rng.standard_normal((8, 6)).astype(np.float32) * 0.3
+    W2 = rng.standard_normal((3, 8)).astype(np.float32) * 0.3
+
+    def jax_loss(p, x, y):  # the oracle: plain jax.numpy on one device
+        h = jax.nn.relu(x @ p[0].T + p[1])
+        return jnp.mean((h @ p[2].T + p[3] - y) ** 2)
+
+    p = [jnp.asarray(W1), jnp.zeros(8), jnp.asarray(W2), jnp.zeros(3)]
+    oracle = []
+    for _ in range(5):
+        loss, g = jax.value_and_grad(jax_loss)(p, X, Y)
+        oracle.append(float(loss))
+        p = [a - 0.1 * b for a, b in zip(p, g)]
+
+    def model():
+        net = vj.nn.Sequential(vj.nn.Linear(6, 8), vj.nn.ReLU(), vj.nn.Linear(8, 3))
+        with vj.no_grad():
+            net[0].weight.copy_(vj.tensor(W1)); net[0].bias.zero_()
+            net[2].weight.copy_(vj.tensor(W2)); net[2].bias.zero_()
+        return net
+
+    def train(net, place, jit):
+        opt = vj.optim.SGD(net.parameters(), lr=0.1)
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(net(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        step = vj.jit(step) if jit else step
+        return [step(*place(vj.tensor(X), vj.tensor(Y))).item() for _ in range(5)]
+
+    def close(v, want):
+        np.testing.assert_allclose(v.detach().numpy(), np.asarray(want), rtol=1e-4, atol=1e-6)
+
+    mesh = init_device_mesh("cpu", (8,), mesh_dim_names=("dp",))
+    data = lambda x, y: (distribute_tensor(x, mesh, [Shard(0)]),
+                         distribute_tensor(y, mesh, [Shard(0)]))
+    for jit in (False, True):
+        net = model()
+        for q in net.parameters():  # replicated parameters: gradients are all-reduced by XLA
+            q.data = distribute_tensor(q.detach(), mesh, [Replicate()])
+        losses = train(net, data, jit)
+        np.testing.assert_allclose(losses, oracle, rtol=1e-5, atol=1e-6)
+        close(net[2].weight, p[2])
+        w = net[0].weight
+        assert len(w.sharding.device_set) == 8 and w.sharding.is_fully_replicated, w.sharding
+        assert w.grad.sharding.is_fully_replicated
+    print("data parallel: ok")
+
+    # a 2-D mesh: the batch over "dp", the first layer's outputs (weight rows) over "tp"
+    mesh2 = init_device_mesh("cpu", (2, 4), mesh_dim_names=("dp", "tp"))
+    assert mesh2["tp"].shape == (4,) and mesh2.size() == 8 and mesh2.size("dp") == 2
+    net = model()
+    net[0].weight.data = distribute_tensor(net[0].weight.detach(), mesh2, [Replicate(), Shard(0)])
+    net[0].bias.data = distribute_tensor(net[0].bias.detach(), mesh2, [Replicate(), Shard(0)])
+    assert net[0].weight.sharding.spec == jax.sharding.PartitionSpec("tp")
+    batch = lambda x, y: (distribute_tensor(x, mesh2["dp"], [Shard(0)]), y)
+    losses = train(net, batch, False)
+    np.testing.assert_allclose(losses, oracle, rtol=1e-5, atol=1e-6)
+    assert net[0].weight.grad.sharding.spec == jax.sharding.PartitionSpec("tp")
+    close(net[0].weight, p[0])
+    print("2-d mesh: ok")
+
+    # redistribute: autograd follows the move, the gradient comes back laid out as it was
+    x = distribute_tensor(vj.tensor(X, requires_grad=True), mesh, [Shard(0)])
+    y = (x * 3).redistribute(placements=[Replicate()])
+    assert y.grad_fn.name() == "RedistributeBackward" and y.sharding.is_fully_replicated
+    (y ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 18 * X, rtol=1e-6)
+    assert x.grad.sharding.spec == jax.sharding.PartitionSpec("dp")
+    print("redistribute: ok")
+
+    # a new sharding of the same program compiles anew: counted, and explained
+    vj.config.explain_recompiles = True
+    said = []
+    handler = logging.Handler(); handler.emit = lambda r: said.append(r.getMessage())
+    logging.getLogger("varjax.recompile").addHandler(handler)
+    def f(a):
+        return (a * 2).sum().item()
+    a = vj.tensor(X)
+    f(a)
+    before = vj.compile_stats().compiles
+    f(a)
+    assert vj.compile_stats().compiles == before
+    f(distribute_tensor(a, mesh, [Shard(0)]))
+    assert vj.compile_stats().compiles == before + 1
+    assert "sharded P('dp',) over 8 devices where that one was on cpu" in said[-1], said
+    f(distribute_tensor(a, mesh, [Shard(0)]))  # the same layout again: no compile
+    f(distribute_tensor(a, mesh, [Replicate()]))
+    assert vj.compile_stats().compiles == before + 2
+    assert "replicated over 8 devices where that one was sharded" in said[-1], said[-1]
+    g = vj.jit(lambda a: a * 2)
+    g(a); n = vj.compile_stats().compiles
+    g(distribute_tensor(a, mesh, [Shard(0)]))
+    assert vj.compile_stats().compiles == n + 1 and "over 8 devices" in said[-1], said[-1]
+    print("signatures: ok")
+
+    # placements that cannot be laid out
+    for bad, err in ([[Shard(0), Shard(1)], ValueError], [[Shard(2)], IndexError]):
+        try:
+            distribute_tensor(a, mesh, bad)
+        except err as e:
+            print(type(e).__name__, e)
+        else:
+            raise AssertionError(bad)
+    try:
+        distribute_tensor(vj.ones(10, 2), mesh, [Shard(0)])
+    except ValueError as e:
+        assert "size 10" in str(e) and "multiple of 8" in str(e), e
+    try:
+        init_device_mesh("cpu", (16,))
+    except RuntimeError as e:
+        assert "needs 16" in str(e), e
+    print("ok")
+    """
+)
+
+
+def test_on_eight_devices(tmp_path):
+    script = tmp_path / "sharded.py"
+    script.write_text(_SCRIPT)
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")  # fmt: skip
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), (
+        done.stdout[-2000:] + done.stderr[-4000:]
+    )
+
+
+def test_one_device_mesh_and_errors():
+    mesh = init_device_mesh("cpu", (1,), mesh_dim_names=("dp",))
+    assert isinstance(mesh, DeviceMesh) and mesh["dp"].mesh_dim_names == ("dp",)
+    with pytest.raises(KeyError, match="tp"):
+        mesh["tp"]
+    w = vj.ones(3, requires_grad=True)
+    d = distribute_tensor(w, mesh, [Shard(0)])
+    assert d.is_leaf and d.requires_grad and d is not w
+    with pytest.raises(RuntimeError, match="leaf tensors"):
+        distribute_tensor(w * 2, mesh)
+    with pytest.raises(ValueError, match="same length"):
+        distribute_tensor(w, mesh, [Shard(0), Replicate()])
+    with pytest.raises(ValueError, match="not on a mesh"):
+        vj.ones(2).redistribute(placements=[Replicate()])
+    assert Shard(1) == Shard(1) and Shard(1) != Shard(0) and Replicate().is_replicate()
+    assert repr(Shard(0)) == "Shard(dim=0)" and Shard(0).is_shard(0) and not Shard(0).is_shard(1)

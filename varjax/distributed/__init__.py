@@ -1,0 +1,36 @@
+"""Scale-out with PyTorch's names on JAX's machinery: meshes (``init_device_mesh``) and
+distributed tensors (``distribute_tensor``, ``Shard``, ``Replicate``) over
+``jax.sharding``. One process drives all of a mesh's devices; every op on sharded values
+runs as one XLA program that GSPMD partitions, with the collectives it needs.
+
+Example:
+    >>> import varjax as vj
+    >>> from varjax.distributed import Replicate, distribute_tensor, init_device_mesh
+    >>> mesh = init_device_mesh("cpu", (1,), mesh_dim_names=("dp",))
+    >>> w = distribute_tensor(vj.ones(3, requires_grad=True), mesh, [Replicate()])
+    >>> w.is_leaf, w.requires_grad
+    (True, True)
+"""
+
+from __future__ import annotations
+
+from . import device_mesh, tensor
+from .device_mesh import DeviceMesh, init_device_mesh
+from .tensor import Placement, Replicate, Shard, distribute_tensor
+
+__all__ = [
+    "DeviceMesh",
+    "Placement",
+    "Replicate",
+    "Shard",
+    "device_mesh",
+    "distribute_tensor",
+    "init_device_mesh",
+    "is_available",
+    "tensor",
+]
+
+
+def is_available() -> bool:
+    """True: JAX's sharding is always there (PyTorch's ``torch.distributed.is_available``)."""
+    return True
