@@ -3,6 +3,7 @@ hand-written JAX on one device, and sharding in the compile signature. The check
 one subprocess (``--xla_force_host_platform_device_count=8`` must be set before JAX
 starts); the single-device API is checked here in-process."""
 
+import json
 import os
 import subprocess
 import sys
@@ -172,3 +173,99 @@ def test_one_device_mesh_and_errors():
         vj.ones(2).redistribute(placements=[Replicate()])
     assert Shard(1) == Shard(1) and Shard(1) != Shard(0) and Replicate().is_replicate()
     assert repr(Shard(0)) == "Shard(dim=0)" and Shard(0).is_shard(0) and not Shard(0).is_shard(1)
+
+
+def test_process_group_in_one_process():
+    dist = vj.distributed
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="has not been initialized"):
+        dist.get_rank()
+    with pytest.raises(ValueError, match="rank 3 is not in"):
+        dist.init_process_group(world_size=2, rank=3)
+    with pytest.raises(ValueError, match="MASTER_ADDR"):
+        os.environ.pop("MASTER_ADDR", None)
+        dist.init_process_group(world_size=2, rank=0)
+    dist.init_process_group("gloo", world_size=1, rank=0)
+    try:
+        assert dist.is_initialized() and (dist.get_rank(), dist.get_world_size()) == (0, 1)
+        with pytest.raises(RuntimeError, match="twice"):
+            dist.init_process_group()
+        sampler = vj.utils.data.DistributedSampler(range(10))  # the group's rank and size
+        assert (sampler.num_replicas, sampler.rank, len(sampler)) == (1, 0, 10)
+    finally:
+        dist.destroy_process_group()
+    assert not dist.is_initialized()
+
+
+@pytest.mark.parametrize("n, replicas, drop_last", [(10, 3, False), (10, 3, True), (2, 5, False),
+                                                    (12, 4, False), (7, 2, True)])  # fmt: skip
+def test_distributed_sampler_against_pytorch(n, replicas, drop_last):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
+
+    from varjax.utils.data import DistributedSampler
+
+    shares = []
+    for rank in range(replicas):
+        mine = DistributedSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        theirs = TorchSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+        assert list(mine) == list(theirs) and len(mine) == len(theirs)
+        shuffled = DistributedSampler(range(n), replicas, rank, seed=3, drop_last=drop_last)
+        shuffled_t = TorchSampler(range(n), replicas, rank, seed=3, drop_last=drop_last)
+        assert len(shuffled) == len(shuffled_t) == len(list(shuffled))
+        shares.append(list(shuffled))
+    # the shuffled shares partition one permutation (padded by its start), as PyTorch's do
+    together = sorted(i for share in shares for i in share)
+    if drop_last:
+        assert len(set(together)) == len(together) == replicas * len(shares[0])
+    else:
+        assert set(together) == set(range(n))
+    again = DistributedSampler(range(n), replicas, 0, seed=3, drop_last=drop_last)
+    assert list(again) == shares[0]  # the same seed and epoch: the same order on every process
+    again.set_epoch(1)
+    if n > 5:
+        assert list(again) != shares[0]
+    with pytest.raises(ValueError, match=f"Invalid rank {replicas}"):
+        DistributedSampler(range(n), replicas, replicas)
+    with pytest.raises(ValueError, match="Invalid rank"):
+        TorchSampler(range(n), replicas, 5 + replicas)
+    assert torch is not None
+
+
+_TWO = textwrap.dedent(
+    """
+    import json
+    import jax
+    import varjax.distributed as dist
+    from varjax.utils.data import DistributedSampler
+
+    dist.init_process_group()  # from torchrun's variables: RANK, WORLD_SIZE, MASTER_*
+    share = list(DistributedSampler(range(7), shuffle=True, seed=1))
+    print(json.dumps([dist.get_rank(), dist.get_world_size(), len(jax.devices()), share]))
+    dist.destroy_process_group()
+    """
+)
+
+
+def test_two_processes_on_loopback(tmp_path):
+    import socket
+
+    script = tmp_path / "two.py"
+    script.write_text(_TWO)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, WORLD_SIZE="2", RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), JAX_PLATFORMS="cpu")  # fmt: skip
+        env.pop("XLA_FLAGS", None)
+        procs.append(subprocess.Popen([sys.executable, str(script)], env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))  # fmt: skip
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    lines = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    assert [line[:3] for line in lines] == [[0, 2, 2], [1, 2, 2]]  # one JAX runtime, 2 devices
+    together = sorted(lines[0][3] + lines[1][3])  # the two shares: one permutation, padded
+    assert len(lines[0][3]) == len(lines[1][3]) == 4 and set(together) == set(range(7))

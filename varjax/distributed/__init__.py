@@ -1,7 +1,8 @@
-"""Scale-out with PyTorch's names on JAX's machinery: meshes (``init_device_mesh``) and
-distributed tensors (``distribute_tensor``, ``Shard``, ``Replicate``) over
-``jax.sharding``. One process drives all of a mesh's devices; every op on sharded values
-runs as one XLA program that GSPMD partitions, with the collectives it needs.
+"""Scale-out with PyTorch's names on JAX's machinery: the process group
+(``init_process_group``, ``get_rank``, ``get_world_size``, over ``jax.distributed``), meshes
+(``init_device_mesh``) and distributed tensors (``distribute_tensor``, ``Shard``,
+``Replicate``) over ``jax.sharding``. One process drives all of its devices; every op on
+sharded values runs as one XLA program that GSPMD partitions, with the collectives it needs.
 
 Example:
     >>> import varjax as vj
@@ -15,6 +16,13 @@ Example:
 from __future__ import annotations
 
 from . import device_mesh, tensor
+from ._group import (
+    destroy_process_group,
+    get_rank,
+    get_world_size,
+    init_process_group,
+    is_initialized,
+)
 from .device_mesh import DeviceMesh, init_device_mesh
 from .tensor import Placement, Replicate, Shard, distribute_tensor
 
@@ -23,10 +31,15 @@ __all__ = [
     "Placement",
     "Replicate",
     "Shard",
+    "destroy_process_group",
     "device_mesh",
     "distribute_tensor",
+    "get_rank",
+    "get_world_size",
     "init_device_mesh",
+    "init_process_group",
     "is_available",
+    "is_initialized",
     "tensor",
 ]
 

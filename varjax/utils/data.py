@@ -35,9 +35,11 @@ from .._creation import tensor
 from .._dtypes import default_float, default_int
 from .._functions import stack
 from .._variable import Variable
+from ..distributed import get_rank, get_world_size
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
+    "IterableDataset",
     "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
     "TensorDataset", "WeightedRandomSampler", "default_collate", "random_split",
 ]  # fmt: skip
@@ -231,6 +233,63 @@ class WeightedRandomSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class DistributedSampler(Sampler[int]):
+    """This process's share of a dataset (PyTorch's ``DistributedSampler``): every
+    ``num_replicas``-th index from ``rank`` on, of one order all processes agree on (a
+    permutation seeded by ``seed + epoch`` when ``shuffle``; call ``set_epoch`` each epoch).
+    Without ``drop_last`` the order is padded by repeating its start, so every process gets
+    ``ceil(len / num_replicas)`` indices. ``num_replicas`` and ``rank`` default to the
+    process group's; within a process, shard each batch over the local devices with
+    ``varjax.distributed.distribute_tensor``.
+
+    Example:
+        >>> from varjax.utils.data import DistributedSampler
+        >>> list(DistributedSampler(range(5), num_replicas=2, rank=1, shuffle=False))
+        [1, 3, 0]
+    """
+
+    def __init__(
+        self, dataset: Any, num_replicas: int | None = None, rank: int | None = None,
+        shuffle: bool = True, seed: int = 0, drop_last: bool = False,
+    ) -> None:  # fmt: skip
+        if num_replicas is None:
+            num_replicas = get_world_size()
+        if rank is None:
+            rank = get_rank()
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"
+            )
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
+        self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, seed, drop_last, 0
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
+        else:
+            order = list(range(n))
+        if self.drop_last:
+            order = order[: self.total_size]
+        elif order:
+            pad = self.total_size - len(order)
+            order += (order * math.ceil(pad / len(order)))[:pad]
+        return iter(order[self.rank : self.total_size : self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch seeds the shuffle: every process must set the same one."""
+        self.epoch = epoch
 
 
 class BatchSampler(Sampler[list[int]]):
