@@ -141,12 +141,6 @@ def first_device() -> jax.Device:
 _FIRST: list = []
 
 
-def spread(value: Any) -> bool:
-    """True if ``value`` is one array laid over several devices (a sharded value)."""
-    sharding = getattr(value, "sharding", None)
-    return sharding is not None and len(sharding.device_set) > 1
-
-
 def describe_layout(sharding: Any) -> str:
     """``sharded P('data') over 8 devices``, ``replicated over 8 devices``, ``on cpu:3``."""
     if sharding is None:

@@ -3,8 +3,8 @@ and the program as a pure function of chosen leaves.
 
 The one linearizer (``Builder``) turns nodes into instructions, one per value slot:
 
-    (IN, shape, dtype, layout)             an array fed as an argument (layout: None on the
-                                           default device, else its sharding)
+    (IN, shape, dtype, layout)             an array fed as an argument (layout: None on JAX's
+                                           first device, else its sharding: _device.layout)
     (op, params, refs, sdtype, diff)       an op (the ``Op`` object itself) on earlier slots
     (OUT, k, i)                            output i > 0 of the multi-output op at slot k
 

@@ -214,6 +214,7 @@ def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, merge, old_slots, cot_slo
     # a leaf laid out over several devices gets its gradient laid out the same way (as a
     # DTensor's grad has its placements), whatever XLA's partitioner would have chosen
     layouts = [_spread_layout(instrs[s]) for s in leaf_slots]
+    constrain = any(lay is not None for lay in layouts)
 
     def run(args, fpack, ipack):
         f, vals = bind(args, fpack, ipack)
@@ -232,7 +233,7 @@ def vjp_fn(instrs, out_slots, leaf_slots, probe_slots, merge, old_slots, cot_slo
             for c, (shape, dtype) in zip(cot_slots, out_avals)
         )
         g_leaves, g_probes = pullback(cots)
-        if any(layouts):
+        if constrain:
             g_leaves = [g if lay is None else jax.lax.with_sharding_constraint(g, lay)
                         for g, lay in zip(g_leaves, layouts)]  # fmt: skip
         grads = _merged(tuple(g_leaves) + tuple(g_probes), merge)
