@@ -57,7 +57,7 @@ def _is_leaf(x: Any) -> bool:
 def _arg_spec(leaf_: Any) -> tuple:
     """The cache-key part of an argument leaf that is not a Variable."""
     if isinstance(leaf_, (jax.Array, np.ndarray)):
-        return ("array", tuple(leaf_.shape), np.dtype(leaf_.dtype), _device.layout(leaf_))
+        return ("array", tuple(leaf_.shape), np.dtype(leaf_.dtype), layout(leaf_))
     try:
         hash(leaf_)
         return ("static", type(leaf_), leaf_)
