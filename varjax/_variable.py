@@ -27,7 +27,7 @@ from ._forward import materialize, read
 from ._grad_mode import enable_grad, no_grad
 from ._methods.dtype import DtypeMethods
 from ._methods.elementwise import ElementwiseMethods
-from ._methods.index import IndexMethods
+from ._methods.index import IndexMethods, note_host_range
 from ._methods.inplace import InplaceMethods
 from ._methods.linalg import LinalgMethods
 from ._methods.reduce import ReduceMethods
@@ -84,7 +84,9 @@ def as_array(data: Any, dtype=None, what: str = "tensor()") -> jax.Array:
     if src.dtype != target:
         with np.errstate(over="ignore"):  # a Python float beyond float32 is inf, as in PyTorch
             src = src.astype(target)
-    return jnp.asarray(src)
+    arr = jnp.asarray(src)
+    note_host_range(arr, src)  # index bounds checks then need no read back from the device
+    return arr
 
 
 def _python_dtype(src: np.ndarray, data: Any) -> np.dtype:

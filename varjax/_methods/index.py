@@ -1,12 +1,16 @@
 """Indexing: ``x[key]``, ``index_select``, ``gather``, ``scatter``, ``masked_fill``.
 
-Index arrays are program inputs, never constants; their values are read once, at record
-time, to check bounds (PyTorch raises where JAX would clamp) and to turn a boolean mask
-into integer indices (the result's shape depends on it)."""
+Index arrays are program inputs, never constants. Their bounds are checked at record time
+(PyTorch raises where JAX would clamp) from a range known without a device read where one
+is: the host data an array was made from, or the concrete array a batch was sliced,
+gathered or reshaped from. Otherwise the range is reduced on the device and only its two
+ends come back, which also works for arrays spread over several processes. A boolean mask
+is read whole: the result's shape depends on it."""
 
 from __future__ import annotations
 
 import builtins
+import functools
 import numbers
 import weakref
 from collections import OrderedDict
@@ -14,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .. import _tracing
@@ -40,24 +45,57 @@ def index_values(x: Any) -> np.ndarray | None:
 
 # ops whose output holds only values of their first input: where that input is concrete and
 # in bounds, so is the output, which need not be computed to be checked (a reshaped batch of
-# token ids, a window of positions)
+# token ids, a window of positions, a DataLoader's rows of a dataset's labels)
 _SUBSET_OPS = frozenset({P.reshape, P.transpose, P.permute, P.squeeze, P.unsqueeze, P.expand,
-                         P.window, P.flip, P.clone, P.detach})  # fmt: skip
-_RANGES: OrderedDict = OrderedDict()  # id(array) -> (weak reference, (min, max) or None)
+                         P.window, P.flip, P.clone, P.detach, P.getitem,
+                         P.index_select})  # fmt: skip
+# (id(array), ignored value) -> (weak reference, (min, max) or None); the last few arrays are
+# remembered (arrays are immutable), so a batch checked by several ops is reduced once
+_RANGES: OrderedDict = OrderedDict()
 
 
-def _value_range(value: jax.Array) -> tuple[int, int] | None:
-    """(min, max) of a concrete index array, None if empty; the last arrays are remembered
-    (arrays are immutable), so a batch checked by several ops is read once."""
-    entry = _RANGES.get(id(value))
+def _remember(value: jax.Array, ignore: int | None, r: tuple[int, int] | None) -> None:
+    _RANGES[id(value), ignore] = (weakref.ref(value), r)
+    while len(_RANGES) > 32:
+        _RANGES.popitem(last=False)
+
+
+def note_host_range(value: jax.Array, host: np.ndarray) -> None:
+    """Remember the range of an integer array made from ``host`` data: its bounds checks then
+    read nothing back from the device (a batch of labels made each step with ``tensor``)."""
+    if host.dtype.kind in "iu" and host.size:
+        _remember(value, None, (builtins.int(host.min()), builtins.int(host.max())))
+
+
+def _value_range(value: jax.Array, ignore: int | None = None) -> tuple[int, int] | None:
+    """(min, max) of a concrete index array leaving out entries equal to ``ignore``, None if
+    nothing is left. Read on the host only where the array already is there (one CPU
+    device); elsewhere reduced on the device, so two numbers come back, not the array."""
+    entry = _RANGES.get((id(value), ignore))
     if entry is not None and entry[0]() is value:
         return entry[1]
-    a = np.asarray(value)
-    r = (builtins.int(a.min()), builtins.int(a.max())) if a.size else None
-    _RANGES[id(value)] = (weakref.ref(value), r)
-    while len(_RANGES) > 16:
-        _RANGES.popitem(last=False)
+    if ignore is not None:
+        whole = _RANGES.get((id(value), None))
+        known = whole is not None and whole[0]() is value
+        if known and (whole[1] is None or not whole[1][0] <= ignore <= whole[1][1]):
+            return whole[1]  # nothing to leave out
+    if value.is_fully_addressable and {d.platform for d in value.devices()} == {"cpu"}:
+        a = np.asarray(value)
+        a = a if ignore is None else a[a != ignore]
+        r = (builtins.int(a.min()), builtins.int(a.max())) if a.size else None
+    else:
+        lo, hi, any_left = (np.asarray(v) for v in _device_range(value, ignore))
+        r = (builtins.int(lo), builtins.int(hi)) if any_left else None
+    _remember(value, ignore, r)
     return r
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _device_range(a: jax.Array, ignore: int | None) -> tuple[jax.Array, jax.Array, jax.Array]:
+    keep = jnp.ones(a.shape, bool) if ignore is None else a != ignore
+    info = jnp.iinfo(a.dtype)
+    lo, hi = jnp.min(jnp.where(keep, a, info.max)), jnp.max(jnp.where(keep, a, info.min))
+    return lo, hi, jnp.any(keep)
 
 
 def _arange_range(node: Node) -> tuple[int, int] | None:
@@ -72,9 +110,10 @@ def _arange_range(node: Node) -> tuple[int, int] | None:
     return (min(values[0], values[-1]), max(values[0], values[-1])) if values else (0, -1)
 
 
-def known_in_bounds(x: Any, size: int, allow_negative: bool) -> bool:
-    """True if ``x``'s values are known to lie in bounds without computing ``x``: checked on
-    the concrete array it was reshaped, windowed, ... from, or traced by ``varjax.jit``."""
+def known_in_bounds(x: Any, size: int, allow_negative: bool, ignore: int | None = None) -> bool:
+    """True if ``x``'s values (but those equal to ``ignore``) are known to lie in bounds
+    without computing ``x``: checked on the concrete array it was reshaped, sliced, gathered
+    ... from, or traced by ``varjax.jit``."""
     if not isinstance(x, Methods):
         return False
     node = x._node
@@ -87,20 +126,35 @@ def known_in_bounds(x: Any, size: int, allow_negative: bool) -> bool:
         return r is not None and (r[1] < size and r[0] >= (-size if allow_negative else 0))
     if _tracing.is_tracer(node.value):
         return True  # values unknown, as in JAX
-    r = _value_range(node.value)
+    r = _value_range(node.value, ignore)
     return r is None or (r[1] < size and r[0] >= (-size if allow_negative else 0))
 
 
-def check_index_bounds(x: Any, size: int, dim: int, allow_negative: bool) -> None:
-    """PyTorch's IndexError for an index ``x`` out of bounds of a dim of ``size``."""
-    if not known_in_bounds(x, size, allow_negative):
-        check_bounds(index_values(x), size, dim, allow_negative)
+def check_index_bounds(x: Any, size: int, dim: int, allow_negative: bool,
+                       ignore: int | None = None) -> None:  # fmt: skip
+    """PyTorch's IndexError for an index ``x`` out of bounds of a dim of ``size`` (entries
+    equal to ``ignore`` left out); the values are reduced to their range, not read back."""
+    if known_in_bounds(x, size, allow_negative, ignore):
+        return
+    value = x._value() if isinstance(x, Methods) else np.asarray(x)
+    if _tracing.is_tracer(value):
+        return
+    if isinstance(value, jax.Array):
+        r = _value_range(value, ignore)
+    else:
+        kept = value if ignore is None else value[value != ignore]
+        r = (kept.min(), kept.max()) if kept.size else None
+    if r is not None:
+        _check_range(builtins.int(r[0]), builtins.int(r[1]), size, dim, allow_negative)
 
 
 def check_bounds(idx: np.ndarray | None, size: int, dim: int, allow_negative: bool) -> None:
     if idx is None or idx.size == 0:
         return
-    lo, hi = builtins.int(idx.min()), builtins.int(idx.max())
+    _check_range(builtins.int(idx.min()), builtins.int(idx.max()), size, dim, allow_negative)
+
+
+def _check_range(lo: int, hi: int, size: int, dim: int, allow_negative: bool) -> None:
     if hi >= size or lo < (-size if allow_negative else 0):
         bad = hi if hi >= size else lo
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")

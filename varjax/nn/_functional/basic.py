@@ -21,8 +21,8 @@ from ... import random as _rng
 from ..._dtypes import is_floating
 from ..._grad_mode import no_grad
 from ..._methods.index import check_bounds as _check_bounds
+from ..._methods.index import check_index_bounds as _check_index_bounds
 from ..._methods.index import index_values as _index_values
-from ..._methods.index import known_in_bounds as _known_in_bounds
 from ..._ops import Op, P
 from ..._record import record
 from ..._variable import Variable, _node_of, _wrap
@@ -246,14 +246,9 @@ def binary_cross_entropy_with_logits(
 
 
 def _check_targets(target: Variable, n_classes: int, ignore_index: int) -> None:
-    """PyTorch's bounds check of class indices. A target known to be in bounds (a batch
-    checked before, or the concrete array it was reshaped from) is not read again."""
-    if _known_in_bounds(target, n_classes, allow_negative=False):
-        return
-    t = _index_values(target)
-    if t is None:  # traced by varjax.jit: values unknown, as in JAX
-        return
-    _check_bounds(t[t != ignore_index], n_classes, 1, allow_negative=False)
+    """PyTorch's bounds check of class indices, from their range: known without a read for a
+    batch made from host data or taken from a checked dataset, else reduced on the device."""
+    _check_index_bounds(target, n_classes, 1, allow_negative=False, ignore=ignore_index)
 
 
 def _class_weights(target: Variable, weight: Any, n_classes: int, ignore_index: int):
