@@ -1,5 +1,8 @@
 """Scale-out with PyTorch's names on JAX's machinery: the process group
-(``init_process_group``, ``get_rank``, ``get_world_size``, over ``jax.distributed``), meshes
+(``init_process_group``, ``get_rank``, ``get_world_size``, over ``jax.distributed``), explicit
+collectives on each process's Variables (``barrier``, ``all_reduce`` with a ``ReduceOp``,
+``all_gather``, ``broadcast``, ``reduce_scatter``, over ``jax.experimental.multihost_utils``;
+through the host), a launcher like torchrun (``python -m varjax.distributed.run``), meshes
 (``init_device_mesh``) and distributed tensors (``distribute_tensor``, ``Shard``,
 ``Replicate``) over ``jax.sharding``. One process drives all of its devices; every op on
 sharded values runs as one XLA program that GSPMD partitions, with the collectives it needs.
@@ -16,6 +19,17 @@ Example:
 from __future__ import annotations
 
 from . import device_mesh, tensor
+from ._collectives import (
+    ReduceOp,
+    Work,
+    all_gather,
+    all_gather_into_tensor,
+    all_reduce,
+    barrier,
+    broadcast,
+    reduce_scatter,
+    reduce_scatter_tensor,
+)
 from ._group import (
     destroy_process_group,
     get_rank,
@@ -29,8 +43,15 @@ from .tensor import Placement, Replicate, Shard, distribute_tensor
 __all__ = [
     "DeviceMesh",
     "Placement",
+    "ReduceOp",
     "Replicate",
     "Shard",
+    "Work",
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_reduce",
+    "barrier",
+    "broadcast",
     "destroy_process_group",
     "device_mesh",
     "distribute_tensor",
@@ -40,6 +61,8 @@ __all__ = [
     "init_process_group",
     "is_available",
     "is_initialized",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
     "tensor",
 ]
 
