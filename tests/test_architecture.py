@@ -33,7 +33,7 @@ LAYERS = [
     "_recompile _compile",
     "_forward _anomaly _vjp _hooks _higher_order _backward",
     "_methods _variable",
-    "_functions _creation _lift _function _state _serialization linalg",
+    "_functions _creation _lift _function _state _serialization _checkpoint_shards linalg",
     "nn optim autograd utils cuda accelerator backends testing amp distributed",
     "_jit func _compiled",
     "<package> _opdoc",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from ._grad_mode import is_grad_enabled
@@ -113,9 +114,31 @@ def place(x: Any, sharding: NamedSharding, tracked: bool) -> Any:
     the move), else a new leaf over the moved value, with ``x``'s ``requires_grad``."""
     if tracked:
         return x._apply(P.reshard, x, params=(("sharding", sharding),))
-    moved = x._new(leaf(jax.device_put(x._value(), sharding), aval=x._node.aval))
+    moved = x._new(leaf(put(x._value(), sharding), aval=x._node.aval))
     moved._node.requires_grad = x.requires_grad
     return moved
+
+
+def put(value: jax.Array, sharding: jax.sharding.Sharding) -> jax.Array:
+    """``value`` laid out as ``sharding``. Onto devices of several processes, a value this
+    process holds whole is cut on the host, each process filling its own devices: JAX 0.10's
+    ``device_put`` of a one-device array onto such a sharding, when replicated, makes an
+    array whose ``addressable_shards`` raise."""
+    if sharding.is_fully_addressable or not value.is_fully_addressable:
+        return jax.device_put(value, sharding)
+    host = np.asarray(value)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
+# called with each parameter laid out anew in place; varjax.optim adds the function that
+# moves the parameter's optimizer state along (optim sits above this module)
+FOLLOWERS: list = []
+
+
+def laid_out(v: Any) -> None:
+    """Tell the followers that ``v`` was laid out anew."""
+    for follow in FOLLOWERS:
+        follow(v)
 
 
 class _WholeMesh:

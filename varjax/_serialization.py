@@ -26,12 +26,16 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
+from . import _checkpoint_shards as shards
 from ._variable import Variable, as_array
 
 __all__ = ["load", "save"]
 
 _META_KEY = "varjax"
 _VERSION = 1
+# A sharded checkpoint (several processes, see _checkpoint_shards): a reader of version 1
+# would take its tensors in other files for damage; 2 tells it to upgrade instead.
+_SHARDED_VERSION = 2
 # The name of the one tensor of ``save(variable, path)``.
 _SINGLE = "tensor"
 # dtypes that safetensors writes and its NumPy reader reads back (float8 is written, not read).
@@ -48,18 +52,28 @@ def _where(keys: tuple) -> str:
     return "obj" + "".join(f"[{k!r}]" for k in keys)
 
 
+def _check_dtype(dtype: np.dtype, keys: tuple) -> None:
+    if dtype.name not in _DTYPES:
+        raise TypeError(
+            f"cannot save {_where(keys)}: dtype {dtype} has no safetensors encoding; "
+            f"convert it first to one of {', '.join(sorted(_DTYPES))}"
+        )
+
+
 class _Encoder:
     """Splits an object into named NumPy arrays and a JSON tree that refers to them by name."""
 
     def __init__(self) -> None:
         self.tensors: dict[str, np.ndarray] = {}
+        # arrays that this process holds only part of: each process writes its own slices
+        self.sharded: dict[str, jax.Array] = {}
 
     def _name(self, keys: tuple) -> str:
         name = ".".join(str(k) for k in keys) or _SINGLE
         # Dotted paths can collide ({"a.b": x, "a": {"b": y}}); the tree records every name,
         # so any unique suffix reads back correctly.
         base, n = name, 1
-        while name in self.tensors:
+        while name in self.tensors or name in self.sharded:
             name, n = f"{base}#{n}", n + 1
         return name
 
@@ -67,18 +81,24 @@ class _Encoder:
         arr = np.asarray(obj)
         # Not np.ascontiguousarray, which turns a 0-d array into shape (1,).
         arr = arr if arr.flags.c_contiguous else arr.copy(order="C")
-        if arr.dtype.name not in _DTYPES:
-            raise TypeError(
-                f"cannot save {_where(keys)}: dtype {arr.dtype} has no safetensors encoding; "
-                f"convert it first to one of {', '.join(sorted(_DTYPES))}"
-            )
+        _check_dtype(arr.dtype, keys)
         return arr
 
     def encode(self, obj: Any, keys: tuple = ()) -> dict:
         if isinstance(obj, (Variable, jax.Array, np.ndarray, np.generic)):
             name = self._name(keys)
-            self.tensors[name] = self._array(obj, keys)
+            part = None  # with one process every array is whole here
+            if jax.process_count() > 1:
+                part = shards.global_value(obj._value() if isinstance(obj, Variable) else obj)
+            if part is None:
+                self.tensors[name] = self._array(obj, keys)
+            else:
+                _check_dtype(np.dtype(part.dtype), keys)
+                self.sharded[name] = part
             return {"tensor": name}
+        return self._encode_structure(obj, keys)
+
+    def _encode_structure(self, obj: Any, keys: tuple) -> dict:
         if isinstance(obj, _SCALARS):
             return {"value": obj}
         if isinstance(obj, Mapping):
@@ -116,6 +136,17 @@ def save(obj: Any, f: PathLike | BinaryIO, pickle_module: Any = None,
     is written next to ``path`` and renamed over it, so a failed save leaves any old file as
     it was.
 
+    Sharded values: one process saves a Variable sharded over a mesh whole, like any other.
+    With several processes (``jax.process_count() > 1``), values of which each process holds
+    only part make a sharded checkpoint: every process calls ``save(obj, path)`` alike;
+    process ``r`` of ``w`` writes ``<path>.<r>-of-<w>`` (five digits each:
+    ``model.safetensors.00001-of-00002``) with the slices on its devices, each slice once, as
+    ``<name>@<start offsets>``; then process 0 writes ``path``: the structure, the values
+    that each process holds whole (process 0's), and an index of each sharded tensor's shape,
+    dtype and slices. Each file is written atomically; ``save`` returns once all are on disk.
+    On several hosts, save to a filesystem they share. Where every value is whole on each
+    process, the file is the plain one (then save from one rank, as in PyTorch).
+
     Example:
         >>> import os, tempfile
         >>> import varjax as vj
@@ -128,14 +159,48 @@ def save(obj: Any, f: PathLike | BinaryIO, pickle_module: Any = None,
     """
     encoder = _Encoder()
     tree = encoder.encode(obj)  # every TypeError comes before the disk is touched
-    # "format": "pt" marks PyTorch-layout weights for readers such as transformers, which
-    # refuse a file whose metadata lacks it.
-    metadata = {_META_KEY: json.dumps({"version": _VERSION, "root": tree}), "format": "pt"}
+    if encoder.sharded:
+        if hasattr(f, "write"):
+            raise ValueError(
+                f"cannot save {', '.join(map(repr, encoder.sharded))} to a file object: "
+                f"each of the {jax.process_count()} processes holds only part of them, and "
+                f"a sharded checkpoint is one file per process; pass a path instead"
+            )
+        _save_sharded(encoder, tree, _target(f))
+        return
+    metadata = _metadata({"version": _VERSION, "root": tree})
     if hasattr(f, "write"):
         f.write(safetensors.numpy.save(encoder.tensors, metadata=metadata))
         return
+    _write_file(_target(f), encoder.tensors, metadata)
+
+
+def _metadata(doc: dict) -> dict[str, str]:
+    # "format": "pt" marks PyTorch-layout weights for readers such as transformers, which
+    # refuse a file whose metadata lacks it.
+    return {_META_KEY: json.dumps(doc), "format": "pt"}
+
+
+def _save_sharded(encoder: _Encoder, tree: dict, path: str) -> None:
+    """Each process writes its slices to its own file, then process 0 writes ``path`` with
+    the tree and the index (see _checkpoint_shards); no process returns before all is on
+    disk, so any of them can load the checkpoint next."""
+    rank, world = jax.process_index(), jax.process_count()
+    token = shards.new_token()
+    tensors, metadata = shards.local_slices(encoder.sharded, rank, world, token)
+    _write_file(shards.shard_path(path, rank, world), tensors, metadata)
+    shards.sync(f"varjax.save shards of {path}")
+    if rank == 0:
+        index = shards.index(encoder.sharded, path, world, token)
+        doc = {"version": _SHARDED_VERSION, "root": tree, "shards": index}
+        _write_file(path, encoder.tensors, _metadata(doc))
+    shards.sync(f"varjax.save of {path}")
+
+
+def _target(f: PathLike) -> str:
+    """The file to write for the path ``f``: the one a link points to (the link stays)."""
     path = os.fspath(f)
-    if os.path.islink(path):  # write the file the link points to, and keep the link
+    if os.path.islink(path):
         path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
@@ -143,6 +208,12 @@ def save(obj: Any, f: PathLike | BinaryIO, pickle_module: Any = None,
             f"cannot save to {path!r}: the directory {directory!r} does not exist; "
             f"create it first, e.g. os.makedirs({directory!r})"
         )
+    return path
+
+
+def _write_file(path: str, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    """Write a safetensors file next to ``path`` and rename it over ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
     _remove_stale(directory, os.path.basename(path))
     tmp = os.path.join(
         directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
@@ -151,7 +222,7 @@ def save(obj: Any, f: PathLike | BinaryIO, pickle_module: Any = None,
     # the permissions, as a plain open() would.
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
-        safetensors.numpy.save_file(encoder.tensors, tmp, metadata=metadata)
+        safetensors.numpy.save_file(tensors, tmp, metadata=metadata)
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)  # the data is on disk before the rename makes it visible
@@ -206,15 +277,19 @@ class _Reader:
         self.f, self.path = f, path
         self.names = set(f.keys())
         self.arrays: dict[str, jax.Array] = {}
+        self.shards: shards.ShardReader | None = None  # a sharded checkpoint's other files
 
     def tensor(self, name: str) -> Variable:
-        if name not in self.names:
+        sharded = self.shards is not None and name in self.shards.tensors
+        if name not in self.names and not sharded:
             raise _corrupt(self.path, f"the metadata refers to tensor {name!r}, which is missing")
         if name not in self.arrays:
-            self.arrays[name] = self._read(name)
+            self.arrays[name] = self._read(name, sharded)
         return Variable(self.arrays[name])
 
-    def _read(self, name: str) -> jax.Array:
+    def _read(self, name: str, sharded: bool) -> jax.Array:
+        if sharded:  # put together on the host from the shard files
+            return as_array(self.shards.read(name), what=f"loading {name!r} from {self.path!r}")
         try:
             raw = self.f.get_tensor(name)
         except (AttributeError, TypeError, ValueError) as e:  # e.g. float8: no NumPy dtype
@@ -276,6 +351,14 @@ def load(f: PathLike | BinaryIO, map_location: Any = None, pickle_module: Any = 
     safetensors file from another writer, without varjax's metadata, loads as a plain dict
     of Variables in the file's (alphabetical) key order. Only JSON and raw tensor bytes are
     parsed, never pickle, so loading a file never runs code.
+
+    A sharded checkpoint (what :func:`save` writes from several processes) loads from its
+    file ``path`` and the files ``<path>.<r>-of-<w>`` next to it, all of which must be
+    there (a missing one raises ``FileNotFoundError`` naming it): each tensor is put
+    together whole on the host, so it loads into one process or many, on any mesh. The
+    Variables are ordinary ones; ``model.load_state_dict(state)`` and
+    ``optimizer.load_state_dict(state)`` copy them into the parameters' and states' own
+    layouts, which they keep.
 
     Example:
         >>> import os, tempfile
@@ -366,10 +449,13 @@ def _load_path(path: str) -> Any:
                 ) from None
             if not isinstance(doc, dict) or "root" not in doc:
                 raise _corrupt(path, f"its {_META_KEY!r} metadata has no 'root' entry")
-            if doc.get("version") != _VERSION:
+            if doc.get("version") == _SHARDED_VERSION:
+                r.shards = shards.ShardReader(doc.get("shards"), path)
+            elif doc.get("version") != _VERSION:
                 raise RuntimeError(
                     f"{path!r} has varjax format version {doc.get('version')!r}, and this "
-                    f"varjax reads version {_VERSION}; upgrade varjax to load it"
+                    f"varjax reads versions {_VERSION} and {_SHARDED_VERSION}; upgrade "
+                    f"varjax to load it"
                 )
             return _decode(doc["root"], r)
     except safetensors.SafetensorError as e:

@@ -21,6 +21,7 @@ from .. import _device, _functions, _state
 from .._creation import made_now, zeros_like
 from .._grad_mode import is_grad_enabled, no_grad
 from .._methods.dtype import to_args
+from .._placement import put
 from .._variable import RemovableHandle, Variable
 
 __all__ = ["Module", "Parameter"]
@@ -74,6 +75,16 @@ _EPOCH = [0]  # bumped by every change to a Module's parameters, buffers, submod
 
 def _structure_changed() -> None:
     _EPOCH[0] += 1
+
+
+def _laid_out_as(value: Variable, current: Variable) -> Variable:
+    """``value`` laid out as ``current`` where that is sharded over several devices: copy_
+    of a value on one device would leave the result where XLA puts it (one device), and the
+    parameter would lose its layout. A value on one device needs no move."""
+    sharding = current.sharding
+    if len(sharding.device_set) < 2:
+        return value
+    return Variable(put(value.detach()._value(), sharding))
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -479,7 +490,7 @@ class Module:
                 module, store, name = slots[key]
                 current = getattr(module, store)[name]
                 if not assign:
-                    current.copy_(value)
+                    current.copy_(_laid_out_as(value, current))
                 elif store == "_parameters" and not isinstance(value, Parameter):
                     module.register_parameter(name, Parameter(value.detach(),
                                                               current.requires_grad))  # fmt: skip

@@ -26,6 +26,7 @@ in Python, then rounded to the parameter's dtype.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -33,12 +34,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import NamedSharding, PartitionSpec
 
-from .. import _state, _tracing
+from .. import _device, _state, _tracing
 from .._forward import materialize
 from .._grad_mode import enable_grad
 from .._methods.inplace import assign, assign_node
 from .._ops import Op, register
+from .._placement import FOLLOWERS, put
 from .._record import leaf, record_multi
 from .._variable import Variable, _bind, _wrap
 
@@ -114,6 +117,37 @@ class _Required:
 required = _Required()
 
 
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # every optimizer, for follow_layout
+
+
+def _laid_out_like(x: jax.Array, p: jax.Array) -> jax.Array:
+    """A state entry of parameter ``p`` laid out as ``p`` is (a scalar such as Adam's step
+    replicated on its mesh), so a sharded step keeps one signature from the first."""
+    sharding = _device.layout(p)
+    if sharding is None:
+        return x
+    if x.shape != p.shape:
+        if not isinstance(sharding, NamedSharding):
+            return x
+        sharding = NamedSharding(sharding.mesh, PartitionSpec())
+    return x if _device.layout(x) == sharding else put(x, sharding)
+
+
+def follow_layout(p: Variable) -> None:
+    """Lay the optimizer state of ``p`` out as ``p`` now is, in every optimizer holding it
+    (``DistributedDataParallel``, ``fully_shard`` and ``parallelize_module`` lay parameters
+    out anew in place, and tell it through ``_placement.FOLLOWERS``)."""
+    for opt in list(_LIVE):
+        params = [q for g in opt.param_groups for q in g["params"]]
+        for i, q in enumerate(params):
+            if q is p:
+                for slot in opt._slots[i]:
+                    assign(slot, _laid_out_like(slot._value(), p._value()))
+
+
+FOLLOWERS.append(follow_layout)
+
+
 _NONNEGATIVE = ("lr", "eps", "weight_decay", "momentum", "lr_decay", "initial_accumulator_value")
 
 
@@ -134,6 +168,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
+        _LIVE.add(self)
         # per parameter (in param_groups order): its optax state as Variables, and its treedef
         self._slots: list[list[Variable]] = []
         self._trees: list[Any] = []
@@ -158,10 +193,11 @@ class Optimizer:
         if pending:  # one program for all of them, not one per parameter
             materialize(pending)
         for p in params:
-            leaves, tree = jax.tree_util.tree_flatten(tx.init(p._value()))
+            value = p._value()
+            leaves, tree = jax.tree_util.tree_flatten(tx.init(value))
             # jnp.array copies: two state entries never share a buffer (a compiled step
             # donates each one)
-            self._slots.append([_wrap(leaf(jnp.array(x))) for x in leaves])
+            self._slots.append([_wrap(leaf(_laid_out_like(jnp.array(x), value))) for x in leaves])
             self._trees.append(tree)
         self.param_groups.append(group)
         self._hypers.append(_wrap(leaf(jnp.asarray(self._pack(group)))))
@@ -409,7 +445,11 @@ class Optimizer:
                         f"state '{name}' of parameter {key} has shape {tuple(new.shape)}, "
                         f"expected {tuple(var.shape)}"
                     )
-                updates.append((var, jnp.asarray(new._value(), var.dtype)))
+                value = jnp.asarray(new._value(), var.dtype)
+                sharding = var.sharding
+                if len(sharding.device_set) > 1:  # keep the layout of a sharded state
+                    value = put(value, sharding)
+                updates.append((var, value))
         for var, value in updates:
             assign(var, value)
         for g, new in zip(self.param_groups, new_groups):
