@@ -146,8 +146,9 @@ def describe_layout(sharding: Any) -> str:
     if sharding is None:
         return f"on {device(first_device())}"
     devices = sorted(sharding.device_set, key=lambda d: d.id)
-    if len(devices) == 1:
-        return f"on {device(devices[0])}"
+    if len(devices) == 1:  # a 1-device mesh and a plain device compile apart: say which
+        mesh = " (a 1-device mesh)" if type(sharding) is not SingleDeviceSharding else ""
+        return f"on {device(devices[0])}{mesh}"
     spec = getattr(sharding, "spec", None)
     if sharding.is_fully_replicated:
         return f"replicated over {len(devices)} devices"

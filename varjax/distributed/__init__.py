@@ -4,7 +4,9 @@ collectives on each process's Variables (``barrier``, ``all_reduce`` with a ``Re
 ``all_gather``, ``broadcast``, ``reduce_scatter``, over ``jax.experimental.multihost_utils``;
 through the host), a launcher like torchrun (``python -m varjax.distributed.run``), meshes
 (``init_device_mesh``) and distributed tensors (``distribute_tensor``, ``Shard``,
-``Replicate``) over ``jax.sharding``. One process drives all of its devices; every op on
+``Replicate``) over ``jax.sharding``, and parallel training of an ordinary model in one call
+each: ``varjax.nn.parallel.DistributedDataParallel``, ``fsdp.fully_shard`` and
+``tensor.parallel.parallelize_module``. One process drives all of its devices; every op on
 sharded values runs as one XLA program that GSPMD partitions, with the collectives it needs.
 
 Example:
@@ -18,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from . import device_mesh, tensor
+from . import device_mesh, fsdp, tensor
 from ._collectives import (
     ReduceOp,
     Work,
@@ -39,6 +41,7 @@ from ._group import (
 )
 from .device_mesh import DeviceMesh, init_device_mesh
 from .tensor import Placement, Replicate, Shard, distribute_tensor
+from .tensor import parallel as _tensor_parallel  # noqa: F401 - varjax.distributed.tensor.parallel
 
 __all__ = [
     "DeviceMesh",
@@ -55,6 +58,7 @@ __all__ = [
     "destroy_process_group",
     "device_mesh",
     "distribute_tensor",
+    "fsdp",
     "get_rank",
     "get_world_size",
     "init_device_mesh",

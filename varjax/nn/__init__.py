@@ -21,6 +21,7 @@ from . import (
     _transformer,
     functional,
     init,
+    parallel,
     utils,
 )  # fmt: skip
 from ._activation import *  # noqa: F403
@@ -35,9 +36,10 @@ from ._norm import *  # noqa: F403
 from ._recurrent import *  # noqa: F403
 from ._sparse import *  # noqa: F403
 from ._transformer import *  # noqa: F403
+from .parallel import DataParallel
 
 __all__ = [
-    "Module", "Parameter", "functional", "init", "utils",
+    "DataParallel", "Module", "Parameter", "functional", "init", "parallel", "utils",
     *_layers.__all__, *_activation.__all__, *_containers.__all__, *_conv.__all__,
     *_distance.__all__, *_linear.__all__, *_loss.__all__, *_norm.__all__, *_recurrent.__all__,
     *_sparse.__all__, *_transformer.__all__,
