@@ -317,3 +317,38 @@ def test_parallelize_module_styles_and_errors():
     assert "could not be resolved" in str(said[0].message)
     with pytest.raises(ValueError, match="must be 1-D"):
         parallelize_module(_mlp(), init_device_mesh("cpu", (1, 1)), ColwiseParallel())
+
+
+# -- two processes on loopback: the example under the launcher ---------------------------------
+
+
+def _example(args: list[str], launcher: bool, tmp_path: Path) -> list[float]:
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)  # one CPU device per process
+    cmd = [sys.executable, *(["-m", "varjax.distributed.run", "--nproc-per-node", "2"]
+                             if launcher else []),
+           str(EXAMPLES / "train_sharded.py"), "--json", *args]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_two_processes_give_one_process_losses_and_a_sharded_checkpoint(tmp_path, strategy):
+    """init_process_group from the launcher's variables, each process loading its share
+    (DistributedSampler), the model laid out over both processes' devices: the losses of one
+    process training on the whole batch; the checkpoint is one shard file per process and
+    loads back (the example checks the next step), here too, in one process."""
+    steps = ["--steps", "6", "--strategy", strategy]
+    one = _example(steps, launcher=False, tmp_path=tmp_path)
+    ckpt = tmp_path / "two.safetensors"
+    two = _example([*steps, "--save", str(ckpt)], launcher=True, tmp_path=tmp_path)
+    np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-6)
+    shards = sorted(p.name for p in tmp_path.glob("two.safetensors.*"))
+    if strategy == "fsdp":  # sharded parameters: each process wrote its own file
+        assert shards == ["two.safetensors.00000-of-00002", "two.safetensors.00001-of-00002"]
+    state = vj.load(str(ckpt))  # one process, no mesh: the whole tensors
+    prefix = "module." if strategy == "ddp" else ""  # DDP's names, as PyTorch's
+    assert tuple(state["model"][prefix + "0.weight"].shape) == (64, 16)
+    assert state["optim"]["state"][0]["step"].item() == 6
