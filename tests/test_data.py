@@ -230,3 +230,35 @@ def test_variables_pickle_and_deepcopy_as_pytorchs():
     if torch is not None:
         with pytest.raises(RuntimeError, match="graph leaves"):
             copy.deepcopy(torch.ones(2, requires_grad=True) * 2)
+
+
+def test_label_bounds_checks_read_nothing_back_in_a_training_loop(monkeypatch):
+    """Item 5 of the scale-out issue: a DataLoader over a dataset, or labels made from host
+    data each step, are known in bounds without a read of the device; only a label computed
+    on the device is measured (its range: two numbers), and a bad one still raises."""
+    from varjax._methods import index
+
+    measured = []
+    real = index._measure
+    monkeypatch.setattr(index, "_measure", lambda v, ig: measured.append(v.shape) or real(v, ig))
+    rng = np.random.default_rng(0)
+    x = vj.tensor(rng.standard_normal((64, 5)).astype(np.float32))
+    y = vj.tensor(rng.integers(0, 3, 64))
+    net, loss_fn = vj.nn.Linear(5, 3), vj.nn.CrossEntropyLoss()
+    loader = vdata.DataLoader(vdata.TensorDataset(x, y), batch_size=16, shuffle=True)
+    for _ in range(2):
+        for xb, yb in loader:
+            loss_fn(net(xb), yb).backward()
+    for _ in range(3):  # a fresh batch of labels from host data every step
+        labels = vj.tensor(rng.integers(0, 3, 16))
+        loss_fn(net(x[:16]), labels).backward()
+    emb = vj.nn.Embedding(10, 4)
+    emb(vj.tensor(rng.integers(0, 10, (4, 3)))).sum().backward()
+    assert measured == []  # nothing was read: every range was known from the host
+    computed = (y[:16] + 1) % 3  # made on the device
+    loss_fn(net(x[:16]), computed).backward()
+    assert measured == [(16,)]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 1 with size 3"):
+        loss_fn(net(x[:16]), computed + 1)
+    ignored = vj.where(computed == 0, -100, computed)  # PyTorch's ignore_index left out
+    loss_fn(net(x[:16]), ignored).backward()

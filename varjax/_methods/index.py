@@ -79,15 +79,19 @@ def _value_range(value: jax.Array, ignore: int | None = None) -> tuple[int, int]
         known = whole is not None and whole[0]() is value
         if known and (whole[1] is None or not whole[1][0] <= ignore <= whole[1][1]):
             return whole[1]  # nothing to leave out
+    r = _measure(value, ignore)
+    _remember(value, ignore, r)
+    return r
+
+
+def _measure(value: jax.Array, ignore: int | None) -> tuple[int, int] | None:
+    """The range of ``value`` (entries equal to ``ignore`` left out), read or reduced now."""
     if value.is_fully_addressable and {d.platform for d in value.devices()} == {"cpu"}:
         a = np.asarray(value)
         a = a if ignore is None else a[a != ignore]
-        r = (builtins.int(a.min()), builtins.int(a.max())) if a.size else None
-    else:
-        lo, hi, any_left = (np.asarray(v) for v in _device_range(value, ignore))
-        r = (builtins.int(lo), builtins.int(hi)) if any_left else None
-    _remember(value, ignore, r)
-    return r
+        return (builtins.int(a.min()), builtins.int(a.max())) if a.size else None
+    lo, hi, any_left = (np.asarray(v) for v in _device_range(value, ignore))
+    return (builtins.int(lo), builtins.int(hi)) if any_left else None
 
 
 @functools.partial(jax.jit, static_argnums=1)
