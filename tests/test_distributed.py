@@ -99,6 +99,21 @@ _SCRIPT = textwrap.dedent(
     assert x.grad.sharding.spec == jax.sharding.PartitionSpec("dp")
     print("redistribute: ok")
 
+    # inside varjax.jit: distribute_tensor of a traced input and redistribute, against jax.grad
+    w = vj.tensor(W2, requires_grad=True)
+    @vj.jit
+    def traced(x):
+        xs = distribute_tensor(x, mesh, [Shard(0)])
+        loss = ((xs @ w[:, :6].T).redistribute(mesh, [Replicate()]) ** 2).mean()
+        loss.backward()
+        return loss
+    want = jax.value_and_grad(lambda v: jnp.mean((X @ v[:, :6].T) ** 2))(jnp.asarray(W2))
+    for _ in range(2):
+        w.grad = None
+        np.testing.assert_allclose(traced(vj.tensor(X)).item(), float(want[0]), rtol=1e-5)
+        close(w.grad, want[1])
+    print("inside varjax.jit: ok")
+
     # a new sharding of the same program compiles anew: counted, and explained
     vj.config.explain_recompiles = True
     said = []
