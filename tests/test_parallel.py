@@ -334,13 +334,13 @@ def _example(args: list[str], launcher: bool, tmp_path: Path) -> list[float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
-def test_two_processes_give_one_process_losses_and_a_sharded_checkpoint(tmp_path, strategy):
+@pytest.mark.parametrize(("strategy", "jit"), [("ddp", False), ("fsdp", False), ("fsdp", True)])
+def test_two_processes_give_one_process_losses_and_a_sharded_checkpoint(tmp_path, strategy, jit):
     """init_process_group from the launcher's variables, each process loading its share
     (DistributedSampler), the model laid out over both processes' devices: the losses of one
     process training on the whole batch; the checkpoint is one shard file per process and
     loads back (the example checks the next step), here too, in one process."""
-    steps = ["--steps", "6", "--strategy", strategy]
+    steps = ["--steps", "6", "--strategy", strategy, *(["--jit"] if jit else [])]
     one = _example(steps, launcher=False, tmp_path=tmp_path)
     ckpt = tmp_path / "two.safetensors"
     two = _example([*steps, "--save", str(ckpt)], launcher=True, tmp_path=tmp_path)
