@@ -329,6 +329,12 @@ _TWO = textwrap.dedent(
     rst = vj.zeros(1, 3)
     dist.reduce_scatter_tensor(rst, vj.tensor(base), op=dist.ReduceOp.MIN)
     out["reduce_scatter_tensor"] = rst.tolist()
+    # a DDP model's output is the whole batch's: local labels get a remedy, not a wrong loss
+    net = vj.nn.parallel.DistributedDataParallel(vj.nn.Linear(3, 2))
+    try:
+        vj.nn.functional.cross_entropy(net(vj.tensor(base)), vj.tensor([0, 1]))
+    except ValueError as e:
+        out["local_labels"] = str(e)
     dist.barrier()
     dist.destroy_process_group()
     print("RESULT " + json.dumps(out), flush=True)
@@ -363,3 +369,4 @@ def test_two_processes_through_the_launcher(tmp_path):
         np.testing.assert_array_equal(
             r["reduce_scatter_tensor"], stacked[:, rank : rank + 1].min(0)
         )
+        assert "got (2,)" in r["local_labels"] and "from_local(" in r["local_labels"]

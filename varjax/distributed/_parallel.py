@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from .. import _device, _tracing
+from .. import _tracing
 from .._grad_mode import no_grad
 from .._placement import Shard, laid_out, place, sharding_of
 from .._variable import Variable
@@ -97,12 +97,17 @@ def spread(x: Any, mesh: DeviceMesh, placements: list) -> Any:
     traced = node.value is not None and _tracing.is_tracer(node.value)
     if not traced and jax.process_count() > 1 and not (x.requires_grad and not x.is_leaf):
         value = x._value()  # a pending batch (a DataLoader's rows) is computed here
-        return x if _device.layout(value) is not None else from_local(x, mesh, placements)
+        return x if _spread_already(value) else from_local(x, mesh, placements)
     concrete = node.value is not None and not traced
-    if concrete and _device.layout(node.value) is not None:
+    if concrete and _spread_already(node.value):
         return x  # laid out already (on this mesh or another): the user's layout wins
     sharding = sharding_of(mesh, placements, tuple(x.shape))
     # a concrete leaf is moved before the program; anything else gets a recorded reshard, so
     # autograd reaches the user's tensor and a pending batch stays in the program (inside
     # varjax.jit with several processes, the batch given to the step must be global already)
     return place(x, sharding, tracked=not (concrete and x.is_leaf and not x.requires_grad))
+
+
+def _spread_already(value: jax.Array) -> bool:
+    """Laid out over several devices (this process's own device is not a layout)."""
+    return len(value.sharding.device_set) > 1

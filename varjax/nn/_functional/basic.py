@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from ... import _autocast, _functions, _tracing
@@ -278,10 +279,15 @@ def nll_loss(
             f"cross_entropy for class probabilities"
         )
     if logp.ndim < 1 or tuple(target.shape) != tuple(logp.shape[:1] + logp.shape[2:]):
+        several = jax.process_count() > 1 and target.ndim and logp.shape[0] > target.shape[0]
         raise ValueError(
             f"nll_loss: expected target of shape {tuple(logp.shape[:1] + logp.shape[2:])} for "
-            f"input of shape {tuple(logp.shape)}, got {tuple(target.shape)}"
-        )
+            f"input of shape {tuple(logp.shape)}, got {tuple(target.shape)}" + (
+                ". With several processes a parallel model's output is the whole batch's: "
+                "make this process's targets global with "
+                "varjax.distributed.tensor.from_local(target, mesh, [Shard(0)])"
+                if several else "")
+        )  # fmt: skip
     n_classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
     safe, w = _class_weights(target, weight, n_classes, ignore_index)
     picked = _apply(P.gather, logp, safe.unsqueeze(1), params=(("axis", 1),)).squeeze(1)
