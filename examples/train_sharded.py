@@ -93,9 +93,13 @@ def main(argv: list[str] | None = None) -> list[float]:
     while len(losses) < args.steps:
         sampler.set_epoch(epoch)
         for x, y in loader:
-            # the global batch: this process's share beside the others' (with one process,
-            # the batch itself); the labels meet the model's global output in the loss
-            x, y = (from_local(v, mesh, [Shard(0)]) for v in (x, y))
+            # DDP and FSDP take each process's share of the batch as PyTorch's do; the labels
+            # meet the model's output, the whole batch's, so they are made global too (with
+            # one process, from_local is distribute_tensor); TP takes the batch whole, and so
+            # does a step compiled by varjax.jit with several processes (it traces the batch)
+            if args.strategy == "tp" or (args.jit and world > 1):
+                x = from_local(x, mesh, [Shard(0)])
+            y = from_local(y, mesh, [Shard(0)])
             losses.append(step(x, y).item())
             if rank == 0 and not args.json:
                 print(f"step {len(losses):3d}  loss {losses[-1]:.5f}")

@@ -52,7 +52,9 @@ def fully_shard(module: Any, *, mesh: DeviceMesh | None = None,
     lays shards out evenly, where PyTorch pads). A 2-D mesh is HSDP: replicated along the
     first dimension, sharded along the second. Tensors laid out by ``parallelize_module`` on
     the same mesh keep their tensor-parallel axes and gain the FSDP one. Inputs of the
-    module are split along their first dimension over every axis of ``mesh``. Make the
+    root module are split along their first dimension over every axis of ``mesh`` (with
+    several processes, each process's share makes the global batch, as with
+    ``DistributedDataParallel``). Make the
     optimizer after this call, as PyTorch asks: its state is then made with each
     parameter's layout.
 

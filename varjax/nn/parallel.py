@@ -30,7 +30,9 @@ class DistributedDataParallel(Module):
     tensor-parallel parameters on the others, which keep their layout). By default it spans
     every device. With several processes each passes its own share of the batch, as with
     PyTorch; the loss is then the loss of the whole global batch (PyTorch's would be each
-    rank's share), and its gradients are the ones PyTorch's averaging gives. The other
+    rank's share), and its gradients are the ones PyTorch's averaging gives: make the labels
+    global too, ``varjax.distributed.tensor.from_local(y, mesh, [Shard(0)])`` (and, inside
+    ``varjax.jit``, which traces the batch, the inputs as well). The other
     arguments are accepted for PyTorch's scripts; XLA decides how gradients are reduced.
 
     Example:
