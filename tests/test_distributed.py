@@ -284,3 +284,20 @@ def test_two_processes_on_loopback(tmp_path):
     assert [line[:3] for line in lines] == [[0, 2, 2], [1, 2, 2]]  # one JAX runtime, 2 devices
     together = sorted(lines[0][3] + lines[1][3])  # the two shares: one permutation, padded
     assert len(lines[0][3]) == len(lines[1][3]) == 4 and set(together) == set(range(7))
+
+
+def test_each_local_process_gets_its_own_accelerator(monkeypatch):
+    """Several processes per host (LOCAL_WORLD_SIZE > 1): each drives the GPU of its
+    LOCAL_RANK, as torchrun scripts expect, unless the devices are chosen already."""
+    from varjax.distributed._group import _local_devices
+
+    for k in ("CUDA_VISIBLE_DEVICES", "JAX_LOCAL_DEVICE_IDS", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
+        monkeypatch.delenv(k, raising=False)
+    assert _local_devices(None) is None  # one process per host: every local device
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert _local_devices(None) == [3]
+    assert _local_devices(vj.device("cuda", 1)) == [1]  # PyTorch's device_id argument wins
+    assert _local_devices(2) == [2]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")
+    assert _local_devices(None) is None

@@ -46,7 +46,8 @@ def init_process_group(
     """Join the default process group (PyTorch's ``init_process_group``). ``world_size`` and
     ``rank`` default to torchrun's ``WORLD_SIZE`` and ``RANK``, the coordinator to
     ``MASTER_ADDR:MASTER_PORT`` (or ``init_method="tcp://host:port"``). With more than one
-    process it calls ``jax.distributed.initialize``, before JAX starts its devices; one
+    process it calls ``jax.distributed.initialize``, before JAX starts its devices, giving
+    each of several processes per host its own GPU (``LOCAL_RANK``, or ``device_id``); one
     process needs nothing. ``backend`` is accepted for PyTorch's scripts: XLA picks the
     collectives.
 
@@ -74,9 +75,27 @@ def init_process_group(
         address = _coordinator(init_method)
         seconds = None if timeout is None else int(timeout.total_seconds())
         extra = {} if seconds is None else {"initialization_timeout": seconds}
+        local = _local_devices(device_id)
+        if local is not None:
+            extra["local_device_ids"] = local
         jax.distributed.initialize(address, num_processes=size, process_id=me, **extra)
         _STATE["started_jax"] = True
     _STATE["initialized"] = True
+
+
+def _local_devices(device_id: Any) -> list[int] | None:
+    """The accelerator this process drives when a launcher starts several per host:
+    ``device_id`` (PyTorch's argument), else ``LOCAL_RANK`` of ``LOCAL_WORLD_SIZE``, unless
+    the devices are chosen already (``CUDA_VISIBLE_DEVICES``, ``JAX_LOCAL_DEVICE_IDS``). JAX
+    applies it to GPUs only; CPU processes each have their own device anyway."""
+    if device_id is not None:
+        index = getattr(device_id, "index", device_id)
+        return None if index is None else [int(index)]
+    if any(os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "JAX_LOCAL_DEVICE_IDS")):
+        return None
+    if _env_int("LOCAL_WORLD_SIZE", -1) > 1 and _env_int("LOCAL_RANK", -1) >= 0:
+        return [_env_int("LOCAL_RANK", -1)]
+    return None
 
 
 def _coordinator(init_method: str | None) -> str:
