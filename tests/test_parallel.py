@@ -98,9 +98,13 @@ _SCRIPT = textwrap.dedent(
         params = {k: np.asarray(v) for k, v in model.state_dict().items()}
         layouts = {k: str(v.sharding.spec) if hasattr(v.sharding, "spec") else "one device"
                    for k, v in model.state_dict(keep_vars=True).items()}
+        # the optimizer's state follows its parameter's layout (made before the layout call)
+        follows = all(s.sharding == q.sharding for q in model.parameters()
+                      for s in opt.state[q].values() if tuple(s.shape) == tuple(q.shape))
         # the first steps compile: the second fuses the optimizer's update into the backward,
         # and a sharded imperative step settles its gradients' layout at the third
-        return losses, params, (compiles[-1] - before, compiles[-1] - compiles[2]), layouts
+        return losses, params, (compiles[-1] - before, compiles[-1] - compiles[2]), (layouts,
+                                                                                   follows)
 
     # -- the MLP, against hand-written JAX and optax on one device -------------------------
     rng = np.random.default_rng(0)
@@ -156,7 +160,7 @@ _SCRIPT = textwrap.dedent(
         ref = None
         for name, wrap in plans.items():
             for jit in (False, True):
-                losses, params, compiles, layouts = run(build, wrap, jit, batch)
+                losses, params, compiles, (layouts, follows) = run(build, wrap, jit, batch)
                 if ref is None:
                     ref = losses, {k: _no_key_bias(k, v) for k, v in params.items()}
                     out[model_name + " params"] = {k: v.tolist() for k, v in params.items()}
@@ -169,6 +173,7 @@ _SCRIPT = textwrap.dedent(
                 out[f"{model_name}|{name}|{'jit' if jit else 'imperative'}"] = {
                     "losses": losses, "param_diff": dp, "compiles": compiles[0],
                     "compiles_after_third": compiles[1], "worst": worst,
+                    "state_follows": follows,
                     "layouts": layouts}
                 print(model_name, name, jit, dp, worst, compiles, flush=True)
 
@@ -212,6 +217,7 @@ def test_each_strategy_gives_the_single_device_numbers(eight_devices, model, mod
     np.testing.assert_allclose(run["losses"], ref["losses"], rtol=2e-5, atol=2e-6)
     assert run["param_diff"] < 2e-5, run["param_diff"]
     assert run["compiles_after_third"] == 0  # one layout: nothing compiles after step 3
+    assert run["state_follows"]  # Adam's moments laid out as their parameters
     layouts = run["layouts"]
     if model == "MLP" and strategy != "1 device":
         want = {"DDP": "P()", "FSDP": "P('dp',)", "TP": "P('dp',)", "DP x TP": "P('tp',)",
