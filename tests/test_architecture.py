@@ -26,7 +26,7 @@ ROOT = Path(vj.__file__).resolve().parent
 
 # Bottom to top: a module imports only from its own layer or the ones below (DESIGN.md).
 LAYERS = [
-    "_caches _config _grad_mode _source _dtypes _args _format _views _tracing _device",
+    "_caches _config _grad_mode _source _dtypes _args _format _views _tracing _device _html",
     "_ops",
     "_record random _autocast",
     "_program _placement",
@@ -34,7 +34,7 @@ LAYERS = [
     "_forward _anomaly _vjp _hooks _higher_order _backward",
     "_methods _variable",
     "_functions _creation _lift _function _state _serialization _checkpoint_shards linalg",
-    "nn optim autograd utils cuda accelerator backends testing amp distributed",
+    "nn optim autograd utils cuda accelerator backends testing amp distributed viz",
     "_jit func _compiled",
     "<package> _opdoc",
 ]

@@ -84,3 +84,17 @@ def test_train_digits_reaches_95_percent_and_plots_its_curves():
     assert text.count("programs compiled after the first epoch: 0") == 2, text
     assert re.search(r"MLP: test accuracy ([\d.]+) trained, \1 reloaded", text), text
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the learning curves
+
+
+def test_inside_varjax_draws_the_graph_shows_the_program_and_a_recompile():
+    nb = run_notebook("inside_varjax.ipynb")
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    text = "".join(
+        o.get("text", "") for o in outputs if o.output_type == "stream" and o.name == "stdout"
+    )
+    assert "MeanBackward0" in text and "nodes: 5" in text, text  # the tutorial's graph
+    assert "still pending: True" in text, text  # showing the program computed nothing
+    assert re.search(r"-> \d+ XLA kernels \(\d+ fused\)", text), text  # the fused program
+    said = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "differs from the nearest earlier one" in said, said  # the recompile, explained
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the timing plot

@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 import jax.numpy as _jnp
 import numpy as _np
 
@@ -30,6 +32,7 @@ from . import (
     random,
     testing,
     utils,
+    viz,
 )
 from ._autocast import autocast, get_autocast_dtype, is_autocast_enabled
 from ._compile import CompileStats, clear_caches, compile_stats
@@ -75,7 +78,10 @@ from ._serialization import load, save
 from ._variable import Size, Variable, from_dlpack
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("varjax")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0.1.0"  # pyproject.toml's [project] version
 
 Tensor = Variable  # one class: isinstance(x, varjax.Tensor), and Tensor([1.0, 2.0]) builds one
 
@@ -188,6 +194,7 @@ __all__ = [
     "tensor",
     "testing",
     "utils",
+    "viz",
     "zeros",
     "zeros_like",
 ]

@@ -8,6 +8,8 @@ random draw reuses the compiled program.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from typing import Any
 
 import jax
 
-from . import _caches, _recompile, _tracing
+from . import _caches, _html, _recompile, _tracing
 from ._config import config
 from ._source import call_site
 
@@ -108,6 +110,9 @@ class CompileStats:
         """Cache misses: each one compiled a program (the same number as ``compiles``)."""
         return self.compiles
 
+    def _repr_html_(self) -> str:
+        return _html.stats(self)  # Jupyter's display: the counts and what each means
+
 
 _STATS = CompileStats()
 
@@ -160,22 +165,53 @@ def cached(
         _CACHE.move_to_end(sig)
         return fn
     _STATS.compiles += 1
+    why = explain() if explain is not None else ("program",)
     if explain is not None:
-        _recompile.on_compile(*explain())
+        _recompile.on_compile(*why)
     jitted = jax.jit(build())
 
     def first_call(*args):  # jax compiles on the first call: time it, then get out of the way
         start = time.perf_counter()
+        note = _note(why[0], start)
         try:
             return jitted(*args)
         finally:
             _STATS.compile_seconds += time.perf_counter() - start
+            if note is not None:
+                note.cancel()
             if sig in _CACHE:  # (not if dropped meanwhile: the cache stays in bounds)
                 _CACHE[sig] = jitted
 
     _CACHE[sig] = first_call
     bound(_CACHE, _forget)
     return first_call
+
+
+# a compile that takes longer than this (seconds) prints a note in a notebook, so its user
+# knows why the cell waits; the timer starts only around an XLA compile (milliseconds already)
+NOTE_AFTER = 1.0
+
+
+def _in_notebook() -> bool:
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    return get is not None and get() is not None
+
+
+def _note(kind: str, start: float) -> threading.Timer | None:
+    """A timer that prints "varjax: compiling ..." once the compile has taken NOTE_AFTER
+    seconds, in IPython or Jupyter only (None elsewhere)."""
+    if not _in_notebook():
+        return None
+
+    def say() -> None:
+        so_far = time.perf_counter() - start
+        print(f"varjax: compiling a {kind} program ({so_far:.1f} s so far)...", flush=True)
+
+    timer = threading.Timer(NOTE_AFTER, say)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _forget(key) -> None:

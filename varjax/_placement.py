@@ -14,6 +14,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
+from . import _tracing
 from ._grad_mode import is_grad_enabled
 from ._ops import P
 from ._record import leaf
@@ -117,6 +118,16 @@ def place(x: Any, sharding: NamedSharding, tracked: bool) -> Any:
     moved = x._new(leaf(put(x._value(), sharding), aval=x._node.aval))
     moved._node.requires_grad = x.requires_grad
     return moved
+
+
+def spread_over(v: Any) -> jax.sharding.Sharding | None:
+    """The sharding of ``v``'s value where it spans several devices, else None (one device,
+    or traced by ``varjax.jit``: a tracer has no sharding to keep)."""
+    value = v._value()
+    if _tracing.is_tracer(value):
+        return None
+    sharding = value.sharding
+    return sharding if len(sharding.device_set) > 1 else None
 
 
 def put(value: jax.Array, sharding: jax.sharding.Sharding) -> jax.Array:

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _backward, _hooks, _tracing, _vjp
+from . import _backward, _hooks, _html, _tracing, _vjp
 from ._args import dim1
 from ._dtypes import check_fits, default_float, default_int, dtype, is_floating, torch_dtype
 from ._format import format_tensor
@@ -313,8 +313,9 @@ class Variable(
     """A value with autograd: PyTorch's ``Variable`` / ``Tensor``, recorded lazily on JAX.
 
     Args:
-        data: a Variable, ``jax.Array``, NumPy array, nested list or Python scalar; or, as
-            PyTorch's ``Tensor(2, 3)``, sizes (a Variable of zeros of that shape).
+        *args: the data: a Variable, ``jax.Array``, NumPy array, nested list or Python
+            scalar; or, as PyTorch's ``Tensor(2, 3)``, sizes (a Variable of zeros of that
+            shape).
         requires_grad: track operations on it so ``backward()`` fills ``.grad``. Only
             floating dtypes may require grad.
 
@@ -690,6 +691,9 @@ class Variable(
         return format_tensor(self._host("printing a Variable's value"), suffixes)
 
     __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        return _html.variable(self)  # Jupyter's display: shape, dtype, device, grad_fn, state
 
     # -- operators --------------------------------------------------------------------------------
 

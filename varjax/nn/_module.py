@@ -17,11 +17,11 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _device, _functions, _state
+from .. import _device, _functions, _html, _state
 from .._creation import made_now, zeros_like
 from .._grad_mode import is_grad_enabled, no_grad
 from .._methods.dtype import to_args
-from .._placement import put
+from .._placement import put, spread_over
 from .._variable import RemovableHandle, Variable
 
 __all__ = ["Module", "Parameter"]
@@ -81,8 +81,8 @@ def _laid_out_as(value: Variable, current: Variable) -> Variable:
     """``value`` laid out as ``current`` where that is sharded over several devices: copy_
     of a value on one device would leave the result where XLA puts it (one device), and the
     parameter would lose its layout. A value on one device needs no move."""
-    sharding = current.sharding
-    if len(sharding.device_set) < 2:
+    sharding = spread_over(current)
+    if sharding is None:
         return value
     return Variable(put(value.detach()._value(), sharding))
 
@@ -618,6 +618,9 @@ class Module:
         if not extra_lines and not children:
             return f"{type(self).__name__}()"
         return f"{type(self).__name__}(\n  " + "\n  ".join(extra_lines + children) + "\n)"
+
+    def _repr_html_(self) -> str:
+        return _html.module(self)  # Jupyter's display: the tree with parameter counts and shapes
 
 
 # -- calling with hooks (PyTorch's Module._call_impl) -------------------------------------------

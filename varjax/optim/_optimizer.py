@@ -41,7 +41,7 @@ from .._forward import materialize
 from .._grad_mode import enable_grad
 from .._methods.inplace import assign, assign_node
 from .._ops import Op, register
-from .._placement import FOLLOWERS, put
+from .._placement import FOLLOWERS, put, spread_over
 from .._record import leaf, record_multi
 from .._variable import Variable, _bind, _wrap
 
@@ -446,8 +446,8 @@ class Optimizer:
                         f"expected {tuple(var.shape)}"
                     )
                 value = jnp.asarray(new._value(), var.dtype)
-                sharding = var.sharding
-                if len(sharding.device_set) > 1:  # keep the layout of a sharded state
+                sharding = spread_over(var)
+                if sharding is not None:  # keep the layout of a sharded state
                     value = put(value, sharding)
                 updates.append((var, value))
         for var, value in updates:
