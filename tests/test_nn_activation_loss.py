@@ -79,6 +79,8 @@ def test_activation_matches_torch(torch, rng, name, fn):
     assert out.dtype == vj.float32 and tuple(out.shape) == tuple(ref.shape)
     assert_close(out.detach(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert_close(x.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)  # kinks: PyTorch's convention
+    mine, theirs = out.detach().numpy(), ref.detach().numpy()
+    assert (np.signbit(mine) == np.signbit(theirs))[mine == 0].all(), "the sign of a zero"
     if name in GRAD_FNS:
         assert out.grad_fn.name() == GRAD_FNS[name] == ref.grad_fn.name()
 

@@ -590,7 +590,8 @@ def test_value_and_gradient(case: Case, shapes, rng, mode):
     vs = [vj.tensor(x, requires_grad=True) for x in xs]
     out = case.vj_fn(*vs)
     assert tuple(out.shape) == expected.shape and out.dtype == expected.dtype
-    assert out.grad_fn is not None and out.grad_fn.name() == OPS[case.op].grad_name
+    # (the overload number, SumBackward0 or 1, is checked against PyTorch's in test_op_examples)
+    assert out.grad_fn is not None and out.grad_fn.name()[:-1] == OPS[case.op].grad_name[:-1]
     assert_close(out.detach().numpy(), expected, rtol=case.tol, atol=case.tol)
 
     out.backward(vj.tensor(cot))

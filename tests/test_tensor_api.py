@@ -121,6 +121,12 @@ def test_shape_functions_and_their_gradients(program):
         lambda lib, x: [x.index_add(0, lib.tensor([0, 0]), x[:2] * 2, alpha=2)],
         lambda lib, x: [x.index_copy(1, lib.tensor([3, 0]), x[:, :2] * 3)],
         lambda lib, x: [x.index_fill(1, lib.tensor([1, 2]), -1.0)],
+        # a Python int value is a value, not a size
+        lambda lib, x: [
+            x.index_fill(0, lib.tensor([1]), 2), x.long().index_fill(1, lib.tensor([0]), -1)
+        ],
+        # a Python number scaled by alpha
+        lambda lib, x: [x.add(2, alpha=3), lib.sub(x, 1.5, alpha=2), x.long().sub(1, alpha=3)],
         lambda lib, x: [x.clamp_min(0.5), x.clamp_max(1.0)],
         lambda lib, x: [x.addcmul(x, x, value=0.5), lib.addcdiv(x, x, x.abs() + 1, value=2)],
     ],
@@ -510,3 +516,19 @@ def test_out_writes_into_the_given_tensor_as_pytorch():
 )
 def test_mode_swapdims_and_function_forms(program):
     _compare(program)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib: lib.cummax(lib.tensor([1.0, 3.0, 2.0, 5.0]), dim=0).indices,
+        lambda lib: lib.cummin(lib.tensor([[1.0, 3.0], [2.0, 0.5]]), dim=1).indices,
+        lambda lib: lib.searchsorted(lib.tensor([1, 3, 5, 7]), lib.tensor([3, 6])),
+        lambda lib: lib.bucketize(lib.tensor([0.5, 6.0]), lib.tensor([1.0, 3.0]), right=True),
+    ],
+)
+def test_index_results_are_int64_as_pytorchs(program):
+    got = program(vj)
+    assert str(got.dtype) == "varjax.int64"
+    if torch is not None:
+        assert got.tolist() == program(torch).tolist()

@@ -140,3 +140,11 @@ def test_a_slow_compile_prints_a_note_in_a_notebook_only(monkeypatch, capsys):
     (vj.ones(3) * 5).tan().exp().tolist()
     time.sleep(0.05)  # the note comes from a timer thread
     assert "varjax: compiling a forward program" in capsys.readouterr().out
+
+    step = vj.jit(lambda x: (x * 2).sin())
+    step(vj.ones(2)).tolist()
+    time.sleep(0.05)
+    assert "varjax: compiling a varjax.jit program" in capsys.readouterr().out
+    step(vj.ones(2)).tolist()  # cached: no compile, no note
+    time.sleep(0.05)
+    assert "varjax: compiling" not in capsys.readouterr().out

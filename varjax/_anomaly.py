@@ -64,7 +64,8 @@ def diagnose_backward(region: list[Node], outputs: list[Node], gradients: list) 
                 continue
             if not _finite(g):
                 raise RuntimeError(
-                    f"Function '{n.op.grad_name}' returned nan/inf values in its {i}th output; "
+                    f"Function '{n.op.grad_name_of(n)}' returned nan/inf values in its {i}th "
+                    f"output; "
                     f"the op was {where(n)}"
                 )
             cots[id(x)] = cots.get(id(x), 0) + g

@@ -163,14 +163,29 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
-    """True inside an enabled ``autocast`` block (for ``device_type``, when given)."""
+    """True inside an enabled ``autocast`` block (for ``device_type``, when given).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.is_autocast_enabled("cpu")
+        False
+        >>> with vj.autocast("cpu"):
+        ...     vj.is_autocast_enabled("cpu")
+        True
+    """
     if state.dtype is None:
         return False
     return device_type is None or device_type.split(":")[0] == state.device_type
 
 
 def get_autocast_dtype(device_type: str) -> Any:
-    """The low-precision dtype autocast uses now (or would use) for ``device_type``."""
+    """The low-precision dtype autocast uses now (or would use) for ``device_type``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.get_autocast_dtype("cpu"), vj.get_autocast_dtype("cuda")
+        (varjax.bfloat16, varjax.float16)
+    """
     if state.dtype is not None and device_type.split(":")[0] == state.device_type:
         return torch_dtype(state.dtype)
     return torch_dtype(_as_dtype(_DEFAULTS.get(device_type.split(":")[0], "bfloat16")))

@@ -172,7 +172,7 @@ def cached(
 
     def first_call(*args):  # jax compiles on the first call: time it, then get out of the way
         start = time.perf_counter()
-        note = _note(why[0], start)
+        note = compile_note(why[0], start)
         try:
             return jitted(*args)
         finally:
@@ -198,7 +198,7 @@ def _in_notebook() -> bool:
     return get is not None and get() is not None
 
 
-def _note(kind: str, start: float) -> threading.Timer | None:
+def compile_note(kind: str, start: float) -> threading.Timer | None:
     """A timer that prints "varjax: compiling ..." once the compile has taken NOTE_AFTER
     seconds, in IPython or Jupyter only (None elsewhere)."""
     if not _in_notebook():
@@ -255,7 +255,17 @@ def wants_value(sig, scalar: bool) -> tuple[bool, Any]:
 
 
 def compile_stats() -> CompileStats:
-    """A snapshot of varjax's compile counters (see ``CompileStats``)."""
+    """A snapshot of varjax's compile counters (see ``CompileStats``).
+
+    Example:
+        >>> import varjax as vj
+        >>> before = vj.compile_stats()
+        >>> (vj.ones(2) * 3).tolist()  # computing a pending value compiles a program or reuses one
+        [3.0, 3.0]
+        >>> after = vj.compile_stats()
+        >>> after.compiles + after.cache_hits > before.compiles + before.cache_hits
+        True
+    """
     size = len(_CACHE) + sum(owner.cache_size() for owner in _caches.owners())
     return CompileStats(
         _STATS.compiles, _STATS.cache_hits, size, _STATS.compile_seconds, _STATS.evictions
@@ -264,7 +274,15 @@ def compile_stats() -> CompileStats:
 
 def clear_caches() -> None:
     """Drop every compiled program, abstract-evaluation result and recompile history, and
-    reset the counters."""
+    reset the counters.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.clear_caches()
+        >>> s = vj.compile_stats()
+        >>> s.compiles, s.cache_hits, s.cache_size
+        (0, 0, 0)
+    """
     _caches.clear_all()
     _STATS.compiles = _STATS.cache_hits = _STATS.evictions = 0
     _STATS.compile_seconds = 0.0

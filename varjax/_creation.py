@@ -96,26 +96,51 @@ def full(
 
 
 def ones(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
-    """A Variable of ones: ``ones(2, 2)`` or ``ones((2, 2))``."""
+    """A Variable of ones: ``ones(2, 2)`` or ``ones((2, 2))``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.ones(2, 3)
+        tensor([[1., 1., 1.],
+                [1., 1., 1.]])
+    """
     dt = _dtype(dtype, default_float())
     return full(_shape_arg(size), 1, dt, device=device, requires_grad=requires_grad)
 
 
 def zeros(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
-    """A Variable of zeros: ``zeros(2, 2)`` or ``zeros((2, 2))``."""
+    """A Variable of zeros: ``zeros(2, 2)`` or ``zeros((2, 2))``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.zeros(2)
+        tensor([0., 0.])
+    """
     dt = _dtype(dtype, default_float())
     return full(_shape_arg(size), 0, dt, device=device, requires_grad=requires_grad)
 
 
 def ones_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
-    """Ones of ``x``'s shape and dtype."""
+    """Ones of ``x``'s shape and dtype.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.ones_like(vj.tensor([1, 2]))
+        tensor([1, 1])
+    """
     dev = _like_device(x, device)
     dt = _dtype(dtype, x.dtype)
     return full(tuple(x.shape), 1, dt, device=dev, requires_grad=requires_grad)
 
 
 def zeros_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
-    """Zeros of ``x``'s shape and dtype."""
+    """Zeros of ``x``'s shape and dtype.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.zeros_like(vj.tensor([[1, 2]]))
+        tensor([[0, 0]])
+    """
     dev = _like_device(x, device)
     dt = _dtype(dtype, x.dtype)
     return full(tuple(x.shape), 0, dt, device=dev, requires_grad=requires_grad)
@@ -145,7 +170,13 @@ def arange(
 def linspace(
     start: float, end: float, steps: int, dtype=None, *, device=None, requires_grad: bool = False
 ) -> Variable:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.linspace(0, 1, 5)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
     dt = _dtype(dtype, default_float())
     node = record(
         P.linspace,
@@ -159,7 +190,17 @@ def linspace(
 def eye(
     n: int, m: int | None = None, dtype=None, *, device=None, requires_grad: bool = False
 ) -> Variable:
-    """The ``n`` x ``m`` identity matrix (square by default)."""
+    """The ``n`` x ``m`` identity matrix (square by default).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.eye(2)
+        tensor([[1., 0.],
+                [0., 1.]])
+        >>> vj.eye(2, 3)
+        tensor([[1., 0., 0.],
+                [0., 1., 0.]])
+    """
     dt = _dtype(dtype, default_float())
     params = (("dtype", dt), ("m", int(n if m is None else m)), ("n", int(n)))
     return _made(record(P.eye, (), params), requires_grad, device)
@@ -175,20 +216,44 @@ def _draw(op, size, dtype, device, requires_grad: bool, generator=None) -> Varia
 def randn(
     *size: int, generator=None, dtype=None, device=None, requires_grad: bool = False
 ) -> Variable:
-    """Standard normal samples of the given shape, from varjax's seeded state (``manual_seed``)."""
+    """Standard normal samples of the given shape, from varjax's seeded state (``manual_seed``).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.randn(2, 3)
+        >>> x.shape, x.dtype
+        (varjax.Size([2, 3]), varjax.float32)
+    """
     return _draw(P.normal, size, dtype, device, requires_grad, generator)
 
 
 def rand(
     *size: int, generator=None, dtype=None, device=None, requires_grad: bool = False
 ) -> Variable:
-    """Uniform samples in [0, 1) of the given shape, from varjax's seeded state."""
+    """Uniform samples in [0, 1) of the given shape, from varjax's seeded state.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.rand(4)
+        >>> x.shape, x.dtype
+        (varjax.Size([4]), varjax.float32)
+        >>> bool(((x >= 0) & (x < 1)).all())
+        True
+    """
     return _draw(P.uniform, size, dtype, device, requires_grad, generator)
 
 
 def FloatTensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constructor name
     """``Tensor`` with dtype float32, as in the tutorial: ``FloatTensor([0.1, 1.0, 0.0001])``;
-    ``FloatTensor(2, 3)`` has that shape."""
+    ``FloatTensor(2, 3)`` has that shape.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.FloatTensor([1, 2])
+        tensor([1., 2.])
+        >>> vj.FloatTensor(2, 3).shape
+        varjax.Size([2, 3])
+    """
     v = Variable(*args)
     return v if v.dtype == np.float32 else v.float()
 
@@ -196,30 +261,61 @@ def FloatTensor(*args: Any) -> Variable:  # noqa: N802 - PyTorch's legacy constr
 def full_like(
     x: Variable, fill_value: float, dtype=None, *, device=None, requires_grad: bool = False
 ) -> Variable:
-    """``fill_value`` in ``x``'s shape and dtype."""
+    """``fill_value`` in ``x``'s shape and dtype.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.full_like(vj.tensor([1.0, 2.0]), 7.0)
+        tensor([7., 7.])
+    """
     dev = _like_device(x, device)
     dt = _dtype(dtype, x.dtype)
     return full(tuple(x.shape), fill_value, dt, device=dev, requires_grad=requires_grad)
 
 
 def empty(*size: int, dtype=None, device=None, requires_grad: bool = False) -> Variable:
-    """``zeros``: JAX has no uninitialised memory, and a program must not read garbage."""
+    """``zeros``: JAX has no uninitialised memory, and a program must not read garbage.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.empty(2, 3).shape
+        varjax.Size([2, 3])
+    """
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def empty_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
-    """``zeros_like`` (see ``empty``)."""
+    """``zeros_like`` (see ``empty``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.empty_like(vj.ones(2, 3)).shape
+        varjax.Size([2, 3])
+    """
     return zeros_like(x, dtype, device=device, requires_grad=requires_grad)
 
 
 def randn_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
-    """Standard normal samples in ``x``'s shape and dtype."""
+    """Standard normal samples in ``x``'s shape and dtype.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.randn_like(vj.zeros(2, 3, dtype=vj.float64))
+        >>> x.shape, x.dtype
+        (varjax.Size([2, 3]), varjax.float64)
+    """
     dev = _like_device(x, device)
     return randn(*x.shape, dtype=_dtype(dtype, x.dtype), device=dev, requires_grad=requires_grad)
 
 
 def rand_like(x: Variable, dtype=None, *, device=None, requires_grad: bool = False) -> Variable:
-    """Uniform samples in [0, 1) in ``x``'s shape and dtype."""
+    """Uniform samples in [0, 1) in ``x``'s shape and dtype.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.rand_like(vj.ones(2, 3)).shape
+        varjax.Size([2, 3])
+    """
     dev = _like_device(x, device)
     return rand(*x.shape, dtype=_dtype(dtype, x.dtype), device=dev, requires_grad=requires_grad)
 
@@ -228,7 +324,16 @@ def randint(
     low: int, high: int | None = None, size: Any = None, *, generator=None, dtype=None,
     device=None, requires_grad: bool = False,
 ) -> Variable:  # fmt: skip
-    """Integers drawn uniformly from [low, high): ``randint(10, (3,))``, ``randint(2, 5, (3,))``."""
+    """Integers drawn uniformly from [low, high): ``randint(10, (3,))``, ``randint(2, 5, (3,))``.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.randint(10, (3,))
+        >>> x.shape, x.dtype
+        (varjax.Size([3]), varjax.int64)
+        >>> bool(((x >= 0) & (x < 10)).all())
+        True
+    """
     if size is None:
         if high is None or isinstance(high, numbers.Integral):
             raise TypeError("randint() missing the size argument, e.g. randint(10, (3,))")
@@ -247,7 +352,14 @@ def randint(
 
 def randint_like(x: Variable, low: int, high: int | None = None, *, dtype=None,
                  device=None) -> Variable:  # fmt: skip
-    """``randint`` in ``x``'s shape and dtype."""
+    """``randint`` in ``x``'s shape and dtype.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.randint_like(vj.zeros(2, 2), 5)
+        >>> x.shape, x.dtype
+        (varjax.Size([2, 2]), varjax.float32)
+    """
     if high is None:
         low, high = 0, low
     dev = _like_device(x, device)
@@ -257,7 +369,13 @@ def randint_like(x: Variable, low: int, high: int | None = None, *, dtype=None,
 def randperm(
     n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False
 ) -> Variable:
-    """A random permutation of ``0 .. n-1``."""
+    """A random permutation of ``0 .. n-1``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.randperm(4).sort().values
+        tensor([0, 1, 2, 3])
+    """
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got {n}")
     key, counter = _rng.next_draw(generator)
@@ -267,7 +385,14 @@ def randperm(
 
 def from_numpy(array: np.ndarray) -> Variable:
     """A Variable with the array's values and dtype (a copy: JAX arrays are immutable, so
-    writes to one are not seen by the other, unlike PyTorch's shared memory)."""
+    writes to one are not seen by the other, unlike PyTorch's shared memory).
+
+    Example:
+        >>> import numpy as np
+        >>> import varjax as vj
+        >>> vj.from_numpy(np.array([1.5, 2.5]))
+        tensor([1.5000, 2.5000], dtype=varjax.float64)
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     return tensor(array)
@@ -275,7 +400,15 @@ def from_numpy(array: np.ndarray) -> Variable:
 
 def as_tensor(data: Any, dtype=None, device=None) -> Variable:
     """``data`` as a Variable: the same Variable when it already is one of that dtype and
-    device, else a new one."""
+    device, else a new one.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.as_tensor([1, 2])
+        tensor([1, 2])
+        >>> vj.as_tensor([1, 2], dtype=vj.float32)
+        tensor([1., 2.])
+    """
     if isinstance(data, Variable):
         return data.to(device, dtype)
     return tensor(data, dtype, device=device)
@@ -285,19 +418,39 @@ asarray = as_tensor
 
 
 def is_tensor(obj: Any) -> bool:
-    """True for a Variable (``varjax.Tensor``)."""
+    """True for a Variable (``varjax.Tensor``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.is_tensor(vj.ones(2)), vj.is_tensor([1.0])
+        (True, False)
+    """
     return isinstance(obj, Variable)
 
 
 def numel(x: Variable) -> int:
-    """The number of elements."""
+    """The number of elements.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.numel(vj.ones(2, 3))
+        6
+    """
     return x.numel()
 
 
 def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator=None, dtype=None,
            device=None, requires_grad: bool = False) -> Variable:  # fmt: skip
     """Normal samples: ``normal(mean_tensor, std_tensor)`` (broadcast), or ``normal(0.0, 1.0,
-    size=(2, 3))`` with numbers."""
+    size=(2, 3))`` with numbers.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.normal(0.0, 1.0, size=(2, 3)).shape
+        varjax.Size([2, 3])
+        >>> vj.normal(vj.zeros(2), vj.ones(2)).shape
+        varjax.Size([2])
+    """
     if size is not None:
         shape = _shape_arg((size,)) if not isinstance(size, numbers.Integral) else (size,)
         z = randn(*shape, generator=generator, dtype=dtype, device=device)

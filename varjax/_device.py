@@ -170,11 +170,27 @@ def same(a: device, b: device) -> bool:
 
 
 def get_default_device() -> device:
-    """The device new Variables are created on."""
+    """The device new Variables are created on.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.set_default_device("cpu")
+        >>> vj.get_default_device()
+        device(type='cpu')
+        >>> vj.set_default_device(None)  # back to JAX's default device
+    """
     return default()
 
 
 def set_default_device(spec: Any) -> None:
     """Create new Variables on ``spec`` (a device, a string such as ``"cuda"``, or None for
-    JAX's own default): JAX's ``jax_default_device`` setting."""
+    JAX's own default): JAX's ``jax_default_device`` setting.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.set_default_device("cpu")
+        >>> vj.ones(2).device
+        device(type='cpu')
+        >>> vj.set_default_device(None)  # back to JAX's default device
+    """
     jax.config.update("jax_default_device", None if spec is None else as_device(spec).jax_device())

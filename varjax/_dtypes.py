@@ -119,13 +119,27 @@ def default_float() -> np.dtype:
 
 
 def get_default_dtype() -> np.dtype:
-    """The default floating dtype (float32 unless ``set_default_dtype`` changed it)."""
+    """The default floating dtype (float32 unless ``set_default_dtype`` changed it).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.get_default_dtype() == vj.float32
+        True
+    """
     return _DEFAULT_FLOAT[0]
 
 
 def set_default_dtype(dtype: Any) -> None:
     """Make ``dtype`` (float16, bfloat16, float32 or float64) the dtype of Python floats and
-    new floating Variables, as PyTorch's ``set_default_dtype``."""
+    new floating Variables, as PyTorch's ``set_default_dtype``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.set_default_dtype(vj.float64)
+        >>> vj.tensor([1.5]).dtype
+        varjax.float64
+        >>> vj.set_default_dtype(vj.float32)  # back to the default
+    """
     dt = canonical(dtype)
     if dt.kind != "f" and dt != jnp.bfloat16:
         raise TypeError(f"only floating-point types are supported as the default type, got {dt}")
@@ -157,7 +171,15 @@ class finfo:  # noqa: N801 - PyTorch's name
 
 
 class iinfo:  # noqa: N801 - PyTorch's name
-    """Limits of an integer dtype, as ``torch.iinfo``: ``bits max min dtype``."""
+    """Limits of an integer dtype, as ``torch.iinfo``: ``bits max min dtype``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.iinfo(vj.int8)
+        iinfo(min=-128, max=127, dtype=int8)
+        >>> vj.iinfo(vj.int8).max
+        127
+    """
 
     def __init__(self, dtype: Any) -> None:
         info = jnp.iinfo(dtype)

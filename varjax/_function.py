@@ -27,7 +27,23 @@ __all__ = ["Function", "FunctionCtx"]
 
 
 class FunctionCtx:
-    """The ``ctx`` of a Function: save tensors in ``forward``, read them in ``backward``."""
+    """The ``ctx`` of a Function: save tensors in ``forward``, read them in ``backward``.
+
+    Example:
+        >>> import varjax as vj
+        >>> class Scale(vj.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x, k):
+        ...         ctx.k = k  # a number kept for backward
+        ...         return x * k
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         return (g * ctx.k if ctx.needs_input_grad[0] else None), None
+        >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+        >>> Scale.apply(x, 3.0).sum().backward()
+        >>> x.grad
+        tensor([3., 3.])
+    """
 
     def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad

@@ -101,7 +101,15 @@ def _tensors(tensors: Sequence, name: str) -> list[Variable]:
 def cat(tensors: Sequence[Variable], dim: int = 0) -> Variable:
     """Join along an existing ``dim``. A sequence that grows by joins, step after step
     (``idx = cat((idx, nxt), 1)`` in generation), is kept in a buffer with room to spare, so
-    the programs that crop it see a fixed shape (see ``_methods.index.grow``)."""
+    the programs that crop it see a fixed shape (see ``_methods.index.grow``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.cat([vj.tensor([1, 2]), vj.tensor([3])])
+        tensor([1, 2, 3])
+        >>> vj.cat([vj.zeros(2, 3), vj.zeros(2, 1)], dim=1).shape
+        varjax.Size([2, 4])
+    """
     xs = _tensors(tensors, "cat")
     d = dim1(dim, xs[0].ndim)
     grown = grow(xs[0], xs[1], d) if len(xs) == 2 and xs[0].ndim else None
@@ -113,7 +121,14 @@ concat = concatenate = cat
 
 @_with_out
 def stack(tensors: Sequence[Variable], dim: int = 0) -> Variable:
-    """Join along a new ``dim``."""
+    """Join along a new ``dim``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.stack([vj.tensor([1, 2]), vj.tensor([3, 4])], dim=1)
+        tensor([[1, 3],
+                [2, 4]])
+    """
     xs = _tensors(tensors, "stack")
     return xs[0]._apply(P.stack, *xs, params=(("axis", dim1(dim, xs[0].ndim + 1)),))
 
@@ -121,7 +136,16 @@ def stack(tensors: Sequence[Variable], dim: int = 0) -> Variable:
 @_with_out
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` holds, else ``other`` (a boolean condition); with the
-    condition alone, ``condition.nonzero(as_tuple=True)``, as PyTorch."""
+    condition alone, ``condition.nonzero(as_tuple=True)``, as PyTorch.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.tensor([-1.0, 2.0, -3.0])
+        >>> vj.where(x > 0, x, 0.0)
+        tensor([0., 2., 0.])
+        >>> vj.where(x > 0)
+        (tensor([1]),)
+    """
     if input is None and other is None:
         return as_variable(condition).nonzero(as_tuple=True)
     return elementwise.where(as_variable(condition), input, other)
@@ -129,7 +153,15 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
 
 @_with_out
 def einsum(equation: str, *operands: Any) -> Variable:
-    """Einstein summation: ``einsum('ij,jk->ik', a, b)``."""
+    """Einstein summation: ``einsum('ij,jk->ik', a, b)``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.einsum("ij,jk->ik", vj.ones(2, 3), vj.ones(3, 4)).shape
+        varjax.Size([2, 4])
+        >>> vj.einsum("ii", vj.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        tensor(5.)
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     xs = [as_variable(o) for o in operands]
@@ -137,7 +169,18 @@ def einsum(equation: str, *operands: Any) -> Variable:
 
 
 def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Variable, ...]:
-    """Coordinate grids of 1-D tensors; ``indexing="xy"`` swaps the first two dims."""
+    """Coordinate grids of 1-D tensors; ``indexing="xy"`` swaps the first two dims.
+
+    Example:
+        >>> import varjax as vj
+        >>> xs, ys = vj.meshgrid(vj.tensor([1, 2]), vj.tensor([3, 4, 5]), indexing="ij")
+        >>> xs
+        tensor([[1, 1, 1],
+                [2, 2, 2]])
+        >>> ys
+        tensor([[3, 4, 5],
+                [3, 4, 5]])
+    """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
@@ -156,7 +199,13 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Variable, ...]:
 
 @_with_out
 def cdist(x1: Any, x2: Any, p: float = 2.0) -> Variable:
-    """Pairwise p-norm distances between the rows of ``x1`` (…, P, M) and ``x2`` (…, R, M)."""
+    """Pairwise p-norm distances between the rows of ``x1`` (…, P, M) and ``x2`` (…, R, M).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.cdist(vj.tensor([[0.0, 0.0]]), vj.tensor([[3.0, 4.0], [0.0, 1.0]]))
+        tensor([[5., 1.]])
+    """
     a, b = as_variable(x1), as_variable(x2)
     if a.shape[-1] != b.shape[-1]:
         raise RuntimeError(
@@ -169,7 +218,16 @@ def cdist(x1: Any, x2: Any, p: float = 2.0) -> Variable:
 def searchsorted(sorted_sequence: Any, values: Any, *, right: bool = False,
                  side: str | None = None) -> Variable:  # fmt: skip
     """Where ``values`` would be inserted into the 1-D ``sorted_sequence`` to keep it sorted
-    (the first such place, or the last with ``right=True``)."""
+    (the first such place, or the last with ``right=True``).
+
+    Example:
+        >>> import varjax as vj
+        >>> s = vj.tensor([1, 3, 5, 7])
+        >>> vj.searchsorted(s, vj.tensor([3, 6])).tolist()
+        [1, 3]
+        >>> vj.searchsorted(s, vj.tensor([3, 6]), right=True).tolist()
+        [2, 3]
+    """
     s, v = as_variable(sorted_sequence), as_variable(values)
     if s.ndim != 1:
         raise RuntimeError("searchsorted: varjax supports a 1-D sorted_sequence")
@@ -180,7 +238,13 @@ def searchsorted(sorted_sequence: Any, values: Any, *, right: bool = False,
 @_with_out
 def bucketize(input: Any, boundaries: Any, *, right: bool = False) -> Variable:
     """The bucket of each value among the 1-D ``boundaries`` (``searchsorted`` with the
-    arguments swapped)."""
+    arguments swapped).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.bucketize(vj.tensor([0, 5, 9]), vj.tensor([1, 5, 8])).tolist()
+        [0, 1, 3]
+    """
     return searchsorted(boundaries, input, right=right)
 
 

@@ -14,7 +14,16 @@ _state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when newly recorded ops track gradients in this thread."""
+    """True when newly recorded ops track gradients in this thread.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.is_grad_enabled()
+        True
+        >>> with vj.no_grad():
+        ...     vj.is_grad_enabled()
+        False
+    """
     return _state.enabled
 
 

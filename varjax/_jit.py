@@ -219,9 +219,14 @@ class _Jitted:
             _compile.count_compile()
             _recompile.on_compile("varjax.jit", key, _recompile.jit_differ(key, state))
             start = time.perf_counter()
-            flat, _ = _flat_inputs(state, key_node, arrays, np.uint32(_rng.counter()), None)
-            entry = self._compile(treedef, leaves, found, flat)
-            outs = entry.fn(*flat)
+            note = _compile.compile_note("varjax.jit", start)
+            try:
+                flat, _ = _flat_inputs(state, key_node, arrays, np.uint32(_rng.counter()), None)
+                entry = self._compile(treedef, leaves, found, flat)
+                outs = entry.fn(*flat)
+            finally:
+                if note is not None:
+                    note.cancel()
             self._cache[key] = entry  # only once the program has compiled and run
             _compile.bound(self._cache)
             _compile.count_compile_seconds(time.perf_counter() - start)

@@ -34,6 +34,7 @@ from jax import lax
 
 from ._args import dim1, reduce_params
 from ._dtypes import default_float, default_int, is_floating
+from ._op_examples import EXAMPLES
 
 if TYPE_CHECKING:
     from ._variable import Variable
@@ -46,13 +47,14 @@ class Op:
     as a row of the table is named by its attribute (``Op.__set_name__``)."""
 
     __slots__ = (
-        "name", "fn", "grad_name", "note", "torch", "doc", "elementwise", "check", "__weakref__"
+        "name", "fn", "grad_name", "note", "torch", "doc", "elementwise", "check", "overload",
+        "__weakref__",
     )  # fmt: skip
 
     def __init__(
         self, name: str | None, fn: Callable[..., Any], grad_name: str | None, note: str = "",
         torch: str = "", *, doc: str = "", elementwise: bool = False,
-        check: Callable[..., None] | None = None,
+        check: Callable[..., None] | None = None, overload: Callable[..., int] | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.fn = fn
@@ -64,6 +66,15 @@ class Op:
         # check(*inputs) at record time, for errors that depend on a Python scalar's value
         # (abstract evaluation sees only its type)
         self.check = check
+        # overload(node): which of PyTorch's overloads a node is, numbering its backward's name
+        # (sum() is SumBackward0, sum(dim) SumBackward1)
+        self.overload = overload
+
+    def grad_name_of(self, node: Any) -> str | None:
+        """PyTorch's name for the backward of ``node``, an application of this op."""
+        if self.overload is None or self.grad_name is None:
+            return self.grad_name
+        return f"{self.grad_name[:-1]}{self.overload(node)}"
 
     def __set_name__(self, owner: type, name: str) -> None:
         if self.name is None:
@@ -222,23 +233,25 @@ def unary(
 
 
 def binary(
-    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = ""
-) -> Callable[[Variable, Any], Variable]:
+    fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = "",
+    overload: Callable[..., int] | None = None,
+) -> Callable[[Variable, Any], Variable]:  # fmt: skip
     """``x.f(other)`` and ``varjax.f(x, other)``: elementwise, broadcasting; ``other`` may be
     a Python number."""
     return _row(_binary, "(input: Tensor, other: Tensor | float) -> Tensor", fn, grad_name,
-                doc, note, torch, elementwise=True)  # fmt: skip
+                doc, note, torch, elementwise=True, overload=overload)  # fmt: skip
 
 
 def reduction(
     fn: Callable, grad_name: str | None, doc: str, *, note: str = "", torch: str = "",
-    floating: bool = False,
+    floating: bool = False, overload: Callable[..., int] | None = None,
 ) -> Callable[..., Variable]:  # fmt: skip
     """``x.f(dim=None, keepdim=False, *, dtype=None)``: reduce over ``dim`` (an int, a tuple,
     or every dim); ``floating`` ops refuse integer inputs, as PyTorch's mean does."""
     sig = "(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor"
     build = partial(_reduction, floating=floating)
-    return _row(lambda op, f: build(op, f), sig, fn, grad_name, doc, note, torch)
+    return _row(lambda op, f: build(op, f), sig, fn, grad_name, doc, note, torch,
+                overload=overload)  # fmt: skip
 
 
 def along(
@@ -275,13 +288,35 @@ def _docstring(row: Row) -> str:
     note = f" {op.note[:1].upper()}{op.note[1:]}." if op.note else ""
     grad = f" ``grad_fn``: ``{op.grad_name}``." if op.grad_name else " Not differentiable."
     call = f"``varjax.{name}{row.signature.split(' ->')[0]}`` or ``x.{name}(...)``"
-    return f"{op.doc}. {call}.{grad}{note}"
+    return f"{op.doc}. {call}.{grad}{note}" + _example(name)
+
+
+def _example(name: str) -> str:
+    """The row's example section; its expected output is PyTorch's (tools/op_examples.py)."""
+    body = ["", "", "Example:", "    >>> import varjax as vj"]
+    for line, shown in EXAMPLES.get(name, ()):
+        body.append(f"    >>> {line}")
+        body += [f"    {out}" for out in (shown.splitlines() if shown else ())]
+    return "\n".join(body) if len(body) > 4 else ""
 
 
 def rows() -> list[Row]:
     """Every row with a convention, in table order."""
     return [v for section in SECTIONS for v in dict.fromkeys(vars(section).values())
             if isinstance(v, Row)]  # fmt: skip
+
+
+# -- PyTorch's overloads, which number a backward's name -----------------------------------
+
+
+def _along_dims(node: Any) -> int:
+    """0 for ``sum(x)``, 1 for ``sum(x, dim)`` (PyTorch's ``sum.dim_IntList``)."""
+    return int(dict(node.params).get("axis") is not None)
+
+
+def _tensor_other(node: Any) -> int:
+    """0 for ``fmod(x, 2.0)`` (a Python number), 1 for ``fmod(x, y)`` (a Tensor)."""
+    return int(not isinstance(node.inputs[1], (int, float, complex)))
 
 
 # -- helpers for ops whose JAX spelling differs from PyTorch's --------------------------------
@@ -584,8 +619,12 @@ def _index(template, arrays):
 def _running_arg(x, *, axis, largest):
     # the latest position whose value is the running max (min) so far
     run = lax.cummax(x, axis=axis) if largest else lax.cummin(x, axis=axis)
-    pos = lax.broadcasted_iota(jnp.int32, x.shape, axis)
+    pos = lax.broadcasted_iota(default_int(), x.shape, axis)  # PyTorch's indices are int64
     return lax.cummax(jnp.where(x == run, pos, -1), axis=axis)
+
+
+def _searchsorted(s, v, *, side):
+    return jnp.searchsorted(s, v, side=side).astype(default_int())  # int64, as PyTorch's
 
 
 def _argsort(x, *, axis, descending):
@@ -1109,7 +1148,8 @@ def _hardtanh(x, *, min_val, max_val):
 
 
 def _hardswish(x):
-    return jnp.where(x <= -3, 0.0, jnp.where(x >= 3, x, x * (x + 3) / 6)).astype(x.dtype)
+    # x * 0 below -3: PyTorch's x * relu6(x + 3) / 6 is -0.0 there
+    return jnp.where(x <= -3, x * 0.0, jnp.where(x >= 3, x, x * (x + 3) / 6)).astype(x.dtype)
 
 
 def _hardsigmoid(x):
@@ -1340,10 +1380,11 @@ class Binary(Table):
     hypot = binary(jnp.hypot, "HypotBackward0", "sqrt(input**2 + other**2)")
     logaddexp = binary(jnp.logaddexp, "LogaddexpBackward0", "log(exp(input) + exp(other))")
     fmod = binary(jnp.fmod, "FmodBackward0", "Remainder of a division rounded toward zero: "
-                  "its sign is the dividend's (C's fmod)")  # fmt: skip
+                  "its sign is the dividend's (C's fmod)", overload=_tensor_other)  # fmt: skip
     remainder = binary(jnp.remainder, "RemainderBackward0", "Remainder of a division rounded "
                        "down: its sign is the divisor's (Python's %)",
-                       torch="torch.remainder, Tensor.remainder, %, %=")  # fmt: skip
+                       torch="torch.remainder, Tensor.remainder, %, %=",
+                       overload=_tensor_other)  # fmt: skip
     floor_divide = binary(jnp.floor_divide, "FloorDivideBackward0", "input / other rounded "
                           "down (Python's //)", torch="torch.floor_divide, //, //=",
                           note="PyTorch has no derivative and raises in backward; varjax's "
@@ -1370,9 +1411,9 @@ class Reductions(Table):
 
     __slots__ = ()
 
-    sum = reduction(jnp.sum, "SumBackward0", "Sum")  # noqa: A003 - PyTorch's name
-    mean = reduction(jnp.mean, "MeanBackward0", "Mean", floating=True)
-    prod = reduction(_prod, "ProdBackward0", "Product")
+    sum = reduction(jnp.sum, "SumBackward0", "Sum", overload=_along_dims)  # noqa: A003
+    mean = reduction(jnp.mean, "MeanBackward0", "Mean", floating=True, overload=_along_dims)
+    prod = reduction(_prod, "ProdBackward0", "Product", overload=_along_dims)
     amax = reduction(_amax, "AmaxBackward0", "Largest value", note=_TIES,
                      torch="torch.amax, max() without dim")  # fmt: skip
     amin = reduction(_amin, "AminBackward0", "Smallest value", note=_TIES,
@@ -1451,7 +1492,7 @@ class Primitives(Table):
                      torch="diag of a vector")  # fmt: skip
     running_arg = _op(_running_arg, None, "the index of the running max (min): the latest "
                       "one among equal values, as PyTorch", torch="cummax, cummin")  # fmt: skip
-    searchsorted = _op(lambda s, v, *, side: jnp.searchsorted(s, v, side=side), None,
+    searchsorted = _op(_searchsorted, None,
                        torch="searchsorted, bucketize")  # fmt: skip
     argsort = _op(
         _argsort,

@@ -21,7 +21,13 @@ from ._record import leaf
 
 
 class Placement:
-    """How a tensor is laid out along one mesh dimension."""
+    """How a tensor is laid out along one mesh dimension.
+
+    Example:
+        >>> from varjax.distributed.tensor import Placement, Replicate, Shard
+        >>> isinstance(Shard(0), Placement), Replicate().is_shard()
+        (True, False)
+    """
 
     __slots__ = ()
 
@@ -33,7 +39,15 @@ class Placement:
 
 
 class Shard(Placement):
-    """Split tensor dimension ``dim`` over the mesh dimension (PyTorch's ``Shard``)."""
+    """Split tensor dimension ``dim`` over the mesh dimension (PyTorch's ``Shard``).
+
+    Example:
+        >>> from varjax.distributed.tensor import Shard
+        >>> Shard(0)
+        Shard(dim=0)
+        >>> Shard(0).is_shard(), Shard(0).is_shard(dim=1)
+        (True, False)
+    """
 
     __slots__ = ("dim",)
 
@@ -54,7 +68,13 @@ class Shard(Placement):
 
 
 class Replicate(Placement):
-    """A whole copy on every device along the mesh dimension (PyTorch's ``Replicate``)."""
+    """A whole copy on every device along the mesh dimension (PyTorch's ``Replicate``).
+
+    Example:
+        >>> from varjax.distributed.tensor import Replicate
+        >>> Replicate(), Replicate().is_replicate()
+        (Replicate(), True)
+    """
 
     __slots__ = ()
 

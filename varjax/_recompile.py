@@ -38,7 +38,16 @@ logger = logging.getLogger("varjax.recompile")
 
 
 class RecompileWarning(UserWarning):
-    """A line of user code compiled more programs than ``varjax.config.max_recompiles``."""
+    """A line of user code compiled more programs than ``varjax.config.max_recompiles``.
+
+    Example:
+        >>> import warnings
+        >>> import varjax as vj
+        >>> issubclass(vj.RecompileWarning, UserWarning)
+        True
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("error", vj.RecompileWarning)  # raise it instead
+    """
 
 
 _HISTORY = 16  # programs remembered per line, to find the nearest one

@@ -50,6 +50,16 @@ class Node:
     Variable alive (no reference cycles) and the engine can tell which values a user can still
     read. ``seq`` orders nodes by creation, which is a topological order of the graph.
     ``freed`` is set by a backward without ``retain_graph``.
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax._record import Node
+        >>> x = vj.tensor([1.0, 2.0])
+        >>> y = x * 2  # recorded, not computed
+        >>> isinstance(y._node, Node), y._node.op, y._node.inputs[0] is x._node
+        (True, Op(mul), True)
+        >>> y._node.shape, y._node.value is None
+        ((2,), True)
     """
 
     # The fields below the line are rarely set: they live in the instance dict, created only
@@ -119,7 +129,15 @@ def next_seq() -> int:
 
 
 def leaf(value: jax.Array, requires_grad: bool = False, aval: tuple | None = None) -> Node:
-    """A concrete node; pass ``aval`` when known (reading a jax.Array's metadata is slow)."""
+    """A concrete node; pass ``aval`` when known (reading a jax.Array's metadata is slow).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from varjax._record import leaf
+        >>> n = leaf(jnp.ones((2, 3), dtype=jnp.float32))
+        >>> n.is_leaf, n.shape, n.dtype
+        (True, (2, 3), dtype('float32'))
+    """
     if aval is None:
         aval = (tuple(value.shape), np.dtype(value.dtype))
     return Node(None, (), (), aval, None, value, requires_grad, True)

@@ -38,7 +38,15 @@ from ._record import Node, autograd_node, detached, leaf, record
 
 
 class Size(tuple):
-    """The shape of a Variable: a tuple that prints as ``varjax.Size([2, 2])``."""
+    """The shape of a Variable: a tuple that prints as ``varjax.Size([2, 2])``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.ones(2, 3).shape
+        varjax.Size([2, 3])
+        >>> vj.Size([2, 3]).numel()
+        6
+    """
 
     def __repr__(self) -> str:
         return f"varjax.Size({list(self)})"
@@ -168,7 +176,10 @@ def _binary(op: Op, reflected: bool = False):
 
 def as_variable(x: Any) -> Variable:
     """``x`` itself if it is a Variable, else a new leaf holding it."""
-    return x if isinstance(x, Variable) else Variable(x)
+    if isinstance(x, Variable):
+        return x
+    # a Python int is a value here, not a size (``Variable(3)`` is PyTorch's ``Tensor(3)``)
+    return Variable(as_array(x) if type(x) is int else x)
 
 
 def _unary(op: Op):
@@ -249,7 +260,7 @@ class GradFn:
         self._node = autograd_node(node)  # an update autograd did not see keeps the grad_fn
 
     def name(self) -> str:
-        return self._node.op.grad_name
+        return self._node.op.grad_name_of(self._node)
 
     @property
     def next_functions(self) -> tuple:
@@ -719,5 +730,12 @@ class Variable(
 
 
 def from_dlpack(ext: Any) -> Variable:
-    """A Variable over a DLPack-exporting array (a torch tensor, a NumPy array, ...)."""
+    """A Variable over a DLPack-exporting array (a torch tensor, a NumPy array, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> import varjax as vj
+        >>> vj.from_dlpack(np.array([1.0, 2.0]))
+        tensor([1., 2.], dtype=varjax.float64)
+    """
     return Variable(jax.dlpack.from_dlpack(ext))

@@ -37,7 +37,15 @@ def functional_call(
     kwargs: Mapping | None = None, *, tie_weights: bool = True, strict: bool = False,
 ) -> Any:  # fmt: skip
     """Call ``module`` with some parameters and buffers replaced by the given tensors (or
-    JAX arrays); the module is left as it was, even if the call raises."""
+    JAX arrays); the module is left as it was, even if the call raises.
+
+    Example:
+        >>> import varjax as vj
+        >>> model = vj.nn.Linear(1, 1)
+        >>> params = {"weight": vj.tensor([[2.0]]), "bias": vj.tensor([1.0])}
+        >>> vj.func.functional_call(model, params, (vj.tensor([[3.0]]),))
+        tensor([[7.]])
+    """
     dicts = parameter_and_buffer_dicts
     given: dict = {}
     for d in dicts if isinstance(dicts, (tuple, list)) else (dicts,):

@@ -42,7 +42,14 @@ def norm(input: Any, ord: Any = None, dim: Any = None, keepdim: bool = False) ->
 
 
 def inv(A: Any) -> Variable:  # noqa: N803 - PyTorch's argument name
-    """Inverse of a square matrix (or a batch of them)."""
+    """Inverse of a square matrix (or a batch of them).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.linalg.inv(vj.tensor([[2.0, 0.0], [0.0, 4.0]]))
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]])
+    """
     a = as_variable(A)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(
@@ -72,7 +79,14 @@ def _check_invertible(a: Variable) -> None:
 
 
 def solve(A: Any, B: Any) -> Variable:  # noqa: N803 - PyTorch's names
-    """The solution X of ``A @ X = B`` for square ``A``."""
+    """The solution X of ``A @ X = B`` for square ``A``.
+
+    Example:
+        >>> import varjax as vj
+        >>> A = vj.tensor([[2.0, 0.0], [0.0, 4.0]])
+        >>> vj.linalg.solve(A, vj.tensor([1.0, 2.0]))
+        tensor([0.5000, 0.5000])
+    """
     a, b = as_variable(A), as_variable(B)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"linalg.solve: A must be batches of square matrices, got {a.shape}")

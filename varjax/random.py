@@ -16,6 +16,9 @@ import numpy as np
 from . import _tracing
 from ._record import Node, leaf
 
+# the public names (PyTorch's torch.random); the others serve varjax's own modules
+__all__ = ["Generator", "get_rng_state", "initial_seed", "manual_seed", "set_rng_state"]
+
 _DEFAULT_SEED = 0
 
 
@@ -48,7 +51,14 @@ def manual_seed(seed: int) -> None:
 
 
 def initial_seed() -> int:
-    """The seed of the current random state."""
+    """The seed of the current random state.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(42)
+        >>> vj.initial_seed()
+        42
+    """
     return _state.seed
 
 
@@ -175,13 +185,32 @@ def _checked(generator: Any) -> Generator:
 
 
 def get_rng_state() -> tuple[int, int]:
-    """The global random state (seed, draws made): ``set_rng_state`` restores it."""
+    """The global random state (seed, draws made): ``set_rng_state`` restores it.
+
+    Example:
+        >>> import varjax as vj
+        >>> state = vj.get_rng_state()
+        >>> a = vj.rand(2)
+        >>> vj.set_rng_state(state)
+        >>> vj.rand(2).tolist() == a.tolist()  # the same draw again
+        True
+    """
     with _lock:
         return _state.seed, _state.counter
 
 
 def set_rng_state(state: tuple[int, int]) -> None:
-    """Restore a state from ``get_rng_state``: the draws that followed it repeat."""
+    """Restore a state from ``get_rng_state``: the draws that followed it repeat.
+
+    Example:
+        >>> import varjax as vj
+        >>> state = vj.get_rng_state()
+        >>> a = vj.randn(3)
+        >>> vj.set_rng_state(state)
+        >>> b = vj.randn(3)
+        >>> a.tolist() == b.tolist()
+        True
+    """
     with _lock:
         seed = int(state[0])
         if seed != _state.seed:

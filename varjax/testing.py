@@ -100,7 +100,17 @@ def assert_close(
     """Raise ``AssertionError`` unless ``actual`` and ``expected`` (Variables, arrays, numbers,
     or sequences and mappings of them) have the same shapes and dtypes and values within
     ``atol + rtol * |expected|``; the defaults are PyTorch's per dtype. The message gives the
-    mismatched count and the greatest differences with their indices, as PyTorch's."""
+    mismatched count and the greatest differences with their indices, as PyTorch's.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.testing.assert_close(vj.tensor([1.0, 2.0]), vj.tensor([1.0, 2.0 + 1e-7]))
+        >>> try:
+        ...     vj.testing.assert_close(vj.tensor([1.0]), vj.tensor([1.5]))
+        ... except AssertionError as e:
+        ...     print(str(e).splitlines()[0])
+        Tensor-likes are not close!
+    """
     if (rtol is None) != (atol is None):
         raise ValueError("Both 'rtol' and 'atol' must be either specified or omitted, but got "
                          f"no {'rtol' if rtol is None else 'atol'}.")  # fmt: skip

@@ -54,7 +54,15 @@ class GraphNode:
     """One node of a drawn graph: ``kind`` is "op", "leaf" (AccumulateGrad, a leaf that
     requires grad), "param" (a named leaf) or "const" (a value nothing differentiates);
     ``state`` is "computed", "pending" (the next read of the output computes it) or "not
-    kept" (behind a computed value: backward computes it again, nothing else needs it)."""
+    kept" (behind a computed value: backward computes it again, nothing else needs it).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.ones(2, requires_grad=True)
+        >>> n = vj.viz.graph(x * 2).nodes[0]
+        >>> n.label, n.kind, n.op, n.shape, n.dtype, n.state
+        ('MulBackward0', 'op', 'mul', (2,), 'float32', 'pending')
+    """
 
     id: str
     label: str  # the grad_fn name of an op (its op name if it needs no grad), a leaf's name
@@ -81,7 +89,7 @@ def _label(n: Node, names: dict[int, str]) -> tuple[str, str]:
         return ("AccumulateGrad", "leaf") if n.requires_grad else ("tensor", "const")
     if n.op is P.follow:  # a write autograd did not see: PyTorch keeps the grad_fn
         return "follow", "op"
-    grad_name = n.op.grad_name if n.requires_grad else None
+    grad_name = n.op.grad_name_of(n) if n.requires_grad else None
     return grad_name or n.op.name, "op"
 
 
@@ -118,7 +126,17 @@ _FILL = {"op": "lightgrey", "leaf": "lightblue", "param": "lightblue", "const": 
 class Graph:
     """The recorded graph behind a Variable (see ``graph``): ``nodes`` (output first),
     ``source`` (DOT), ``save(path)``, and inline display in Jupyter (SVG, or the text tree
-    without the Graphviz binary; ``str(g)`` is the text tree)."""
+    without the Graphviz binary; ``str(g)`` is the text tree).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.ones(2, requires_grad=True)
+        >>> g = vj.viz.graph((x * 2).sum())
+        >>> len(g), g.pending, [n.label for n in g.nodes]
+        (3, 3, ['SumBackward0', 'MulBackward0', 'AccumulateGrad'])
+        >>> print(str(g).splitlines()[2])
+        └─ MulBackward0  (2,) float32  [pending]
+    """
 
     def __init__(self, nodes: list[GraphNode]) -> None:
         self.nodes = nodes
@@ -282,7 +300,14 @@ class Program:
     """What varjax compiles to compute a pending value (see ``program``): ``jaxpr``,
     ``kernels`` (work instructions of XLA's optimized module), ``fusions`` (those that are
     fused kernels), ``flops``, ``bytes_accessed``, ``cost`` (XLA's whole cost analysis),
-    ``hlo`` (the optimized module's text) and ``ops`` (the varjax instructions)."""
+    ``hlo`` (the optimized module's text) and ``ops`` (the varjax instructions).
+
+    Example:
+        >>> import varjax as vj
+        >>> p = vj.viz.program(vj.ones(2) * 2)
+        >>> p.kind, p.ops, "mul" in p.primitives
+        ('forward', 2, True)
+    """
 
     def __init__(self, kind: str, ops: int, inputs: int, jaxpr: Any, compiled: Any) -> None:
         self.kind = kind

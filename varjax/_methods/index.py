@@ -540,19 +540,46 @@ class IndexMethods(Methods):
 
     @function
     def index_select(self, dim: int, index: Any) -> Variable:
-        """Entries of ``index`` (1-D integers) along ``dim``."""
+        """Entries of ``index`` (1-D integers) along ``dim``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1, 2, 3], [4, 5, 6]])
+            >>> vj.index_select(x, 1, vj.tensor([2, 0]))
+            tensor([[3, 1],
+                    [6, 4]])
+        """
         return self._along_index(P.index_select, dim, index)
 
     @function
     def gather(self, dim: int, index: Any) -> Variable:
         """``out[i][j] = input[index[i][j]][j]`` for ``dim == 0`` (and likewise for other
-        dims); the output has the index's shape."""
+        dims); the output has the index's shape.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1, 2], [3, 4]])
+            >>> vj.gather(x, 1, vj.tensor([[0, 0], [1, 0]]))
+            tensor([[1, 1],
+                    [4, 3]])
+        """
         _index_fits("gather", self, dim, self._lift(index))
         return self._along_index(P.gather, dim, index)
 
     @function
     def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Variable:
-        """A copy of ``input`` with ``src`` (or ``value``) written at ``index`` along ``dim``."""
+        """A copy of ``input`` with ``src`` (or ``value``) written at ``index`` along ``dim``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.zeros(2, 3)
+            >>> x.scatter(1, vj.tensor([[2], [0]]), vj.tensor([[1.0], [2.0]]))
+            tensor([[0., 0., 1.],
+                    [2., 0., 0.]])
+            >>> x.scatter(1, vj.tensor([[2], [0]]), value=7.0)
+            tensor([[0., 0., 7.],
+                    [7., 0., 0.]])
+        """
         if (src is None) == (value is None):
             raise TypeError(
                 "scatter() takes (dim, index, src) or (dim, index, value=...): give exactly one "
@@ -562,7 +589,14 @@ class IndexMethods(Methods):
 
     @function
     def scatter_add(self, dim: int, index: Any, src: Any) -> Variable:
-        """A copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
+        """A copy of ``input`` with ``src`` added at ``index`` along ``dim``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.zeros(4)
+            >>> x.scatter_add(0, vj.tensor([0, 1, 0, 3]), vj.tensor([1.0, 2.0, 3.0, 4.0]))
+            tensor([4., 2., 0., 4.])
+        """
         return self._along_index(P.scatter_add, dim, index, src)
 
     def _slices(self, op, name: str, dim: int, index: Any, source: Any) -> Variable:
@@ -585,7 +619,16 @@ class IndexMethods(Methods):
     @function
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Variable:
         """A copy of ``input`` with ``alpha * source``'s slices added at ``index`` along
-        ``dim`` (repeated indices add up)."""
+        ``dim`` (repeated indices add up).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.zeros(3, 2)
+            >>> x.index_add(0, vj.tensor([0, 2, 0]), vj.ones(3, 2))
+            tensor([[2., 2.],
+                    [0., 0.],
+                    [1., 1.]])
+        """
         src = self._lift(source)
         return self._slices(
             P.index_add, "index_add", dim, index, src * alpha if alpha != 1 else src
@@ -593,12 +636,29 @@ class IndexMethods(Methods):
 
     @function
     def index_copy(self, dim: int, index: Any, source: Any) -> Variable:
-        """A copy of ``input`` with ``source``'s slices written at ``index`` along ``dim``."""
+        """A copy of ``input`` with ``source``'s slices written at ``index`` along ``dim``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.zeros(3, 2)
+            >>> x.index_copy(0, vj.tensor([2, 0]), vj.tensor([[1.0, 2.0], [3.0, 4.0]]))
+            tensor([[3., 4.],
+                    [0., 0.],
+                    [1., 2.]])
+        """
         return self._slices(P.index_copy, "index_copy", dim, index, source)
 
     @function
     def index_fill(self, dim: int, index: Any, value: Any) -> Variable:
-        """A copy of ``input`` with ``value`` written at ``index`` along ``dim``."""
+        """A copy of ``input`` with ``value`` written at ``index`` along ``dim``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+            >>> x.index_fill(1, vj.tensor([0, 2]), -1.0)
+            tensor([[-1.,  2., -1.],
+                    [-1.,  5., -1.]])
+        """
         v = self._lift(value)
         if v.ndim:
             raise IndexError("index_fill_(): Expected a 0-d value tensor")
@@ -606,7 +666,14 @@ class IndexMethods(Methods):
 
     @function
     def masked_fill(self, mask: Any, value: Any) -> Variable:
-        """``value`` where ``mask`` is True, else ``input``."""
+        """``value`` where ``mask`` is True, else ``input``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0, 3.0])
+            >>> x.masked_fill(x > 1.5, 0.0)
+            tensor([1., 0., 0.])
+        """
         return where(self._lift(mask), value, self)
 
     # -- results whose shape depends on values: read on the host (as PyTorch syncs), so
@@ -623,7 +690,17 @@ class IndexMethods(Methods):
 
     @function
     def nonzero(self, *, as_tuple: bool = False) -> Any:
-        """Indices of the nonzero elements: an ``(n, ndim)`` tensor, or one per dim."""
+        """Indices of the nonzero elements: an ``(n, ndim)`` tensor, or one per dim.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1, 0], [0, 2]])
+            >>> vj.nonzero(x)
+            tensor([[0, 0],
+                    [1, 1]])
+            >>> x.nonzero(as_tuple=True)
+            (tensor([0, 1]), tensor([0, 1]))
+        """
         values = self._known("nonzero")
         found = np.argwhere(values) if self.ndim else np.zeros((builtins.int(values != 0), 0))
         found = found.astype(np.int64)
@@ -635,12 +712,26 @@ class IndexMethods(Methods):
 
     @function
     def argwhere(self) -> Variable:
-        """``nonzero()``: indices of the nonzero elements, ``(n, ndim)``."""
+        """``nonzero()``: indices of the nonzero elements, ``(n, ndim)``.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.argwhere(vj.tensor([[1, 0], [0, 2]]))
+            tensor([[0, 0],
+                    [1, 1]])
+        """
         return self.nonzero()
 
     @function
     def masked_select(self, mask: Any) -> Variable:
-        """The elements where ``mask`` (broadcast with ``input``) is True, as a 1-D tensor."""
+        """The elements where ``mask`` (broadcast with ``input``) is True, as a 1-D tensor.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1, 2], [3, 4]])
+            >>> vj.masked_select(x, x > 2)
+            tensor([3, 4])
+        """
         m = self._lift(mask)
         shape = np.broadcast_shapes(tuple(self.shape), tuple(m.shape))
         return self.expand(*shape)[m.expand(*shape)]
@@ -648,7 +739,14 @@ class IndexMethods(Methods):
     @function
     def masked_scatter(self, mask: Any, source: Any) -> Variable:
         """``input`` with the positions where ``mask`` (broadcast to ``input``) is True filled,
-        in row-major order, from the first elements of ``source``."""
+        in row-major order, from the first elements of ``source``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.zeros(4)
+            >>> x.masked_scatter(vj.tensor([True, False, True, False]), vj.tensor([5.0, 6.0, 7.0]))
+            tensor([5., 0., 6., 0.])
+        """
         m = self._lift(mask)
         if m.dtype != np.bool_:
             raise RuntimeError(f"masked_scatter: expected a bool mask, got {m.dtype}")
@@ -666,7 +764,14 @@ class IndexMethods(Methods):
 
     @function
     def take(self, index: Any) -> Variable:
-        """Elements of the flattened input at ``index`` (the output has ``index``'s shape)."""
+        """Elements of the flattened input at ``index`` (the output has ``index``'s shape).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1, 2], [3, 4]])
+            >>> vj.take(x, vj.tensor([0, 3]))
+            tensor([1, 4])
+        """
         idx = self._lift(index)
         check_index_bounds(idx, self.numel(), 0, allow_negative=True)
         return self.reshape(-1)[idx]
@@ -674,7 +779,16 @@ class IndexMethods(Methods):
     @function
     def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
                return_counts: bool = False, dim: int | None = None) -> Any:  # fmt: skip
-        """The distinct values (sorted), and optionally the inverse indices and the counts."""
+        """The distinct values (sorted), and optionally the inverse indices and the counts.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([3, 1, 3, 2, 1])
+            >>> vj.unique(x)
+            tensor([1, 2, 3])
+            >>> vj.unique(x, return_counts=True)
+            (tensor([1, 2, 3]), tensor([2, 1, 2]))
+        """
         values = self._known("unique")
         axis = None if dim is None else dim1(dim, self.ndim)
         uniq, inverse, counts = np.unique(
@@ -689,7 +803,15 @@ class IndexMethods(Methods):
 
     @function
     def bincount(self, weights: Any = None, minlength: int = 0) -> Variable:
-        """How many times each non-negative integer occurs (or the sum of its ``weights``)."""
+        """How many times each non-negative integer occurs (or the sum of its ``weights``).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.bincount(vj.tensor([0, 1, 1, 3]))
+            tensor([1, 2, 0, 1])
+            >>> vj.bincount(vj.tensor([0, 1, 1]), weights=vj.tensor([0.5, 1.0, 2.0]))
+            tensor([0.5000, 3.0000])
+        """
         values = self._known("bincount")
         if self.ndim != 1 or values.dtype.kind not in "iu" or (values.size and values.min() < 0):
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -702,7 +824,16 @@ class IndexMethods(Methods):
     @function
     def repeat_interleave(self, repeats: Any, dim: int | None = None, *,
                           output_size: int | None = None) -> Variable:  # fmt: skip
-        """Each element (or slice along ``dim``) repeated ``repeats`` times in place."""
+        """Each element (or slice along ``dim``) repeated ``repeats`` times in place.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1, 2, 3])
+            >>> x.repeat_interleave(2)
+            tensor([1, 1, 2, 2, 3, 3])
+            >>> vj.repeat_interleave(x, vj.tensor([1, 0, 2]))
+            tensor([1, 3, 3])
+        """
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else dim1(dim, self.ndim)
         if isinstance(repeats, numbers.Integral):

@@ -344,7 +344,17 @@ class InplaceMethods(Methods):
 
     def detach(self) -> Variable:
         """A Variable with the same value, no history, sharing this one's storage and
-        version."""
+        version.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> y = (x * 2).detach()
+            >>> y
+            tensor([2., 4.])
+            >>> y.requires_grad
+            False
+        """
         return alias(self, True)
 
     @property

@@ -24,19 +24,40 @@ class LinalgMethods(Methods):
 
     @function
     def matmul(self, other: Any) -> Variable:
-        """Matrix product with NumPy's broadcasting rules."""
+        """Matrix product with NumPy's broadcasting rules.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.matmul(vj.ones(2, 3, 4), vj.ones(4, 5)).shape
+            varjax.Size([2, 3, 5])
+            >>> vj.tensor([[1.0, 2.0]]) @ vj.tensor([[3.0], [4.0]])
+            tensor([[11.]])
+        """
         return self._apply(P.matmul, self, other)
 
     @function
     def mm(self, mat2: Any) -> Variable:
-        """Matrix product of two matrices."""
+        """Matrix product of two matrices.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.mm(vj.tensor([[1, 2], [3, 4]]), vj.tensor([[0, 1], [1, 0]]))
+            tensor([[2, 1],
+                    [4, 3]])
+        """
         b = self._lift(mat2)
         _ranks("mm", 2, self, b)
         return self.matmul(b)
 
     @function
     def bmm(self, mat2: Any) -> Variable:
-        """Batched matrix product of two 3-D inputs."""
+        """Batched matrix product of two 3-D inputs.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.bmm(vj.ones(2, 3, 4), vj.ones(2, 4, 5)).shape
+            varjax.Size([2, 3, 5])
+        """
         b = self._lift(mat2)
         _ranks("bmm", 3, self, b)
         if self.shape[0] != b.shape[0]:
@@ -45,21 +66,40 @@ class LinalgMethods(Methods):
 
     @function
     def dot(self, other: Any) -> Variable:
-        """Inner product of two 1-D inputs."""
+        """Inner product of two 1-D inputs.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.dot(vj.tensor([1.0, 2.0]), vj.tensor([3.0, 4.0]))
+            tensor(11.)
+        """
         b = self._lift(other)
         _ranks("dot", 1, self, b)
         return self.matmul(b)
 
     @function
     def outer(self, vec2: Any) -> Variable:
-        """Outer product of two 1-D inputs."""
+        """Outer product of two 1-D inputs.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.outer(vj.tensor([1, 2]), vj.tensor([1, 2, 3]))
+            tensor([[1, 2, 3],
+                    [2, 4, 6]])
+        """
         b = self._lift(vec2)
         _ranks("outer", 1, self, b)
         return self._apply(P.outer, self, b)
 
     @function
     def cross(self, other: Any, dim: int | None = None) -> Variable:
-        """Cross product of 3-vectors along ``dim`` (the first dim of size 3 by default)."""
+        """Cross product of 3-vectors along ``dim`` (the first dim of size 3 by default).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.cross(vj.tensor([1.0, 0.0, 0.0]), vj.tensor([0.0, 1.0, 0.0]), dim=0)
+            tensor([0., 0., 1.])
+        """
         b = self._lift(other)
         if dim is None:
             dim = next((i for i, n in enumerate(self.shape) if n == 3), None)
@@ -80,7 +120,16 @@ class LinalgMethods(Methods):
 
     @function
     def kron(self, other: Any) -> Variable:
-        """Kronecker product (both inputs padded to the same number of dims)."""
+        """Kronecker product (both inputs padded to the same number of dims).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.kron(vj.tensor([1, 2]), vj.tensor([1, 10]))
+            tensor([ 1, 10,  2, 20])
+            >>> vj.kron(vj.eye(2), vj.ones(1, 2))
+            tensor([[1., 1., 0., 0.],
+                    [0., 0., 1., 1.]])
+        """
         b = self._lift(other)
         n = builtins.max(self.ndim, b.ndim)
         a = self.reshape(*(1,) * (n - self.ndim), *self.shape)

@@ -69,12 +69,34 @@ class ReduceMethods(Methods):
     def max(self, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:  # noqa: A003
         """``max(x)``: the largest value; ``max(x, dim)``: ``(values, indices)``; ``max(x, y)``:
         elementwise maximum. With ``dim`` the gradient goes to the returned index, as in
-        PyTorch."""
+        PyTorch.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1.0, 5.0], [4.0, 2.0]])
+            >>> vj.max(x)
+            tensor(5.)
+            >>> x.max(dim=1).values
+            tensor([5., 4.])
+            >>> x.max(dim=1).indices
+            tensor([1, 0])
+        """
         return self._extreme("max", MaxResult, dim, keepdim, other)
 
     @function
     def min(self, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:  # noqa: A003
-        """``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or elementwise ``min(x, y)``."""
+        """``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or elementwise ``min(x, y)``.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1.0, 5.0], [4.0, 2.0]])
+            >>> vj.min(x)
+            tensor(1.)
+            >>> x.min(dim=0).values
+            tensor([1., 2.])
+            >>> x.min(dim=0).indices
+            tensor([0, 1])
+        """
         return self._extreme("min", MinResult, dim, keepdim, other)
 
     def _arg(self, op, dim, keepdim) -> Variable:
@@ -84,12 +106,30 @@ class ReduceMethods(Methods):
 
     @function
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Variable:
-        """Index of the largest value (into the flattened input when ``dim`` is None)."""
+        """Index of the largest value (into the flattened input when ``dim`` is None).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1.0, 5.0], [4.0, 2.0]])
+            >>> vj.argmax(x)
+            tensor(1)
+            >>> x.argmax(dim=0)
+            tensor([1, 0])
+        """
         return self._arg(P.argmax, dim, keepdim)
 
     @function
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Variable:
-        """Index of the smallest value (into the flattened input when ``dim`` is None)."""
+        """Index of the smallest value (into the flattened input when ``dim`` is None).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1.0, 5.0], [4.0, 2.0]])
+            >>> vj.argmin(x)
+            tensor(0)
+            >>> x.argmin(dim=1)
+            tensor([0, 1])
+        """
         return self._arg(P.argmin, dim, keepdim)
 
     def _moment(self, op, dim, unbiased, keepdim, correction) -> Variable:
@@ -103,17 +143,44 @@ class ReduceMethods(Methods):
 
     @function
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Variable:
-        """Variance over ``dim``; ``correction=1`` (``unbiased=True``) by default, as PyTorch."""
+        """Variance over ``dim``; ``correction=1`` (``unbiased=True``) by default, as PyTorch.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0, 3.0, 4.0])
+            >>> vj.var(x)
+            tensor(1.6667)
+            >>> x.var(correction=0)
+            tensor(1.2500)
+        """
         return self._moment(P.var, dim, unbiased, keepdim, correction)
 
     @function
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Variable:
-        """Standard deviation over ``dim``; ``correction=1`` by default, as PyTorch."""
+        """Standard deviation over ``dim``; ``correction=1`` by default, as PyTorch.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 3.0, 5.0])
+            >>> vj.std(x)
+            tensor(2.)
+            >>> x.std(correction=0)
+            tensor(1.6330)
+        """
         return self._moment(P.std, dim, unbiased, keepdim, correction)
 
     @function
     def norm(self, p: float | str = "fro", dim=None, keepdim: bool = False) -> Variable:
-        """The vector p-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm."""
+        """The vector p-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([3.0, 4.0])
+            >>> vj.norm(x)
+            tensor(5.)
+            >>> x.norm(p=1)
+            tensor(7.)
+        """
         if p == "fro":
             p = 2
         if isinstance(p, str) or not isinstance(p, numbers.Real):
@@ -127,7 +194,16 @@ class ReduceMethods(Methods):
     @function
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Variable:
         """Indices that sort ``dim``; stable always (equal values keep their order), NaN
-        last (first when descending), as PyTorch."""
+        last (first when descending), as PyTorch.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([3.0, 1.0, 2.0])
+            >>> vj.argsort(x)
+            tensor([1, 2, 0])
+            >>> x.argsort(descending=True)
+            tensor([0, 2, 1])
+        """
         if self.ndim == 0:
             return self.reshape(1).argsort(0).reshape(())
         d = dim1(dim, self.ndim)
@@ -136,7 +212,16 @@ class ReduceMethods(Methods):
 
     @function
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
-        """``(values, indices)`` sorted along ``dim``."""
+        """``(values, indices)`` sorted along ``dim``.
+
+        Example:
+            >>> import varjax as vj
+            >>> out = vj.sort(vj.tensor([3.0, 1.0, 2.0]))
+            >>> out.values
+            tensor([1., 2., 3.])
+            >>> out.indices
+            tensor([1, 2, 0])
+        """
         if self.ndim == 0:
             return SortResult(self.clone(), self.argsort())
         indices = self.argsort(dim, descending)
@@ -144,7 +229,16 @@ class ReduceMethods(Methods):
 
     @function
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
-        """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order.
+
+        Example:
+            >>> import varjax as vj
+            >>> out = vj.topk(vj.tensor([1.0, 4.0, 2.0, 3.0]), 2)
+            >>> out.values
+            tensor([4., 3.])
+            >>> out.indices
+            tensor([1, 3])
+        """
         d = dim1(dim, self.ndim)
         n = self.shape[d] if self.ndim else 1
         if not 0 <= k <= n:
@@ -154,7 +248,16 @@ class ReduceMethods(Methods):
 
     @function
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
-        """The ``k``-th smallest value along ``dim`` (counting from 1) and its index."""
+        """The ``k``-th smallest value along ``dim`` (counting from 1) and its index.
+
+        Example:
+            >>> import varjax as vj
+            >>> out = vj.kthvalue(vj.tensor([3.0, 1.0, 4.0, 2.0]), 2)
+            >>> out.values
+            tensor(2.)
+            >>> out.indices
+            tensor(3)
+        """
         d = dim1(dim, self.ndim)
         n = self.shape[d]
         if not 1 <= k <= n:
@@ -167,7 +270,18 @@ class ReduceMethods(Methods):
 
     @function
     def median(self, dim: Any = None, keepdim: bool = False) -> Any:
-        """The lower median (of the flattened input; with ``dim``: ``(values, indices)``)."""
+        """The lower median (of the flattened input; with ``dim``: ``(values, indices)``).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[1.0, 3.0, 2.0], [6.0, 4.0, 5.0]])
+            >>> vj.median(x)
+            tensor(3.)
+            >>> x.median(dim=1).values
+            tensor([2., 5.])
+            >>> x.median(dim=1).indices
+            tensor([2, 2])
+        """
         if dim is None:
             flat = self.reshape(-1)
             return flat.kthvalue((flat.shape[0] + 1) // 2).values
@@ -177,7 +291,16 @@ class ReduceMethods(Methods):
     @function
     def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
         """``(values, indices)``: the most frequent value along ``dim`` (the smallest of a tie)
-        and the last index where it occurs, as PyTorch's; the gradient goes to that element."""
+        and the last index where it occurs, as PyTorch's; the gradient goes to that element.
+
+        Example:
+            >>> import varjax as vj
+            >>> out = vj.mode(vj.tensor([1, 2, 2, 3, 3]))
+            >>> out.values
+            tensor(2)
+            >>> out.indices
+            tensor(2)
+        """
         if self.ndim == 0:
             return ModeResult(self * 1, self.new_zeros((), dtype=default_int()))
         d = dim1(dim, self.ndim)
@@ -199,14 +322,29 @@ class ReduceMethods(Methods):
 
     @function
     def count_nonzero(self, dim: Any = None) -> Variable:
-        """How many elements are not zero (over ``dim``)."""
+        """How many elements are not zero (over ``dim``).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[0, 1, 2], [0, 0, 3]])
+            >>> vj.count_nonzero(x)
+            tensor(3)
+            >>> x.count_nonzero(dim=0)
+            tensor([0, 1, 2])
+        """
         return (self != 0).sum(dim)
 
     @function
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                 equal_nan: bool = False) -> Variable:  # fmt: skip
         """``|input - other| <= atol + rtol * |other|``, elementwise (infinities equal to
-        themselves; NaN equal only with ``equal_nan``), as PyTorch."""
+        themselves; NaN equal only with ``equal_nan``), as PyTorch.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.isclose(vj.tensor([1.0, 2.0]), vj.tensor([1.0, 2.1]))
+            tensor([ True, False])
+        """
         other = self._lift(other)
         close = (self == other) | ((self - other).abs() <= atol + rtol * other.abs())
         if equal_nan and is_floating(self.dtype):
@@ -216,12 +354,28 @@ class ReduceMethods(Methods):
     @function
     def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                  equal_nan: bool = False) -> bool:  # fmt: skip
-        """True if every element is ``isclose``."""
+        """True if every element is ``isclose``.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.allclose(vj.tensor([1.0, 2.0]), vj.tensor([1.0, 2.0 + 1e-7]))
+            True
+            >>> vj.allclose(vj.tensor([1.0]), vj.tensor([1.1]))
+            False
+        """
         return builtins.bool(self.isclose(other, rtol, atol, equal_nan).all().item())
 
     @function
     def equal(self, other: Any) -> bool:
-        """True if the shapes and every element are equal."""
+        """True if the shapes and every element are equal.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.equal(vj.tensor([1, 2]), vj.tensor([1, 2]))
+            True
+            >>> vj.equal(vj.tensor([1, 2]), vj.tensor([1, 3]))
+            False
+        """
         other = self._lift(other)
         return tuple(self.shape) == tuple(other.shape) and builtins.bool((self == other).all())
 
@@ -235,18 +389,36 @@ class ReduceMethods(Methods):
 
     @function
     def cummax(self, dim: int) -> Any:
-        """``(values, indices)``: the running maximum along ``dim`` and where it was."""
+        """``(values, indices)``: the running maximum along ``dim`` and where it was.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.cummax(vj.tensor([1.0, 3.0, 2.0, 5.0]), dim=0).values
+            tensor([1., 3., 3., 5.])
+        """
         return self._running(dim, True, CummaxResult)
 
     @function
     def cummin(self, dim: int) -> Any:
-        """``(values, indices)``: the running minimum along ``dim`` and where it was."""
+        """``(values, indices)``: the running minimum along ``dim`` and where it was.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.cummin(vj.tensor([4.0, 2.0, 3.0, 1.0]), dim=0).values
+            tensor([4., 2., 2., 1.])
+        """
         return self._running(dim, False, CumminResult)
 
     @function
     def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Variable:  # noqa: A002
         """A histogram of ``bins`` equal bins over [min, max] (the data's range if both are
-        0); values outside are ignored."""
+        0); values outside are ignored.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.histc(vj.tensor([1.0, 2.0, 1.0, 4.0]), bins=4, min=0, max=4)
+            tensor([0., 2., 1., 1.])
+        """
         if min == max == 0:
             lo, hi = self.min().item(), self.max().item()
         else:

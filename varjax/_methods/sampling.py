@@ -42,7 +42,16 @@ class SamplingMethods(Methods):
     def multinomial(self, num_samples: int, replacement: bool = False, *,
                     generator: Any = None) -> Variable:  # fmt: skip
         """Indices drawn from the categories of the last dim, with probabilities proportional
-        to ``input`` (1-D: ``(num_samples,)``; 2-D: one row of draws per row)."""
+        to ``input`` (1-D: ``(num_samples,)``; 2-D: one row of draws per row).
+
+        Example:
+            >>> import varjax as vj
+            >>> _ = vj.manual_seed(0)
+            >>> vj.multinomial(vj.tensor([0.0, 0.0, 1.0]), 3, replacement=True)
+            tensor([2, 2, 2])
+            >>> vj.multinomial(vj.tensor([0.0, 1.0, 3.0]), 2).sort().values
+            tensor([1, 2])
+        """
         if self.ndim not in (1, 2):
             raise RuntimeError("prob_dist must be 1 or 2 dim")
         n = self.shape[-1]
@@ -62,13 +71,35 @@ class SamplingMethods(Methods):
 
     @function
     def bernoulli(self, p: Any = None, *, generator: Any = None) -> Variable:
-        """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype."""
+        """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype.
+
+        Example:
+            >>> import varjax as vj
+            >>> _ = vj.manual_seed(0)
+            >>> vj.bernoulli(vj.tensor([0.0, 1.0, 1.0]))
+            tensor([0., 1., 1.])
+            >>> s = vj.tensor([0.5, 0.5]).bernoulli()
+            >>> s.shape, s.dtype
+            (varjax.Size([2]), varjax.float32)
+            >>> bool(((s == 0) | (s == 1)).all())
+            True
+        """
         probs = self.detach() if p is None else (self.detach() * 0 + p)
         return self._draw(P.bernoulli, probs, generator=generator)
 
     @function
     def poisson(self, generator: Any = None) -> Variable:
-        """Poisson samples with rates ``input``."""
+        """Poisson samples with rates ``input``.
+
+        Example:
+            >>> import varjax as vj
+            >>> _ = vj.manual_seed(0)
+            >>> s = vj.poisson(vj.tensor([0.0, 2.0, 5.0]))
+            >>> s.shape, s.dtype
+            (varjax.Size([3]), varjax.float32)
+            >>> s[0], bool((s >= 0).all())
+            (tensor(0.), True)
+        """
         return self._draw(P.poisson, self.detach(), generator=generator)
 
     # -- in-place fills

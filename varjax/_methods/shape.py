@@ -48,7 +48,14 @@ class ShapeMethods(Methods):
     def reshape(self, *shape: int) -> Variable:
         """The same values in a new shape (one dim may be -1): ``reshape(2, 3)`` or
         ``((2, 3))``. A view where the strides allow one, so an in-place op on it changes
-        ``input`` too; a copy otherwise (e.g. of a transposed matrix), as in PyTorch."""
+        ``input`` too; a copy otherwise (e.g. of a transposed matrix), as in PyTorch.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.reshape(vj.arange(6), (2, 3))
+            tensor([[0, 1, 2],
+                    [3, 4, 5]])
+        """
         return self._reshaped(shape_arg(shape), must_view=False)
 
     def view(self, *shape: int) -> Variable:
@@ -61,7 +68,13 @@ class ShapeMethods(Methods):
 
     @function
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Variable:
-        """Merge dims ``start_dim``..``end_dim`` into one."""
+        """Merge dims ``start_dim``..``end_dim`` into one.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.flatten(vj.zeros(2, 3, 4), 1).shape
+            varjax.Size([2, 12])
+        """
         if self.ndim == 0:
             return self.reshape(1)
         s, e = _dim1(start_dim, self.ndim), _dim1(end_dim, self.ndim)
@@ -72,7 +85,13 @@ class ShapeMethods(Methods):
 
     @function
     def squeeze(self, dim=None) -> Variable:
-        """Drop dims of size 1 (all of them, or those in ``dim``; others are left as they are)."""
+        """Drop dims of size 1 (all of them, or those in ``dim``; others are left as they are).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2, 1, 3).squeeze().shape
+            varjax.Size([2, 3])
+        """
         axes = tuple(
             d for d in (range(self.ndim) if dim is None else _dims(dim, self.ndim))
             if self.shape[d] == 1
@@ -85,7 +104,13 @@ class ShapeMethods(Methods):
 
     @function
     def unsqueeze(self, dim: int) -> Variable:
-        """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
+        """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim]).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.unsqueeze(vj.tensor([1, 2]), 0)
+            tensor([[1, 2]])
+        """
         d = _dim1(dim, self.ndim + 1)
         out = self._apply(P.unsqueeze, self, params=(("axis", d),))
         st = strides_of(self)
@@ -146,7 +171,15 @@ class ShapeMethods(Methods):
 
     @function
     def transpose(self, dim0: int, dim1: int) -> Variable:
-        """Swap two dims."""
+        """Swap two dims.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.transpose(vj.arange(6).reshape(2, 3), 0, 1)
+            tensor([[0, 3],
+                    [1, 4],
+                    [2, 5]])
+        """
         if not self.ndim:
             return self
         a, b = _dim1(dim0, self.ndim), _dim1(dim1, self.ndim)
@@ -160,7 +193,13 @@ class ShapeMethods(Methods):
 
     @function
     def permute(self, *dims: int) -> Variable:
-        """Reorder dims: ``permute(2, 0, 1)``."""
+        """Reorder dims: ``permute(2, 0, 1)``.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2, 3, 4).permute(2, 0, 1).shape
+            varjax.Size([4, 2, 3])
+        """
         axes = _dims(shape_arg(dims), self.ndim)
         if len(axes) != self.ndim:
             raise RuntimeError(
@@ -176,7 +215,14 @@ class ShapeMethods(Methods):
 
     @function
     def t(self) -> Variable:
-        """Transpose a matrix (0-D and 1-D inputs come back as they are)."""
+        """Transpose a matrix (0-D and 1-D inputs come back as they are).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.t(vj.tensor([[1, 2], [3, 4]]))
+            tensor([[1, 3],
+                    [2, 4]])
+        """
         if self.ndim > 2:
             raise RuntimeError(
                 f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D; "
@@ -192,7 +238,15 @@ class ShapeMethods(Methods):
     @function
     def split(self, split_size_or_sections, dim: int = 0) -> tuple[Variable, ...]:
         """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of listed
-        sizes."""
+        sizes.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.split(vj.arange(5), 2)
+            (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+            >>> vj.arange(5).split([1, 4])
+            (tensor([0]), tensor([1, 2, 3, 4]))
+        """
         d = _dim1(dim, self.ndim)
         n = self.shape[d]
         if isinstance(split_size_or_sections, numbers.Integral):
@@ -215,7 +269,13 @@ class ShapeMethods(Methods):
 
     @function
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
-        """Split into ``chunks`` pieces of equal size (the last may be smaller), as PyTorch."""
+        """Split into ``chunks`` pieces of equal size (the last may be smaller), as PyTorch.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.chunk(vj.arange(6), 3)
+            (tensor([0, 1]), tensor([2, 3]), tensor([4, 5]))
+        """
         if chunks <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.shape[_dim1(dim, self.ndim)]
@@ -223,13 +283,26 @@ class ShapeMethods(Methods):
 
     @function
     def flip(self, dims) -> Variable:
-        """Reverse the order along ``dims``."""
+        """Reverse the order along ``dims``.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.flip(vj.tensor([[1, 2], [3, 4]]), [1])
+            tensor([[2, 1],
+                    [4, 3]])
+        """
         return self._apply(P.flip, self, params=(("axis", _dims(dims, self.ndim)),))
 
     @function
     def roll(self, shifts, dims=None) -> Variable:
         """Shift elements cyclically along ``dims`` (the flattened input when ``dims`` is
-        None)."""
+        None).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.roll(vj.tensor([1, 2, 3, 4]), 1)
+            tensor([4, 1, 2, 3])
+        """
         shifts = (shifts,) if isinstance(shifts, numbers.Integral) else tuple(shifts)
         axes = _dims(dims, self.ndim)
         if axes is not None and len(axes) != len(shifts):
@@ -238,7 +311,16 @@ class ShapeMethods(Methods):
 
     @function
     def clone(self) -> Variable:
-        """A copy with its own storage; gradients flow through it (``CloneBackward0``)."""
+        """A copy with its own storage; gradients flow through it (``CloneBackward0``).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0])
+            >>> y = x.clone()
+            >>> y[0] = 5.0
+            >>> x, y
+            (tensor([1., 2.]), tensor([5., 2.]))
+        """
         return self._apply(P.clone, self)
 
     def contiguous(self) -> Variable:
@@ -249,7 +331,13 @@ class ShapeMethods(Methods):
 
     @function
     def narrow(self, dim: int, start: int, length: int) -> Variable:
-        """``length`` elements of ``dim`` from ``start``: a view, as PyTorch's."""
+        """``length`` elements of ``dim`` from ``start``: a view, as PyTorch's.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.narrow(vj.arange(5), 0, 1, 3)
+            tensor([1, 2, 3])
+        """
         d = _dim1(dim, self.ndim)
         n = self.shape[d]
         start = start + n if start < 0 else start
@@ -259,13 +347,25 @@ class ShapeMethods(Methods):
 
     @function
     def unbind(self, dim: int = 0) -> tuple[Variable, ...]:
-        """The slices along ``dim``, that dim removed: views."""
+        """The slices along ``dim``, that dim removed: views.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.unbind(vj.tensor([[1, 2], [3, 4]]))
+            (tensor([1, 2]), tensor([3, 4]))
+        """
         d = _dim1(dim, self.ndim)
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     @function
     def movedim(self, source: Any, destination: Any) -> Variable:
-        """Move dims ``source`` to positions ``destination`` (ints or tuples): a view."""
+        """Move dims ``source`` to positions ``destination`` (ints or tuples): a view.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.movedim(vj.zeros(2, 3, 4), 0, -1).shape
+            varjax.Size([3, 4, 2])
+        """
         src = _dims(source, self.ndim) or ()
         dst = _dims(destination, self.ndim) or ()
         if len(src) != len(dst):
@@ -281,21 +381,42 @@ class ShapeMethods(Methods):
 
     @function
     def unflatten(self, dim: int, sizes: Any) -> Variable:
-        """Split ``dim`` into ``sizes`` (one may be -1)."""
+        """Split ``dim`` into ``sizes`` (one may be -1).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.unflatten(vj.arange(6), 0, (2, 3))
+            tensor([[0, 1, 2],
+                    [3, 4, 5]])
+        """
         d = _dim1(dim, self.ndim)
         shape = tuple(self.shape)
         return self.reshape(*shape[:d], *shape_arg((sizes,)), *shape[d + 1 :])
 
     @function
     def tile(self, dims: Any) -> Variable:
-        """Repeat along each dim (``dims`` shorter than ``ndim`` is padded with 1s in front)."""
+        """Repeat along each dim (``dims`` shorter than ``ndim`` is padded with 1s in front).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tile(vj.tensor([1, 2]), (2, 2))
+            tensor([[1, 2, 1, 2],
+                    [1, 2, 1, 2]])
+        """
         reps = shape_arg((dims,)) if not isinstance(dims, numbers.Integral) else (dims,)
         reps = (1,) * (self.ndim - len(reps)) + tuple(reps)
         return self.repeat(*reps)
 
     @function
     def broadcast_to(self, size: Any) -> Variable:
-        """``expand`` to ``size``."""
+        """``expand`` to ``size``.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.broadcast_to(vj.tensor([1, 2]), (2, 2))
+            tensor([[1, 2],
+                    [1, 2]])
+        """
         return self.expand(*shape_arg((size,)))
 
     def view_as(self, other: Any) -> Variable:
@@ -308,13 +429,29 @@ class ShapeMethods(Methods):
 
     @function
     def tril(self, diagonal: int = 0) -> Variable:
-        """The lower triangle of the last two dims (zero above ``diagonal``)."""
+        """The lower triangle of the last two dims (zero above ``diagonal``).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tril(vj.ones(3, 3))
+            tensor([[1., 0., 0.],
+                    [1., 1., 0.],
+                    [1., 1., 1.]])
+        """
         self._matrix("tril")
         return self._apply(P.tril, self, params=(("k", builtins.int(diagonal)),))
 
     @function
     def triu(self, diagonal: int = 0) -> Variable:
-        """The upper triangle of the last two dims (zero below ``diagonal``)."""
+        """The upper triangle of the last two dims (zero below ``diagonal``).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.triu(vj.ones(3, 3), diagonal=1)
+            tensor([[0., 1., 1.],
+                    [0., 0., 1.],
+                    [0., 0., 0.]])
+        """
         self._matrix("triu")
         return self._apply(P.triu, self, params=(("k", builtins.int(diagonal)),))
 
@@ -324,7 +461,16 @@ class ShapeMethods(Methods):
 
     @function
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Variable:
-        """The diagonal of dims ``dim1`` and ``dim2`` (shifted by ``offset``), as the last dim."""
+        """The diagonal of dims ``dim1`` and ``dim2`` (shifted by ``offset``), as the last dim.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.arange(9).reshape(3, 3)
+            >>> vj.diagonal(x)
+            tensor([0, 4, 8])
+            >>> vj.diagonal(x, offset=1)
+            tensor([1, 5])
+        """
         a, b = _dim1(dim1, self.ndim), _dim1(dim2, self.ndim)
         if a == b:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -333,7 +479,16 @@ class ShapeMethods(Methods):
 
     @function
     def diag(self, diagonal: int = 0) -> Variable:
-        """A vector's diagonal matrix, or a matrix's diagonal."""
+        """A vector's diagonal matrix, or a matrix's diagonal.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.diag(vj.tensor([1, 2]))
+            tensor([[1, 0],
+                    [0, 2]])
+            >>> vj.diag(vj.tensor([[1, 2], [3, 4]]))
+            tensor([1, 4])
+        """
         if self.ndim == 1:
             return self._apply(P.diag_embed, self, params=(("k", builtins.int(diagonal)),))
         if self.ndim != 2:
@@ -342,14 +497,28 @@ class ShapeMethods(Methods):
 
     @function
     def trace(self) -> Variable:
-        """The sum of a matrix's diagonal."""
+        """The sum of a matrix's diagonal.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.trace(vj.tensor([[1.0, 2.0], [3.0, 4.0]]))
+            tensor(5.)
+        """
         if self.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
         return self.diagonal().sum()
 
     @function
     def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Variable:
-        """The ``n``-th forward difference along ``dim``."""
+        """The ``n``-th forward difference along ``dim``.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.diff(vj.tensor([1, 3, 6, 10]))
+            tensor([2, 3, 4])
+            >>> vj.diff(vj.tensor([1, 3, 6, 10]), n=2)
+            tensor([1, 1])
+        """
         d = _dim1(dim, self.ndim)
         x = self
         if prepend is not None or append is not None:
@@ -363,7 +532,15 @@ class ShapeMethods(Methods):
     @function
     def take_along_dim(self, indices: Any, dim: Any = None) -> Variable:
         """Values at ``indices`` along ``dim`` (of the flattened input when ``dim`` is None);
-        ``indices`` broadcasts against the input in the other dims."""
+        ``indices`` broadcasts against the input in the other dims.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([[10, 30, 20], [60, 40, 50]])
+            >>> vj.take_along_dim(x, x.argmax(dim=1, keepdim=True), dim=1)
+            tensor([[30],
+                    [60]])
+        """
         idx = self._lift(indices)
         if dim is None:
             return self.reshape(-1).gather(0, idx.reshape(-1))

@@ -205,7 +205,14 @@ def hessian(
 def vjp(
     func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
 ) -> tuple:
-    """``(func(inputs), v^T J)``; ``v`` may be omitted for a single-element output."""
+    """``(func(inputs), v^T J)``; ``v`` may be omitted for a single-element output.
+
+    Example:
+        >>> import varjax as vj
+        >>> x, v = vj.tensor([1.0, 2.0]), vj.tensor([1.0, 1.0])
+        >>> vj.autograd.functional.vjp(lambda x: x * x, x, v)
+        (tensor([1., 4.]), tensor([2., 4.]))
+    """
     ins, tuple_in = _as_tuple(inputs)
     if create_graph:
         xs = _graph_inputs(ins)
@@ -235,7 +242,14 @@ def vjp(
 def jvp(
     func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
 ) -> tuple:
-    """``(func(inputs), J v)`` by forward mode (``jax.jvp``)."""
+    """``(func(inputs), J v)`` by forward mode (``jax.jvp``).
+
+    Example:
+        >>> import varjax as vj
+        >>> x, v = vj.tensor([1.0, 2.0]), vj.tensor([1.0, 0.0])
+        >>> vj.autograd.functional.jvp(lambda x: x * x, x, v)
+        (tensor([1., 4.]), tensor([2., 0.]))
+    """
     ins, _ = _as_tuple(inputs)
     if create_graph:
         # PyTorch's double-backward trick: J v = d/du <J^T u, v> for a dummy cotangent u
@@ -295,7 +309,14 @@ def _hessian_product(name: str, func, inputs, v, create_graph, strict) -> tuple:
 def hvp(
     func: Callable, inputs: Any, v: Any, create_graph: bool = False, strict: bool = False
 ) -> tuple:
-    """``(func(inputs), H v)`` for a scalar ``func``: forward-over-reverse, one call."""
+    """``(func(inputs), H v)`` for a scalar ``func``: forward-over-reverse, one call.
+
+    Example:
+        >>> import varjax as vj
+        >>> f = lambda x: (x**3).sum()  # H = diag(6 x)
+        >>> vj.autograd.functional.hvp(f, vj.tensor([1.0, 2.0]), vj.tensor([1.0, 1.0]))
+        (tensor(9.), tensor([ 6., 12.]))
+    """
     return _hessian_product("hvp", func, inputs, v, create_graph, strict)
 
 
@@ -303,5 +324,12 @@ def vhp(
     func: Callable, inputs: Any, v: Any, create_graph: bool = False, strict: bool = False
 ) -> tuple:
     """``(func(inputs), v^T H)``; equal to ``hvp`` since Hessians of smooth functions are
-    symmetric."""
+    symmetric.
+
+    Example:
+        >>> import varjax as vj
+        >>> f = lambda x: (x**3).sum()  # H = diag(6 x)
+        >>> vj.autograd.functional.vhp(f, vj.tensor([1.0, 2.0]), vj.tensor([1.0, 0.0]))
+        (tensor(9.), tensor([6., 0.]))
+    """
     return _hessian_product("vhp", func, inputs, v, create_graph, strict)

@@ -21,7 +21,18 @@ __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
 
 class GradcheckError(RuntimeError):
-    """Raised by ``gradcheck`` when an analytical gradient disagrees with finite differences."""
+    """Raised by ``gradcheck`` when an analytical gradient disagrees with finite differences.
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.autograd.gradcheck import GradcheckError
+        >>> x = vj.tensor([1.0], dtype=vj.float64, requires_grad=True)
+        >>> try:  # floor's gradient is 0, its slope across the step at 1 is not
+        ...     vj.autograd.gradcheck(vj.floor, (x,))
+        ... except GradcheckError:
+        ...     print("mismatch")
+        mismatch
+    """
 
 
 def _tuple(x: Any) -> tuple:
@@ -122,16 +133,17 @@ def gradcheck(
     differences. Returns True, or raises ``GradcheckError`` (False without
     ``raise_exception``).
 
-    Example::
-
-        x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)
-        vj.autograd.gradcheck(lambda x: x.sin() * x, (x,))  # True
-
     PyTorch's other options are accepted: ``fast_mode`` runs the full check (a superset),
     ``nondet_tol`` has nothing to tolerate (a replay is deterministic), and the undefined-grad
     and dtype checks hold by construction; the checks varjax does not do (batched, forward-mode,
     masked) raise ``NotImplementedError`` when asked for, and ``check_backward_ad=False`` with
     nothing else asked checks nothing, as in PyTorch.
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)
+        >>> vj.autograd.gradcheck(lambda x: x.sin() * x, (x,))
+        True
     """
     _unsupported(check_batched_grad=check_batched_grad, check_forward_ad=check_forward_ad,
                  check_batched_forward_grad=check_batched_forward_grad,
@@ -185,7 +197,14 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: ``gradcheck`` of the (create_graph) vector-Jacobian product
     of ``func`` with ``grad_outputs`` (random, fixed by a seed, when omitted). PyTorch's
-    options are accepted as in ``gradcheck`` (non-contiguous outputs: every array here is)."""
+    options are accepted as in ``gradcheck`` (non-contiguous outputs: every array here is).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.tensor([1.0, 2.0], dtype=vj.float64, requires_grad=True)
+        >>> vj.autograd.gradgradcheck(lambda x: x.sin() * x, (x,))
+        True
+    """
     _unsupported(check_batched_grad=check_batched_grad, check_fwd_over_rev=check_fwd_over_rev,
                  masked=masked)  # fmt: skip
     if not check_rev_over_rev:

@@ -72,5 +72,11 @@ __all__ = [
 
 
 def is_available() -> bool:
-    """True: JAX's sharding is always there (PyTorch's ``torch.distributed.is_available``)."""
+    """True: JAX's sharding is always there (PyTorch's ``torch.distributed.is_available``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.distributed.is_available()
+        True
+    """
     return True

@@ -117,7 +117,13 @@ def _coordinator(init_method: str | None) -> str:
 
 
 def is_initialized() -> bool:
-    """True between ``init_process_group`` and ``destroy_process_group``."""
+    """True between ``init_process_group`` and ``destroy_process_group``.
+
+    Example:
+        >>> import varjax.distributed as dist
+        >>> dist.is_initialized()  # a single process that did not call init_process_group
+        False
+    """
     return _STATE["initialized"]
 
 
@@ -127,19 +133,39 @@ def _require() -> None:
 
 
 def get_rank(group: Any = None) -> int:
-    """This process's rank: ``jax.process_index()``."""
+    """This process's rank: ``jax.process_index()``.
+
+    Example:
+        >>> import varjax.distributed as dist
+        >>> dist.get_rank() if dist.is_initialized() else 0
+        0
+    """
     _require()
     return jax.process_index()
 
 
 def get_world_size(group: Any = None) -> int:
-    """How many processes: ``jax.process_count()``."""
+    """How many processes: ``jax.process_count()``.
+
+    Example:
+        >>> import varjax.distributed as dist
+        >>> dist.get_world_size() if dist.is_initialized() else 1
+        1
+    """
     _require()
     return jax.process_count()
 
 
 def destroy_process_group(group: Any = None) -> None:
-    """Leave the default process group (``jax.distributed.shutdown`` where it was started)."""
+    """Leave the default process group (``jax.distributed.shutdown`` where it was started).
+
+    Example:
+        >>> import varjax.distributed as dist
+        >>> if dist.is_initialized():
+        ...     dist.destroy_process_group()
+        >>> dist.is_initialized()
+        False
+    """
     _require()
     if _STATE["started_jax"]:
         jax.distributed.shutdown()

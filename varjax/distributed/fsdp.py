@@ -25,7 +25,19 @@ _SHARDED: weakref.WeakSet = weakref.WeakSet()  # every module fully_shard was ca
 
 class FSDPModule:
     """The class ``fully_shard`` mixes into a module's class (``FSDPLinear`` for a
-    ``Linear``), as PyTorch's FSDP2 does, so ``isinstance(m, FSDPModule)`` tells it."""
+    ``Linear``), as PyTorch's FSDP2 does, so ``isinstance(m, FSDPModule)`` tells it.
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.distributed import init_device_mesh
+        >>> from varjax.distributed.fsdp import FSDPModule, fully_shard
+        >>> model = vj.nn.Linear(3, 2)
+        >>> isinstance(model, FSDPModule)
+        False
+        >>> mesh = init_device_mesh("cpu", (1,), mesh_dim_names=("dp",))
+        >>> isinstance(fully_shard(model, mesh=mesh), FSDPModule)
+        True
+    """
 
     def reshard(self) -> None:
         """Accepted for PyTorch's scripts: a parameter is never gathered outside a program."""

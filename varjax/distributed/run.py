@@ -19,6 +19,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+__all__ = ["main"]
+
 _PORT = 29500  # torchrun's default, for several nodes (they must agree on one)
 
 

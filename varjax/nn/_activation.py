@@ -37,7 +37,15 @@ class _Inplace(Module):
 
 
 class LeakyReLU(Module):
-    """``x`` where positive, else ``negative_slope * x`` (PyTorch's ``nn.LeakyReLU``)."""
+    """``x`` where positive, else ``negative_slope * x`` (PyTorch's ``nn.LeakyReLU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.LeakyReLU(0.5)(vj.tensor([-2.0, 3.0]))
+        tensor([-1.,  3.])
+        >>> vj.nn.LeakyReLU()
+        LeakyReLU(negative_slope=0.01)
+    """
 
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
         super().__init__()
@@ -52,7 +60,16 @@ class LeakyReLU(Module):
 
 class PReLU(Module):
     """Leaky ReLU with a learned slope ``weight`` of ``num_parameters`` entries (1, or one per
-    channel), initialised to ``init`` (PyTorch's ``nn.PReLU``)."""
+    channel), initialised to ``init`` (PyTorch's ``nn.PReLU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> prelu = vj.nn.PReLU()  # slope 0.25, learned
+        >>> prelu(vj.tensor([-2.0, 3.0])).tolist()
+        [-0.5, 3.0]
+        >>> prelu
+        PReLU(num_parameters=1)
+    """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
                  dtype: Any = None) -> None:  # fmt: skip
@@ -72,7 +89,16 @@ class PReLU(Module):
 
 class RReLU(Module):
     """Randomized leaky ReLU: a random slope in ``[lower, upper]`` per negative element in
-    training, their mean in eval (PyTorch's ``nn.RReLU``)."""
+    training, their mean in eval (PyTorch's ``nn.RReLU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> rrelu = vj.nn.RReLU(0.1, 0.3).eval()  # eval: slope (lower + upper) / 2
+        >>> rrelu(vj.tensor([-1.0, 2.0]))
+        tensor([-0.2000,  2.0000])
+        >>> rrelu
+        RReLU(lower=0.1, upper=0.3)
+    """
 
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
                  inplace: bool = False) -> None:  # fmt: skip
@@ -87,7 +113,15 @@ class RReLU(Module):
 
 
 class ELU(Module):
-    """``x`` where positive, else ``alpha * (exp(x) - 1)`` (PyTorch's ``nn.ELU``)."""
+    """``x`` where positive, else ``alpha * (exp(x) - 1)`` (PyTorch's ``nn.ELU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.ELU()(vj.tensor([-1.0, 0.0, 2.0]))
+        tensor([-0.6321,  0.0000,  2.0000])
+        >>> vj.nn.ELU()
+        ELU(alpha=1.0)
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
@@ -101,21 +135,41 @@ class ELU(Module):
 
 
 class CELU(ELU):
-    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (PyTorch's ``nn.CELU``)."""
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` (PyTorch's ``nn.CELU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.CELU()(vj.tensor([-1.0, 0.0, 2.0]))
+        tensor([-0.6321,  0.0000,  2.0000])
+        >>> vj.nn.CELU(alpha=0.5)
+        CELU(alpha=0.5)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.celu(input, self.alpha, self.inplace)
 
 
 class SELU(_Inplace):
-    """Scaled ELU with the self-normalizing constants (PyTorch's ``nn.SELU``)."""
+    """Scaled ELU with the self-normalizing constants (PyTorch's ``nn.SELU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.SELU()(vj.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.0507])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.selu(input, self.inplace)
 
 
 class SiLU(_Inplace):
-    """``x * sigmoid(x)`` (PyTorch's ``nn.SiLU``)."""
+    """``x * sigmoid(x)`` (PyTorch's ``nn.SiLU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.SiLU()(vj.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7311])
+    """
 
     def forward(self, input: Variable) -> Variable:
         out = F.silu(input)
@@ -123,14 +177,26 @@ class SiLU(_Inplace):
 
 
 class Mish(_Inplace):
-    """``x * tanh(softplus(x))`` (PyTorch's ``nn.Mish``)."""
+    """``x * tanh(softplus(x))`` (PyTorch's ``nn.Mish``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Mish()(vj.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8651])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.mish(input, self.inplace)
 
 
 class Hardswish(_Inplace):
-    """``x * relu6(x + 3) / 6`` (PyTorch's ``nn.Hardswish``; its repr omits ``inplace``)."""
+    """``x * relu6(x + 3) / 6`` (PyTorch's ``nn.Hardswish``; its repr omits ``inplace``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Hardswish()(vj.tensor([-1.5, 0.0, 3.0]))
+        tensor([-0.3750,  0.0000,  3.0000])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.hardswish(input, self.inplace)
@@ -140,7 +206,13 @@ class Hardswish(_Inplace):
 
 
 class Hardsigmoid(_Inplace):
-    """``relu6(x + 3) / 6`` (PyTorch's ``nn.Hardsigmoid``; its repr omits ``inplace``)."""
+    """``relu6(x + 3) / 6`` (PyTorch's ``nn.Hardsigmoid``; its repr omits ``inplace``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Hardsigmoid()(vj.tensor([-3.0, 0.0, 3.0]))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.hardsigmoid(input, self.inplace)
@@ -151,7 +223,15 @@ class Hardsigmoid(_Inplace):
 
 class Hardtanh(Module):
     """``x`` clamped to ``[min_val, max_val]`` (PyTorch's ``nn.Hardtanh``; ``min_value`` and
-    ``max_value`` are its deprecated spellings)."""
+    ``max_value`` are its deprecated spellings).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Hardtanh()(vj.tensor([-2.0, 0.5, 2.0]))
+        tensor([-1.0000,  0.5000,  1.0000])
+        >>> vj.nn.Hardtanh()
+        Hardtanh(min_val=-1.0, max_val=1.0)
+    """
 
     def __init__(
         self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
@@ -174,7 +254,13 @@ class Hardtanh(Module):
 
 
 class ReLU6(Hardtanh):
-    """``min(max(x, 0), 6)`` (PyTorch's ``nn.ReLU6``, a ``Hardtanh(0, 6)``)."""
+    """``min(max(x, 0), 6)`` (PyTorch's ``nn.ReLU6``, a ``Hardtanh(0, 6)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.ReLU6()(vj.tensor([-1.0, 3.0, 8.0]))
+        tensor([0., 3., 6.])
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
@@ -184,7 +270,15 @@ class ReLU6(Hardtanh):
 
 
 class Softplus(Module):
-    """``log(1 + exp(beta * x)) / beta``, linear above ``threshold`` (``nn.Softplus``)."""
+    """``log(1 + exp(beta * x)) / beta``, linear above ``threshold`` (``nn.Softplus``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Softplus()(vj.tensor([0.0, 30.0]))
+        tensor([ 0.6931, 30.0000])
+        >>> vj.nn.Softplus()
+        Softplus(beta=1.0, threshold=20.0)
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -198,28 +292,54 @@ class Softplus(Module):
 
 
 class Softsign(Module):
-    """``x / (1 + |x|)`` (PyTorch's ``nn.Softsign``)."""
+    """``x / (1 + |x|)`` (PyTorch's ``nn.Softsign``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Softsign()(vj.tensor([-1.0, 3.0]))
+        tensor([-0.5000,  0.7500])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.softsign(input)
 
 
 class Tanhshrink(Module):
-    """``x - tanh(x)`` (PyTorch's ``nn.Tanhshrink``)."""
+    """``x - tanh(x)`` (PyTorch's ``nn.Tanhshrink``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Tanhshrink()(vj.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.2384])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.tanhshrink(input)
 
 
 class LogSigmoid(Module):
-    """``log(sigmoid(x))`` (PyTorch's ``nn.LogSigmoid``)."""
+    """``log(sigmoid(x))`` (PyTorch's ``nn.LogSigmoid``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.LogSigmoid()(vj.tensor([0.0]))
+        tensor([-0.6931])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.logsigmoid(input)
 
 
 class Threshold(Module):
-    """``x`` where ``x > threshold``, else ``value`` (PyTorch's ``nn.Threshold``)."""
+    """``x`` where ``x > threshold``, else ``value`` (PyTorch's ``nn.Threshold``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Threshold(0.5, -1.0)(vj.tensor([0.0, 1.0]))
+        tensor([-1.,  1.])
+        >>> vj.nn.Threshold(0.5, -1.0)
+        Threshold(threshold=0.5, value=-1.0)
+    """
 
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
@@ -233,7 +353,15 @@ class Threshold(Module):
 
 
 class GLU(Module):
-    """``a * sigmoid(b)`` for the two halves of the input along ``dim`` (``nn.GLU``)."""
+    """``a * sigmoid(b)`` for the two halves of the input along ``dim`` (``nn.GLU``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.GLU()(vj.tensor([1.0, 2.0, 0.0, 0.0]))
+        tensor([0.5000, 1.0000])
+        >>> vj.nn.GLU()
+        GLU(dim=-1)
+    """
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
@@ -264,7 +392,16 @@ class _SoftmaxLike(Module):
 
 
 class Softmax(_SoftmaxLike):
-    """``exp(x) / sum(exp(x))`` along ``dim`` (PyTorch's ``nn.Softmax``)."""
+    """``exp(x) / sum(exp(x))`` along ``dim`` (PyTorch's ``nn.Softmax``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Softmax(dim=-1)(vj.tensor([[1.0, 1.0], [0.0, 2.0]]))
+        tensor([[0.5000, 0.5000],
+                [0.1192, 0.8808]])
+        >>> vj.nn.Softmax(dim=-1)
+        Softmax(dim=-1)
+    """
 
     _name = "softmax"
 
@@ -273,7 +410,15 @@ class Softmax(_SoftmaxLike):
 
 
 class LogSoftmax(_SoftmaxLike):
-    """``log(softmax(x))`` along ``dim``, computed stably (PyTorch's ``nn.LogSoftmax``)."""
+    """``log(softmax(x))`` along ``dim``, computed stably (PyTorch's ``nn.LogSoftmax``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.LogSoftmax(dim=1)(vj.tensor([[0.0, 0.0]]))
+        tensor([[-0.6931, -0.6931]])
+        >>> vj.nn.LogSoftmax(dim=1)
+        LogSoftmax(dim=1)
+    """
 
     _name = "log_softmax"
 
@@ -282,7 +427,13 @@ class LogSoftmax(_SoftmaxLike):
 
 
 class Softmin(_SoftmaxLike):
-    """``softmax(-x)`` along ``dim`` (PyTorch's ``nn.Softmin``)."""
+    """``softmax(-x)`` along ``dim`` (PyTorch's ``nn.Softmin``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Softmin(dim=0)(vj.tensor([0.0, 2.0]))
+        tensor([0.8808, 0.1192])
+    """
 
     _name = "softmin"
 
@@ -291,7 +442,15 @@ class Softmin(_SoftmaxLike):
 
 
 class Hardshrink(Module):
-    """``x`` where ``|x| > lambd``, else 0 (PyTorch's ``nn.Hardshrink``)."""
+    """``x`` where ``|x| > lambd``, else 0 (PyTorch's ``nn.Hardshrink``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Hardshrink()(vj.tensor([-1.0, 0.25, 2.0]))
+        tensor([-1.,  0.,  2.])
+        >>> vj.nn.Hardshrink()
+        Hardshrink(0.5)
+    """
 
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
@@ -305,7 +464,13 @@ class Hardshrink(Module):
 
 
 class Softshrink(Hardshrink):
-    """``x`` moved ``lambd`` toward 0, 0 within ``lambd`` (PyTorch's ``nn.Softshrink``)."""
+    """``x`` moved ``lambd`` toward 0, 0 within ``lambd`` (PyTorch's ``nn.Softshrink``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Softshrink()(vj.tensor([-1.0, 0.25, 2.0]))
+        tensor([-0.5000,  0.0000,  1.5000])
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.softshrink(input, self.lambd)

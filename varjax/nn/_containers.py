@@ -199,7 +199,16 @@ class ParameterDict(Module):
 
 
 class Unflatten(Module):
-    """Expand dimension ``dim`` into ``unflattened_size``. PyTorch's ``nn.Unflatten``."""
+    """Expand dimension ``dim`` into ``unflattened_size``. PyTorch's ``nn.Unflatten``.
+
+    Example:
+        >>> import varjax as vj
+        >>> unflat = vj.nn.Unflatten(1, (2, 3))
+        >>> unflat(vj.zeros(4, 6)).shape
+        varjax.Size([4, 2, 3])
+        >>> unflat
+        Unflatten(dim=1, unflattened_size=(2, 3))
+    """
 
     def __init__(self, dim: int, unflattened_size: Any) -> None:
         super().__init__()

@@ -126,7 +126,16 @@ class _Conv(_ConvNd):
 
 
 class Conv1d(_Conv):
-    """1-D convolution over (N, C, L) (PyTorch's ``nn.Conv1d``); weight (out, in/groups, k)."""
+    """1-D convolution over (N, C, L) (PyTorch's ``nn.Conv1d``); weight (out, in/groups, k).
+
+    Example:
+        >>> import varjax as vj
+        >>> conv = vj.nn.Conv1d(2, 4, 3, stride=2)
+        >>> conv(vj.zeros(1, 2, 7)).shape
+        varjax.Size([1, 4, 3])
+        >>> conv
+        Conv1d(2, 4, kernel_size=(3,), stride=(2,))
+    """
 
     _n, _fn = 1, staticmethod(F.conv1d)
 
@@ -148,7 +157,16 @@ class Conv2d(_Conv):
 
 
 class Conv3d(_Conv):
-    """3-D convolution over (N, C, D, H, W) (PyTorch's ``nn.Conv3d``)."""
+    """3-D convolution over (N, C, D, H, W) (PyTorch's ``nn.Conv3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> conv = vj.nn.Conv3d(1, 2, 3, padding=1)
+        >>> conv(vj.zeros(1, 1, 4, 4, 4)).shape
+        varjax.Size([1, 2, 4, 4, 4])
+        >>> conv
+        Conv3d(1, 2, kernel_size=(3, 3, 3), stride=(1, 1, 1), padding=(1, 1, 1))
+    """
 
     _n, _fn = 3, staticmethod(F.conv3d)
 
@@ -194,20 +212,47 @@ class _ConvTransposeNd(_ConvNd):
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution (PyTorch's ``nn.ConvTranspose1d``); weight
-    (in, out/groups, k)."""
+    (in, out/groups, k).
+
+    Example:
+        >>> import varjax as vj
+        >>> conv = vj.nn.ConvTranspose1d(4, 2, 3, stride=2)
+        >>> conv(vj.zeros(1, 4, 5)).shape
+        varjax.Size([1, 2, 11])
+        >>> conv
+        ConvTranspose1d(4, 2, kernel_size=(3,), stride=(2,))
+    """
 
     _n, _fn = 1, staticmethod(F.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution (PyTorch's ``nn.ConvTranspose2d``); weight
-    (in, out/groups, kH, kW)."""
+    (in, out/groups, kH, kW).
+
+    Example:
+        >>> import varjax as vj
+        >>> conv = vj.nn.ConvTranspose2d(4, 2, 2, stride=2, bias=False)
+        >>> conv(vj.zeros(1, 4, 3, 3)).shape
+        varjax.Size([1, 2, 6, 6])
+        >>> conv
+        ConvTranspose2d(4, 2, kernel_size=(2, 2), stride=(2, 2), bias=False)
+    """
 
     _n, _fn = 2, staticmethod(F.conv_transpose2d)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
-    """Transposed 3-D convolution (PyTorch's ``nn.ConvTranspose3d``)."""
+    """Transposed 3-D convolution (PyTorch's ``nn.ConvTranspose3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> conv = vj.nn.ConvTranspose3d(2, 1, 2, stride=2)
+        >>> conv(vj.zeros(1, 2, 2, 2, 2)).shape
+        varjax.Size([1, 1, 4, 4, 4])
+        >>> conv
+        ConvTranspose3d(2, 1, kernel_size=(2, 2, 2), stride=(2, 2, 2))
+    """
 
     _n, _fn = 3, staticmethod(F.conv_transpose3d)
 
@@ -230,7 +275,16 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool1d(_MaxPoolNd):
-    """Max over windows of (N, C, L) (PyTorch's ``nn.MaxPool1d``)."""
+    """Max over windows of (N, C, L) (PyTorch's ``nn.MaxPool1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.MaxPool1d(2)
+        >>> pool(vj.arange(6).float().reshape(1, 1, 6))
+        tensor([[[1., 3., 5.]]])
+        >>> pool
+        MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -238,7 +292,17 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class MaxPool2d(_MaxPoolNd):
-    """Max over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.MaxPool2d``)."""
+    """Max over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.MaxPool2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.MaxPool2d(2)
+        >>> pool(vj.arange(16).float().reshape(1, 1, 4, 4))
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+        >>> pool
+        MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -246,7 +310,16 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class MaxPool3d(_MaxPoolNd):
-    """Max over (kD, kH, kW) windows of (N, C, D, H, W) (PyTorch's ``nn.MaxPool3d``)."""
+    """Max over (kD, kH, kW) windows of (N, C, D, H, W) (PyTorch's ``nn.MaxPool3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.MaxPool3d(2)
+        >>> pool(vj.arange(8).float().reshape(1, 1, 2, 2, 2))
+        tensor([[[[[7.]]]]])
+        >>> pool
+        MaxPool3d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -276,21 +349,55 @@ class _MaxUnpoolNd(Module):
 
 class MaxUnpool1d(_MaxUnpoolNd):
     """Each value at the index ``MaxPool1d(return_indices=True)`` gave it, zeros elsewhere
-    (PyTorch's ``nn.MaxUnpool1d``)."""
+    (PyTorch's ``nn.MaxUnpool1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.tensor([[[1.0, 3.0, 4.0, 2.0]]])
+        >>> out, idx = vj.nn.MaxPool1d(2, return_indices=True)(x)
+        >>> unpool = vj.nn.MaxUnpool1d(2)
+        >>> unpool(out, idx)
+        tensor([[[0., 3., 4., 0.]]])
+        >>> unpool
+        MaxUnpool1d(kernel_size=(2,), stride=(2,), padding=(0,))
+    """
 
     _n, _fn = 1, staticmethod(F.max_unpool1d)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
     """Each value at the index ``MaxPool2d(return_indices=True)`` gave it, zeros elsewhere
-    (PyTorch's ``nn.MaxUnpool2d``)."""
+    (PyTorch's ``nn.MaxUnpool2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.arange(4).float().reshape(1, 1, 2, 2)
+        >>> out, idx = vj.nn.MaxPool2d(2, return_indices=True)(x)
+        >>> unpool = vj.nn.MaxUnpool2d(2)
+        >>> unpool(out, idx)
+        tensor([[[[0., 0.],
+                  [0., 3.]]]])
+        >>> unpool
+        MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    """
 
     _n, _fn = 2, staticmethod(F.max_unpool2d)
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
     """Each value at the index ``MaxPool3d(return_indices=True)`` gave it, zeros elsewhere
-    (PyTorch's ``nn.MaxUnpool3d``)."""
+    (PyTorch's ``nn.MaxUnpool3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> x = vj.arange(8).float().reshape(1, 1, 2, 2, 2)
+        >>> out, idx = vj.nn.MaxPool3d(2, return_indices=True)(x)
+        >>> unpool = vj.nn.MaxUnpool3d(2)
+        >>> unpool(out, idx).flatten()
+        tensor([0., 0., 0., 0., 0., 0., 0., 7.])
+        >>> unpool
+        MaxUnpool3d(kernel_size=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0))
+    """
 
     _n, _fn = 3, staticmethod(F.max_unpool3d)
 
@@ -310,7 +417,16 @@ class _AvgPoolNd(Module):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """Mean over windows of (N, C, L) (PyTorch's ``nn.AvgPool1d``)."""
+    """Mean over windows of (N, C, L) (PyTorch's ``nn.AvgPool1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.AvgPool1d(2)
+        >>> pool(vj.arange(6).float().reshape(1, 1, 6))
+        tensor([[[0.5000, 2.5000, 4.5000]]])
+        >>> pool
+        AvgPool1d(kernel_size=(2,), stride=(2,), padding=(0,))
+    """
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:  # fmt: skip
@@ -326,7 +442,17 @@ class AvgPool1d(_AvgPoolNd):
 
 
 class AvgPool2d(_AvgPoolNd):
-    """Mean over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.AvgPool2d``)."""
+    """Mean over (kH, kW) windows of (N, C, H, W) (PyTorch's ``nn.AvgPool2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.AvgPool2d(2)
+        >>> pool(vj.arange(16).float().reshape(1, 1, 4, 4))
+        tensor([[[[ 2.5000,  4.5000],
+                  [10.5000, 12.5000]]]])
+        >>> pool
+        AvgPool2d(kernel_size=2, stride=2, padding=0)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -334,7 +460,16 @@ class AvgPool2d(_AvgPoolNd):
 
 
 class AvgPool3d(_AvgPoolNd):
-    """Mean over (kD, kH, kW) windows of (N, C, D, H, W) (PyTorch's ``nn.AvgPool3d``)."""
+    """Mean over (kD, kH, kW) windows of (N, C, D, H, W) (PyTorch's ``nn.AvgPool3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.AvgPool3d(2)
+        >>> pool(vj.arange(8).float().reshape(1, 1, 2, 2, 2))
+        tensor([[[[[3.5000]]]]])
+        >>> pool
+        AvgPool3d(kernel_size=2, stride=2, padding=0)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -351,14 +486,32 @@ class _AdaptivePool(Module):
 
 
 class AdaptiveAvgPool1d(_AdaptivePool):
-    """Mean over PyTorch's adaptive bins of the last dim (``nn.AdaptiveAvgPool1d``)."""
+    """Mean over PyTorch's adaptive bins of the last dim (``nn.AdaptiveAvgPool1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.AdaptiveAvgPool1d(2)
+        >>> pool(vj.arange(6).float().reshape(1, 1, 6))
+        tensor([[[1., 4.]]])
+        >>> pool
+        AdaptiveAvgPool1d(output_size=2)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveAvgPool2d(_AdaptivePool):
-    """Mean over adaptive bins of the last two dims (``nn.AdaptiveAvgPool2d``)."""
+    """Mean over adaptive bins of the last two dims (``nn.AdaptiveAvgPool2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.AdaptiveAvgPool2d((1, 2))
+        >>> pool(vj.arange(16).float().reshape(1, 1, 4, 4))
+        tensor([[[[6.5000, 8.5000]]]])
+        >>> pool
+        AdaptiveAvgPool2d(output_size=(1, 2))
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.adaptive_avg_pool2d(input, self.output_size)
@@ -371,14 +524,32 @@ class _AdaptiveMaxPool(_AdaptivePool):
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPool):
-    """Max over adaptive bins of the last dim (``nn.AdaptiveMaxPool1d``)."""
+    """Max over adaptive bins of the last dim (``nn.AdaptiveMaxPool1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.AdaptiveMaxPool1d(2)
+        >>> pool(vj.arange(6).float().reshape(1, 1, 6))
+        tensor([[[2., 5.]]])
+        >>> pool
+        AdaptiveMaxPool1d(output_size=2)
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPool):
-    """Max over adaptive bins of the last two dims (``nn.AdaptiveMaxPool2d``)."""
+    """Max over adaptive bins of the last two dims (``nn.AdaptiveMaxPool2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pool = vj.nn.AdaptiveMaxPool2d((1, 2))
+        >>> pool(vj.arange(16).float().reshape(1, 1, 4, 4))
+        tensor([[[[13., 15.]]]])
+        >>> pool
+        AdaptiveMaxPool2d(output_size=(1, 2))
+    """
 
     def forward(self, input: Variable) -> Variable:
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
@@ -388,7 +559,16 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
 
 
 class Upsample(Module):
-    """``F.interpolate`` as a layer (PyTorch's ``nn.Upsample``)."""
+    """``F.interpolate`` as a layer (PyTorch's ``nn.Upsample``).
+
+    Example:
+        >>> import varjax as vj
+        >>> up = vj.nn.Upsample(scale_factor=2, mode='nearest')
+        >>> up(vj.arange(3).float().reshape(1, 1, 3))
+        tensor([[[0., 0., 1., 1., 2., 2.]]])
+        >>> up
+        Upsample(scale_factor=2.0, mode='nearest')
+    """
 
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                  align_corners: bool | None = None,
@@ -416,21 +596,54 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
-    """Nearest-neighbour 2-D upsampling (PyTorch's ``nn.UpsamplingNearest2d``)."""
+    """Nearest-neighbour 2-D upsampling (PyTorch's ``nn.UpsamplingNearest2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> up = vj.nn.UpsamplingNearest2d(scale_factor=2)
+        >>> up(vj.arange(4).float().reshape(1, 1, 2, 2))
+        tensor([[[[0., 0., 1., 1.],
+                  [0., 0., 1., 1.],
+                  [2., 2., 3., 3.],
+                  [2., 2., 3., 3.]]]])
+        >>> up
+        UpsamplingNearest2d(scale_factor=2.0, mode='nearest')
+    """
 
     def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
-    """Bilinear 2-D upsampling with ``align_corners=True`` (``nn.UpsamplingBilinear2d``)."""
+    """Bilinear 2-D upsampling with ``align_corners=True`` (``nn.UpsamplingBilinear2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> up = vj.nn.UpsamplingBilinear2d(size=3)
+        >>> up(vj.arange(4).float().reshape(1, 1, 2, 2))
+        tensor([[[[0.0000, 0.5000, 1.0000],
+                  [1.0000, 1.5000, 2.0000],
+                  [2.0000, 2.5000, 3.0000]]]])
+        >>> up
+        UpsamplingBilinear2d(size=3, mode='bilinear')
+    """
 
     def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class PixelShuffle(Module):
-    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) (PyTorch's ``nn.PixelShuffle``)."""
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) (PyTorch's ``nn.PixelShuffle``).
+
+    Example:
+        >>> import varjax as vj
+        >>> shuffle = vj.nn.PixelShuffle(2)
+        >>> shuffle(vj.arange(4).float().reshape(1, 4, 1, 1))
+        tensor([[[[0., 1.],
+                  [2., 3.]]]])
+        >>> shuffle
+        PixelShuffle(upscale_factor=2)
+    """
 
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
@@ -444,7 +657,19 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
-    """(*, C, H*r, W*r) -> (*, C*r*r, H, W) (PyTorch's ``nn.PixelUnshuffle``)."""
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W) (PyTorch's ``nn.PixelUnshuffle``).
+
+    Example:
+        >>> import varjax as vj
+        >>> unshuffle = vj.nn.PixelUnshuffle(2)
+        >>> out = unshuffle(vj.arange(4).float().reshape(1, 1, 2, 2))
+        >>> out.shape
+        varjax.Size([1, 4, 1, 1])
+        >>> out.flatten()
+        tensor([0., 1., 2., 3.])
+        >>> unshuffle
+        PixelUnshuffle(downscale_factor=2)
+    """
 
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
@@ -458,7 +683,19 @@ class PixelUnshuffle(Module):
 
 
 class Unfold(Module):
-    """im2col as a layer (PyTorch's ``nn.Unfold``)."""
+    """im2col as a layer (PyTorch's ``nn.Unfold``).
+
+    Example:
+        >>> import varjax as vj
+        >>> unfold = vj.nn.Unfold(kernel_size=2)
+        >>> unfold(vj.arange(9).float().reshape(1, 1, 3, 3))
+        tensor([[[0., 1., 3., 4.],
+                 [1., 2., 4., 5.],
+                 [3., 4., 6., 7.],
+                 [4., 5., 7., 8.]]])
+        >>> unfold
+        Unfold(kernel_size=2, dilation=1, padding=0, stride=1)
+    """
 
     def __init__(self, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
                  stride: Any = 1) -> None:  # fmt: skip
@@ -475,7 +712,18 @@ class Unfold(Module):
 
 
 class Fold(Module):
-    """col2im as a layer (PyTorch's ``nn.Fold``)."""
+    """col2im as a layer (PyTorch's ``nn.Fold``).
+
+    Example:
+        >>> import varjax as vj
+        >>> fold = vj.nn.Fold(output_size=(3, 3), kernel_size=2)
+        >>> fold(vj.ones(1, 4, 4))
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
+        >>> fold
+        Fold(output_size=(3, 3), kernel_size=2, dilation=1, padding=0, stride=1)
+    """
 
     def __init__(self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
                  stride: Any = 1) -> None:  # fmt: skip
@@ -513,7 +761,16 @@ class _PadNd(Module):
 
 
 class ConstantPad1d(_PadNd):
-    """Pad the last dim with ``value`` (PyTorch's ``nn.ConstantPad1d``)."""
+    """Pad the last dim with ``value`` (PyTorch's ``nn.ConstantPad1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pad = vj.nn.ConstantPad1d(1, 9.0)
+        >>> pad(vj.arange(3).float().reshape(1, 3))
+        tensor([[9., 0., 1., 2., 9.]])
+        >>> pad
+        ConstantPad1d(padding=(1, 1), value=9.0)
+    """
 
     _n = 1
 
@@ -522,25 +779,66 @@ class ConstantPad1d(_PadNd):
 
 
 class ConstantPad2d(ConstantPad1d):
-    """Pad the last two dims with ``value`` (PyTorch's ``nn.ConstantPad2d``)."""
+    """Pad the last two dims with ``value`` (PyTorch's ``nn.ConstantPad2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pad = vj.nn.ConstantPad2d((1, 0, 0, 1), 9.0)
+        >>> pad(vj.arange(4).float().reshape(1, 2, 2))
+        tensor([[[9., 0., 1.],
+                 [9., 2., 3.],
+                 [9., 9., 9.]]])
+        >>> pad
+        ConstantPad2d(padding=(1, 0, 0, 1), value=9.0)
+    """
 
     _n = 2
 
 
 class ZeroPad2d(_PadNd):
-    """Pad the last two dims with zeros (PyTorch's ``nn.ZeroPad2d``)."""
+    """Pad the last two dims with zeros (PyTorch's ``nn.ZeroPad2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pad = vj.nn.ZeroPad2d((1, 1, 0, 0))
+        >>> pad(vj.arange(4).float().reshape(1, 2, 2))
+        tensor([[[0., 0., 1., 0.],
+                 [0., 2., 3., 0.]]])
+        >>> pad
+        ZeroPad2d((1, 1, 0, 0))
+    """
 
     def __init__(self, padding: Any) -> None:
         super().__init__(padding, 0.0)
 
 
 class ReflectionPad2d(ZeroPad2d):
-    """Pad the last two dims by reflection (PyTorch's ``nn.ReflectionPad2d``)."""
+    """Pad the last two dims by reflection (PyTorch's ``nn.ReflectionPad2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pad = vj.nn.ReflectionPad2d((1, 1, 0, 0))
+        >>> pad(vj.arange(6).float().reshape(1, 2, 3))
+        tensor([[[1., 0., 1., 2., 1.],
+                 [4., 3., 4., 5., 4.]]])
+        >>> pad
+        ReflectionPad2d((1, 1, 0, 0))
+    """
 
     _mode = "reflect"
 
 
 class ReplicationPad2d(ZeroPad2d):
-    """Pad the last two dims by repeating the edge (PyTorch's ``nn.ReplicationPad2d``)."""
+    """Pad the last two dims by repeating the edge (PyTorch's ``nn.ReplicationPad2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> pad = vj.nn.ReplicationPad2d((1, 1, 0, 0))
+        >>> pad(vj.arange(6).float().reshape(1, 2, 3))
+        tensor([[[0., 0., 1., 2., 2.],
+                 [3., 3., 4., 5., 5.]]])
+        >>> pad
+        ReplicationPad2d((1, 1, 0, 0))
+    """
 
     _mode = "replicate"

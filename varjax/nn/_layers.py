@@ -32,12 +32,29 @@ def _uniform(shape: tuple, bound: float) -> Parameter:
 
 
 class Identity(Module):
+    """A placeholder that returns its input unchanged (PyTorch's ``nn.Identity()``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Identity()(vj.tensor([1.0, 2.0]))
+        tensor([1., 2.])
+    """
+
     def forward(self, x: Variable) -> Variable:
         return x
 
 
 class Linear(Module):
-    """``y = x @ weight.T + bias`` with weight (out_features, in_features)."""
+    """``y = x @ weight.T + bias`` with weight (out_features, in_features).
+
+    Example:
+        >>> import varjax as vj
+        >>> lin = vj.nn.Linear(3, 2)
+        >>> lin(vj.zeros(4, 3)).shape
+        varjax.Size([4, 2])
+        >>> lin
+        Linear(in_features=3, out_features=2, bias=True)
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
@@ -58,6 +75,17 @@ class Linear(Module):
 
 
 class Flatten(Module):
+    """Flatten dims ``start_dim`` to ``end_dim`` into one (PyTorch's
+    ``nn.Flatten(start_dim=1, end_dim=-1)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Flatten()(vj.zeros(2, 3, 4)).shape
+        varjax.Size([2, 12])
+        >>> vj.nn.Flatten(0, 1)
+        Flatten(start_dim=0, end_dim=1)
+    """
+
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
@@ -70,7 +98,13 @@ class Flatten(Module):
 
 
 class ReLU(Module):
-    """``max(x, 0)`` (PyTorch's ``nn.ReLU``); ``inplace`` writes the result into the input."""
+    """``max(x, 0)`` (PyTorch's ``nn.ReLU``); ``inplace`` writes the result into the input.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.ReLU()(vj.tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -84,6 +118,17 @@ class ReLU(Module):
 
 
 class GELU(Module):
+    """``x * Phi(x)``, Phi the standard normal CDF (PyTorch's ``nn.GELU(approximate='none')``;
+    ``approximate='tanh'`` uses the tanh approximation).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.GELU()(vj.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.1587,  0.0000,  0.8413])
+        >>> vj.nn.GELU(approximate="tanh")
+        GELU(approximate='tanh')
+    """
+
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
@@ -96,17 +141,46 @@ class GELU(Module):
 
 
 class Tanh(Module):
+    """Elementwise ``tanh(x)`` (PyTorch's ``nn.Tanh()``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Tanh()(vj.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7616])
+    """
+
     def forward(self, x: Variable) -> Variable:
         return x.tanh()
 
 
 class Sigmoid(Module):
+    """Elementwise ``1 / (1 + exp(-x))`` (PyTorch's ``nn.Sigmoid()``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.Sigmoid()(vj.tensor([0.0, 2.0]))
+        tensor([0.5000, 0.8808])
+    """
+
     def forward(self, x: Variable) -> Variable:
         return x.sigmoid()
 
 
 class Dropout(Module):
-    """Zero elements with probability ``p`` in training mode (seeded keys); identity in eval."""
+    """Zero elements with probability ``p`` in training mode (seeded keys); identity in eval.
+
+    Example:
+        >>> import varjax as vj
+        >>> drop = vj.nn.Dropout(0.5)
+        >>> drop
+        Dropout(p=0.5, inplace=False)
+        >>> _ = vj.manual_seed(0)
+        >>> y = drop(vj.ones(8))  # training: each entry is 0 or 1 / (1 - p)
+        >>> bool(((y == 0) | (y == 2)).all())
+        True
+        >>> drop.eval()(vj.ones(3))
+        tensor([1., 1., 1.])
+    """
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -122,6 +196,19 @@ class Dropout(Module):
 
 
 class LayerNorm(Module):
+    """Normalize over the last ``len(normalized_shape)`` dims, then scale by ``weight`` and add
+    ``bias`` (PyTorch's ``nn.LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True,
+    bias=True)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> ln = vj.nn.LayerNorm(3)
+        >>> ln(vj.zeros(2, 3)).shape
+        varjax.Size([2, 3])
+        >>> ln
+        LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=True)
+    """
+
     def __init__(self, normalized_shape: Any, eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True) -> None:  # fmt: skip
         super().__init__()
@@ -337,7 +424,20 @@ class Embedding(Module):
 
 
 class Sequential(Module):
-    """Modules applied in order: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``."""
+    """Modules applied in order: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``.
+
+    Example:
+        >>> import varjax as vj
+        >>> net = vj.nn.Sequential(vj.nn.Linear(4, 8), vj.nn.ReLU(), vj.nn.Linear(8, 2))
+        >>> net(vj.zeros(3, 4)).shape
+        varjax.Size([3, 2])
+        >>> net
+        Sequential(
+          (0): Linear(in_features=4, out_features=8, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=8, out_features=2, bias=True)
+        )
+    """
 
     def __init__(self, *modules: Any) -> None:
         super().__init__()
@@ -369,6 +469,22 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
+    """Holds submodules in a list, registered as ``'0'``, ``'1'``, ... (PyTorch's
+    ``nn.ModuleList(modules=None)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> layers = vj.nn.ModuleList([vj.nn.ReLU(), vj.nn.Tanh()])
+        >>> layers.append(vj.nn.Sigmoid())
+        ModuleList(
+          (0): ReLU()
+          (1): Tanh()
+          (2): Sigmoid()
+        )
+        >>> len(layers), layers[1]
+        (3, Tanh())
+    """
+
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         for m in modules or ():
@@ -394,6 +510,22 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
+    """Holds submodules in an ordered dict under string keys (PyTorch's
+    ``nn.ModuleDict(modules=None)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> heads = vj.nn.ModuleDict({"act": vj.nn.ReLU()})
+        >>> heads["out"] = vj.nn.Linear(2, 1)
+        >>> list(heads.keys())
+        ['act', 'out']
+        >>> heads
+        ModuleDict(
+          (act): ReLU()
+          (out): Linear(in_features=2, out_features=1, bias=True)
+        )
+    """
+
     def __init__(self, modules: dict[str, Module] | None = None) -> None:
         super().__init__()
         for name, m in (modules or {}).items():
@@ -432,11 +564,31 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
+    """Mean squared error ``(input - target) ** 2``, reduced by ``reduction`` (PyTorch's
+    ``nn.MSELoss(size_average=None, reduce=None, reduction='mean')``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.MSELoss()(vj.tensor([1.0, 2.0]), vj.tensor([1.0, 4.0]))
+        tensor(2.)
+        >>> vj.nn.MSELoss(reduction="sum")(vj.tensor([1.0, 2.0]), vj.tensor([1.0, 4.0]))
+        tensor(4.)
+    """
+
     def forward(self, input: Variable, target: Variable) -> Variable:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
+    """Squared error ``0.5 * d ** 2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta``
+    (PyTorch's ``nn.SmoothL1Loss(size_average=None, reduce=None, reduction='mean', beta=1.0)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.SmoothL1Loss()(vj.tensor([1.0, 2.0]), vj.tensor([1.0, 4.0]))
+        tensor(0.7500)
+    """
+
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
                  beta: float = 1.0) -> None:  # fmt: skip
         super().__init__(size_average, reduce, reduction)
@@ -447,11 +599,31 @@ class SmoothL1Loss(_Loss):
 
 
 class L1Loss(_Loss):
+    """Mean absolute error ``|input - target|``, reduced by ``reduction`` (PyTorch's
+    ``nn.L1Loss(size_average=None, reduce=None, reduction='mean')``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.L1Loss()(vj.tensor([1.0, 2.0]), vj.tensor([1.0, 4.0]))
+        tensor(1.)
+    """
+
     def forward(self, input: Variable, target: Variable) -> Variable:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
+    """Cross entropy between ``input`` logits and class-index (or probability) targets
+    (PyTorch's ``nn.CrossEntropyLoss(weight=None, size_average=None, ignore_index=-100,
+    reduce=None, reduction='mean', label_smoothing=0.0)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> logits = vj.tensor([[0.0, 0.0], [0.0, 0.0]])
+        >>> vj.nn.CrossEntropyLoss()(logits, vj.tensor([0, 1]))
+        tensor(0.6931)
+    """
+
     def __init__(self, weight: Variable | None = None, size_average: Any = None,
                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:  # fmt: skip
@@ -466,6 +638,17 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
+    """Negative log likelihood ``-input[n, target[n]]`` of log-probabilities (PyTorch's
+    ``nn.NLLLoss(weight=None, size_average=None, ignore_index=-100, reduce=None,
+    reduction='mean')``).
+
+    Example:
+        >>> import varjax as vj
+        >>> log_probs = vj.tensor([[-1.0, -2.0], [-3.0, -0.5]])
+        >>> vj.nn.NLLLoss()(log_probs, vj.tensor([0, 1]))
+        tensor(0.7500)
+    """
+
     def __init__(self, weight: Variable | None = None, size_average: Any = None,
                  ignore_index: int = -100, reduce: Any = None,
                  reduction: str = "mean") -> None:  # fmt: skip
@@ -479,6 +662,16 @@ class NLLLoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy of ``sigmoid(input)`` against ``target``, computed stably (PyTorch's
+    ``nn.BCEWithLogitsLoss(weight=None, size_average=None, reduce=None, reduction='mean',
+    pos_weight=None)``).
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.BCEWithLogitsLoss()(vj.tensor([0.0, 0.0]), vj.tensor([0.0, 1.0]))
+        tensor(0.6931)
+    """
+
     def __init__(self, weight: Variable | None = None, size_average: Any = None,
                  reduce: Any = None, reduction: str = "mean",
                  pos_weight: Variable | None = None) -> None:  # fmt: skip

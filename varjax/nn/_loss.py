@@ -30,14 +30,28 @@ class _WeightedLoss(_Loss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross-entropy of probabilities (PyTorch's ``nn.BCELoss``)."""
+    """Binary cross-entropy of probabilities (PyTorch's ``nn.BCELoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.BCELoss()
+        >>> loss(vj.tensor([0.5, 0.5]), vj.tensor([1.0, 0.0]))
+        tensor(0.6931)
+    """
 
     def forward(self, input: Variable, target: Variable) -> Variable:
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
-    """Squared error below ``delta``, linear above it (PyTorch's ``nn.HuberLoss``)."""
+    """Squared error below ``delta``, linear above it (PyTorch's ``nn.HuberLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.HuberLoss()
+        >>> loss(vj.zeros(2), vj.tensor([0.5, 2.0]))
+        tensor(0.8125)
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
@@ -48,7 +62,15 @@ class HuberLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    """KL divergence of the target from log-probabilities (PyTorch's ``nn.KLDivLoss``)."""
+    """KL divergence of the target from log-probabilities (PyTorch's ``nn.KLDivLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.KLDivLoss(reduction='batchmean')
+        >>> log_p = vj.tensor([[0.25, 0.75]]).log()
+        >>> loss(log_p, vj.tensor([[0.5, 0.5]]))
+        tensor(0.1438)
+    """
 
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
                  log_target: bool = False) -> None:  # fmt: skip
@@ -68,7 +90,16 @@ class _MarginLoss(_Loss):
 
 class CosineEmbeddingLoss(_MarginLoss):
     """``1 - cos`` for similar pairs, ``max(0, cos - margin)`` for dissimilar ones (PyTorch's
-    ``nn.CosineEmbeddingLoss``)."""
+    ``nn.CosineEmbeddingLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.CosineEmbeddingLoss()
+        >>> x1 = vj.tensor([[1.0, 0.0], [1.0, 0.0]])
+        >>> x2 = vj.tensor([[1.0, 0.0], [1.0, 0.0]])
+        >>> loss(x1, x2, vj.tensor([1.0, -1.0]))
+        tensor(0.5000)
+    """
 
     def forward(self, input1: Variable, input2: Variable, target: Variable) -> Variable:
         return F.cosine_embedding_loss(input1, input2, target, self.margin,
@@ -76,7 +107,14 @@ class CosineEmbeddingLoss(_MarginLoss):
 
 
 class MarginRankingLoss(_MarginLoss):
-    """``max(0, -y * (x1 - x2) + margin)`` (PyTorch's ``nn.MarginRankingLoss``)."""
+    """``max(0, -y * (x1 - x2) + margin)`` (PyTorch's ``nn.MarginRankingLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.MarginRankingLoss()
+        >>> loss(vj.tensor([1.0, 2.0]), vj.tensor([2.0, 1.0]), vj.tensor([1.0, 1.0]))
+        tensor(0.5000)
+    """
 
     def forward(self, input1: Variable, input2: Variable, target: Variable) -> Variable:
         return F.margin_ranking_loss(input1, input2, target, self.margin,
@@ -85,7 +123,14 @@ class MarginRankingLoss(_MarginLoss):
 
 class HingeEmbeddingLoss(_MarginLoss):
     """``x`` for similar pairs, ``max(0, margin - x)`` for dissimilar ones (PyTorch's
-    ``nn.HingeEmbeddingLoss``)."""
+    ``nn.HingeEmbeddingLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.HingeEmbeddingLoss()
+        >>> loss(vj.tensor([1.0, 0.5]), vj.tensor([1.0, -1.0]))
+        tensor(0.7500)
+    """
 
     def __init__(self, margin: float = 1.0, size_average: Any = None, reduce: Any = None,
                  reduction: str = "mean") -> None:  # fmt: skip
@@ -96,7 +141,15 @@ class HingeEmbeddingLoss(_MarginLoss):
 
 
 class TripletMarginLoss(_Loss):
-    """``max(0, d(a, p) - d(a, n) + margin)`` (PyTorch's ``nn.TripletMarginLoss``)."""
+    """``max(0, d(a, p) - d(a, n) + margin)`` (PyTorch's ``nn.TripletMarginLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.TripletMarginLoss(margin=1.0)
+        >>> a, p, n = vj.tensor([[0.0, 0.0]]), vj.tensor([[0.0, 1.0]]), vj.tensor([[0.0, 1.5]])
+        >>> loss(a, p, n)
+        tensor(0.5000)
+    """
 
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
                  size_average: Any = None, reduce: Any = None,
@@ -115,7 +168,15 @@ class TripletMarginLoss(_Loss):
 
 
 class CTCLoss(_Loss):
-    """Connectionist Temporal Classification loss (PyTorch's ``nn.CTCLoss``)."""
+    """Connectionist Temporal Classification loss (PyTorch's ``nn.CTCLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> log_probs = vj.zeros(2, 1, 2).log_softmax(2)
+        >>> loss = vj.nn.CTCLoss()
+        >>> loss(log_probs, vj.tensor([[1]]), [2], [1])
+        tensor(0.2877)
+    """
 
     def __init__(self, blank: int = 0, reduction: str = "mean",
                  zero_infinity: bool = False) -> None:  # fmt: skip
@@ -129,7 +190,14 @@ class CTCLoss(_Loss):
 
 
 class PoissonNLLLoss(_Loss):
-    """Poisson negative log-likelihood (PyTorch's ``nn.PoissonNLLLoss``)."""
+    """Poisson negative log-likelihood (PyTorch's ``nn.PoissonNLLLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.PoissonNLLLoss()
+        >>> loss(vj.tensor([0.0, 1.0]), vj.tensor([1.0, 1.0]))
+        tensor(1.3591)
+    """
 
     def __init__(
         self, log_input: bool = True, full: bool = False, size_average: Any = None,
@@ -144,7 +212,14 @@ class PoissonNLLLoss(_Loss):
 
 
 class GaussianNLLLoss(_Loss):
-    """Gaussian negative log-likelihood with predicted variance (``nn.GaussianNLLLoss``)."""
+    """Gaussian negative log-likelihood with predicted variance (``nn.GaussianNLLLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.GaussianNLLLoss()
+        >>> loss(vj.zeros(2), vj.ones(2), vj.ones(2))
+        tensor(0.5000)
+    """
 
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
         super().__init__(reduction=reduction)
@@ -156,7 +231,14 @@ class GaussianNLLLoss(_Loss):
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
-    """Per-class logistic loss, averaged over classes (``nn.MultiLabelSoftMarginLoss``)."""
+    """Per-class logistic loss, averaged over classes (``nn.MultiLabelSoftMarginLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.MultiLabelSoftMarginLoss()
+        >>> loss(vj.zeros(1, 2), vj.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
 
     def forward(self, input: Variable, target: Variable) -> Variable:
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
@@ -164,7 +246,14 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
 
 
 class MultiMarginLoss(_WeightedLoss):
-    """Multi-class hinge loss (PyTorch's ``nn.MultiMarginLoss``)."""
+    """Multi-class hinge loss (PyTorch's ``nn.MultiMarginLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.MultiMarginLoss()
+        >>> loss(vj.tensor([[0.1, 0.2, 0.4, 0.8]]), vj.tensor([3]))
+        tensor(0.3250)
+    """
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Variable | None = None,
                  size_average: Any = None, reduce: Any = None,
@@ -185,7 +274,14 @@ class MultiMarginLoss(_WeightedLoss):
 
 
 class SoftMarginLoss(_Loss):
-    """Two-class logistic loss ``log(1 + exp(-y * x))`` (PyTorch's ``nn.SoftMarginLoss``)."""
+    """Two-class logistic loss ``log(1 + exp(-y * x))`` (PyTorch's ``nn.SoftMarginLoss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> loss = vj.nn.SoftMarginLoss()
+        >>> loss(vj.zeros(2), vj.tensor([1.0, -1.0]))
+        tensor(0.6931)
+    """
 
     def forward(self, input: Variable, target: Variable) -> Variable:
         return F.soft_margin_loss(input, target, reduction=self.reduction)

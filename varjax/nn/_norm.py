@@ -72,7 +72,16 @@ class GroupNorm(Module):
 
 class BatchNorm3d(_BatchNorm):
     """Batch normalization (PyTorch's ``nn.BatchNorm3d``) of (N, C, D, H, W) input over N, D,
-    H and W for each channel C, with running stats as ``BatchNorm2d``."""
+    H and W for each channel C, with running stats as ``BatchNorm2d``.
+
+    Example:
+        >>> import varjax as vj
+        >>> bn = vj.nn.BatchNorm3d(2)
+        >>> bn(vj.zeros(1, 2, 2, 2, 2)).shape
+        varjax.Size([1, 2, 2, 2, 2])
+        >>> bn
+        BatchNorm3d(2, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    """
 
     def _check_input_dim(self, x: Variable) -> None:
         if x.ndim != 5:
@@ -126,21 +135,52 @@ class _InstanceNorm(_BatchNorm):
 class InstanceNorm1d(_InstanceNorm):
     """Instance normalization (PyTorch's ``nn.InstanceNorm1d``) of (N, C, L) or (C, L) input:
     each channel of each sample over L. ``affine`` and ``track_running_stats`` are off by
-    default; with running stats, eval mode normalizes with them."""
+    default; with running stats, eval mode normalizes with them.
+
+    Example:
+        >>> import varjax as vj
+        >>> norm = vj.nn.InstanceNorm1d(2)
+        >>> norm(vj.tensor([[[1.0, 3.0], [0.0, 2.0]]]))
+        tensor([[[-1.0000,  1.0000],
+                 [-1.0000,  1.0000]]])
+        >>> norm
+        InstanceNorm1d(2, eps=1e-05, momentum=0.1, affine=False, bias=False,
+        track_running_stats=False)
+    """
 
     _RANK = 2
 
 
 class InstanceNorm2d(_InstanceNorm):
     """Instance normalization (PyTorch's ``nn.InstanceNorm2d``) of (N, C, H, W) or (C, H, W)
-    input: each channel of each sample over H and W."""
+    input: each channel of each sample over H and W.
+
+    Example:
+        >>> import varjax as vj
+        >>> norm = vj.nn.InstanceNorm2d(2, affine=True)
+        >>> norm(vj.arange(8).float().reshape(1, 2, 2, 2)).shape
+        varjax.Size([1, 2, 2, 2])
+        >>> norm
+        InstanceNorm2d(2, eps=1e-05, momentum=0.1, affine=True, bias=True,
+        track_running_stats=False)
+    """
 
     _RANK = 3
 
 
 class InstanceNorm3d(_InstanceNorm):
     """Instance normalization (PyTorch's ``nn.InstanceNorm3d``) of (N, C, D, H, W) or
-    (C, D, H, W) input: each channel of each sample over D, H and W."""
+    (C, D, H, W) input: each channel of each sample over D, H and W.
+
+    Example:
+        >>> import varjax as vj
+        >>> norm = vj.nn.InstanceNorm3d(2)
+        >>> norm(vj.arange(16).float().reshape(1, 2, 2, 2, 2)).shape
+        varjax.Size([1, 2, 2, 2, 2])
+        >>> norm
+        InstanceNorm3d(2, eps=1e-05, momentum=0.1, affine=False, bias=False,
+        track_running_stats=False)
+    """
 
     _RANK = 4
 
@@ -180,7 +220,16 @@ class RMSNorm(Module):
 
 class LocalResponseNorm(Module):
     """Local response normalization across channels (PyTorch's ``nn.LocalResponseNorm``) of
-    (N, C, *) input; no parameters."""
+    (N, C, *) input; no parameters.
+
+    Example:
+        >>> import varjax as vj
+        >>> lrn = vj.nn.LocalResponseNorm(2)
+        >>> lrn(vj.ones(1, 3, 2, 2)).shape
+        varjax.Size([1, 3, 2, 2])
+        >>> lrn
+        LocalResponseNorm(2, alpha=0.0001, beta=0.75, k=1.0)
+    """
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
                  k: float = 1.0) -> None:  # fmt: skip

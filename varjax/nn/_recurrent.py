@@ -328,6 +328,15 @@ class GRU(_RNNBase):
     ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
 
     ``forward(input, hx=None)`` returns ``(output, h_n)`` with ``RNN``'s shapes.
+
+    Example:
+        >>> import varjax as vj
+        >>> gru = vj.nn.GRU(3, 4, num_layers=2)
+        >>> out, h = gru(vj.zeros(5, 2, 3))
+        >>> out.shape, h.shape
+        (varjax.Size([5, 2, 4]), varjax.Size([2, 2, 4]))
+        >>> gru
+        GRU(3, 4, num_layers=2)
     """
 
     _NAME = "GRU"
@@ -460,7 +469,16 @@ class _CellBase(Module):
 
 class RNNCell(_CellBase):
     """One Elman RNN step (PyTorch's ``nn.RNNCell``): ``h' = tanh(x W_ih^T + b_ih +
-    h W_hh^T + b_hh)`` (or ``relu``), for (N, H_in) or unbatched (H_in,) input."""
+    h W_hh^T + b_hh)`` (or ``relu``), for (N, H_in) or unbatched (H_in,) input.
+
+    Example:
+        >>> import varjax as vj
+        >>> cell = vj.nn.RNNCell(3, 4, nonlinearity='relu')
+        >>> cell(vj.zeros(2, 3)).shape
+        varjax.Size([2, 4])
+        >>> cell
+        RNNCell(3, 4, nonlinearity=relu)
+    """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh") -> None:  # fmt: skip
@@ -477,7 +495,17 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """One LSTM step (PyTorch's ``nn.LSTMCell``), gates (i, f, g, o): returns ``(h', c')``."""
+    """One LSTM step (PyTorch's ``nn.LSTMCell``), gates (i, f, g, o): returns ``(h', c')``.
+
+    Example:
+        >>> import varjax as vj
+        >>> cell = vj.nn.LSTMCell(3, 4)
+        >>> h, c = cell(vj.zeros(2, 3))
+        >>> h.shape, c.shape
+        (varjax.Size([2, 4]), varjax.Size([2, 4]))
+        >>> cell
+        LSTMCell(3, 4)
+    """
 
     _NAME = "LSTMCell"
     _N_STATE = 2
@@ -496,7 +524,16 @@ class LSTMCell(_CellBase):
 
 class GRUCell(_CellBase):
     """One GRU step (PyTorch's ``nn.GRUCell``), gates (r, z, n): ``n = tanh(W_in x + b_in +
-    r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``."""
+    r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
+
+    Example:
+        >>> import varjax as vj
+        >>> cell = vj.nn.GRUCell(3, 4)
+        >>> cell(vj.zeros(2, 3)).shape
+        varjax.Size([2, 4])
+        >>> cell
+        GRUCell(3, 4)
+    """
 
     _NAME = "GRUCell"
 

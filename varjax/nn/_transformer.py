@@ -196,6 +196,12 @@ class TransformerEncoderLayer(Module):
 class TransformerDecoderLayer(Module):
     """Self-attention, attention over the encoder's ``memory``, then a feed-forward block,
     each with a residual connection and a LayerNorm, PyTorch's ``nn.TransformerDecoderLayer``.
+
+    Example:
+        >>> import varjax as vj
+        >>> layer = vj.nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+        >>> layer(vj.ones(2, 3, 8), vj.ones(2, 5, 8)).shape
+        varjax.Size([2, 3, 8])
     """
 
     def __init__(
@@ -254,7 +260,15 @@ class TransformerDecoderLayer(Module):
 class TransformerEncoder(Module):
     """``num_layers`` deep copies of ``encoder_layer`` applied in turn, then ``norm`` if
     given, PyTorch's ``nn.TransformerEncoder`` (``enable_nested_tensor`` is accepted and has
-    no effect: outputs are dense, as PyTorch's are when gradients are recorded)."""
+    no effect: outputs are dense, as PyTorch's are when gradients are recorded).
+
+    Example:
+        >>> import varjax as vj
+        >>> layer = vj.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+        >>> encoder = vj.nn.TransformerEncoder(layer, num_layers=2)
+        >>> encoder(vj.ones(3, 5, 8)).shape
+        varjax.Size([3, 5, 8])
+    """
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:  # fmt: skip
@@ -275,7 +289,15 @@ class TransformerEncoder(Module):
 
 class TransformerDecoder(Module):
     """``num_layers`` deep copies of ``decoder_layer`` applied in turn over ``memory``, then
-    ``norm`` if given, PyTorch's ``nn.TransformerDecoder``."""
+    ``norm`` if given, PyTorch's ``nn.TransformerDecoder``.
+
+    Example:
+        >>> import varjax as vj
+        >>> layer = vj.nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+        >>> decoder = vj.nn.TransformerDecoder(layer, num_layers=2)
+        >>> decoder(vj.ones(2, 3, 8), vj.ones(2, 5, 8)).shape
+        varjax.Size([2, 3, 8])
+    """
 
     def __init__(self, decoder_layer: Module, num_layers: int,
                  norm: Module | None = None) -> None:  # fmt: skip

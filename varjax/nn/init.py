@@ -37,7 +37,15 @@ _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_tra
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for ``nonlinearity`` (PyTorch's ``nn.init.calculate_gain``):
     1 for linear, convolutions and sigmoid, 5/3 for tanh, sqrt(2) for relu,
-    sqrt(2 / (1 + slope**2)) for leaky_relu (slope ``param``, default 0.01), 3/4 for selu."""
+    sqrt(2 / (1 + slope**2)) for leaky_relu (slope ``param``, default 0.01), 3/4 for selu.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.init.calculate_gain("relu")
+        1.4142135623730951
+        >>> vj.nn.init.calculate_gain("tanh")
+        1.6666666666666667
+    """
     if nonlinearity in _LINEAR:
         return 1.0
     if nonlinearity == "tanh":
@@ -93,14 +101,29 @@ def _fans(tensor: Variable) -> tuple[int, int]:
 
 
 def uniform_(tensor: Variable, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Variable:
-    """Fill with U(a, b) samples. PyTorch's ``nn.init.uniform_``."""
+    """Fill with U(a, b) samples. PyTorch's ``nn.init.uniform_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> w = vj.nn.init.uniform_(vj.empty(3, 5), -0.5, 0.5)
+        >>> w.shape, bool(w.abs().max() <= 0.5)
+        (varjax.Size([3, 5]), True)
+    """
     return _fill(tensor, _draw("uniform", tensor.shape, generator, tensor._node.dtype, a, b))
 
 
 def normal_(
     tensor: Variable, mean: float = 0.0, std: float = 1.0, generator: Any = None
 ) -> Variable:
-    """Fill with N(mean, std**2) samples. PyTorch's ``nn.init.normal_``."""
+    """Fill with N(mean, std**2) samples. PyTorch's ``nn.init.normal_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> vj.nn.init.normal_(vj.empty(3, 5), mean=0.0, std=0.02).shape
+        varjax.Size([3, 5])
+    """
     return _fill(tensor, _draw("normal", tensor.shape, generator, tensor._node.dtype, mean, std))
 
 
@@ -113,7 +136,15 @@ def trunc_normal_(
     generator: Any = None,
 ) -> Variable:
     """Normal samples in ``[a, b]``: the ones outside are redrawn on the host while most fall
-    inside; a narrow interval far in a tail uses PyTorch's inverse-CDF method instead."""
+    inside; a narrow interval far in a tail uses PyTorch's inverse-CDF method instead.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> w = vj.nn.init.trunc_normal_(vj.empty(3, 5), std=1.0, a=-0.5, b=0.5)
+        >>> w.shape, bool(w.abs().max() <= 0.5)
+        (varjax.Size([3, 5]), True)
+    """
 
     def cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
@@ -135,24 +166,52 @@ def trunc_normal_(
 
 
 def constant_(tensor: Variable, val: float) -> Variable:
-    """Fill with ``val``. PyTorch's ``nn.init.constant_``."""
+    """Fill with ``val``. PyTorch's ``nn.init.constant_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.init.constant_(vj.empty(2, 3), 0.5)
+        tensor([[0.5000, 0.5000, 0.5000],
+                [0.5000, 0.5000, 0.5000]])
+    """
     with no_grad():
         tensor.fill_(val)
     return tensor
 
 
 def ones_(tensor: Variable) -> Variable:
-    """Fill with 1. PyTorch's ``nn.init.ones_``."""
+    """Fill with 1. PyTorch's ``nn.init.ones_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.init.ones_(vj.empty(2, 3))
+        tensor([[1., 1., 1.],
+                [1., 1., 1.]])
+    """
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor: Variable) -> Variable:
-    """Fill with 0. PyTorch's ``nn.init.zeros_``."""
+    """Fill with 0. PyTorch's ``nn.init.zeros_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.init.zeros_(vj.empty(2, 3))
+        tensor([[0., 0., 0.],
+                [0., 0., 0.]])
+    """
     return constant_(tensor, 0.0)
 
 
 def eye_(tensor: Variable) -> Variable:
-    """Fill a 2-D tensor with the identity matrix. PyTorch's ``nn.init.eye_``."""
+    """Fill a 2-D tensor with the identity matrix. PyTorch's ``nn.init.eye_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.init.eye_(vj.empty(2, 3))
+        tensor([[1., 0., 0.],
+                [0., 1., 0.]])
+    """
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, eye(*tensor.shape, dtype=tensor.dtype))
@@ -160,7 +219,15 @@ def eye_(tensor: Variable) -> Variable:
 
 def xavier_uniform_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
     """U(-b, b) with ``b = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot). PyTorch's
-    ``nn.init.xavier_uniform_``."""
+    ``nn.init.xavier_uniform_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> w = vj.nn.init.xavier_uniform_(vj.empty(3, 5))  # bound sqrt(6 / 8)
+        >>> w.shape, bool(w.abs().max() <= 0.75**0.5)
+        (varjax.Size([3, 5]), True)
+    """
     fan_in, fan_out = _fans(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
@@ -168,7 +235,14 @@ def xavier_uniform_(tensor: Variable, gain: float = 1.0, generator: Any = None) 
 
 def xavier_normal_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
     """N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``. PyTorch's
-    ``nn.init.xavier_normal_``."""
+    ``nn.init.xavier_normal_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> vj.nn.init.xavier_normal_(vj.empty(3, 5)).shape
+        varjax.Size([3, 5])
+    """
     fan_in, fan_out = _fans(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
@@ -188,7 +262,15 @@ def kaiming_uniform_(
     generator: Any = None,
 ) -> Variable:
     """U(-b, b) with ``b = gain * sqrt(3 / fan)`` (He), ``fan`` by ``mode``. PyTorch's
-    ``nn.init.kaiming_uniform_``."""
+    ``nn.init.kaiming_uniform_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> w = vj.nn.init.kaiming_uniform_(vj.empty(4, 6), nonlinearity="relu")  # bound 1
+        >>> w.shape, bool(w.abs().max() <= 1.0)
+        (varjax.Size([4, 6]), True)
+    """
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
@@ -201,13 +283,28 @@ def kaiming_normal_(
     generator: Any = None,
 ) -> Variable:
     """N(0, std**2) with ``std = gain / sqrt(fan)`` (He), ``fan`` by ``mode``. PyTorch's
-    ``nn.init.kaiming_normal_``."""
+    ``nn.init.kaiming_normal_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> vj.nn.init.kaiming_normal_(vj.empty(4, 6), mode="fan_out", nonlinearity="relu").shape
+        varjax.Size([4, 6])
+    """
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
 def dirac_(tensor: Variable, groups: int = 1) -> Variable:
     """Fill a 3-, 4- or 5-D (convolution) weight with the Dirac delta, so the convolution
-    keeps its input channels (per group). PyTorch's ``nn.init.dirac_``."""
+    keeps its input channels (per group). PyTorch's ``nn.init.dirac_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.nn.init.dirac_(vj.empty(2, 2, 3))
+        >>> w[:, :, 1]  # the kernel's centre
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
     if tensor.ndim not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     sizes = tuple(tensor.shape)
@@ -225,7 +322,15 @@ def dirac_(tensor: Variable, groups: int = 1) -> Variable:
 def orthogonal_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> Variable:
     """A (semi-)orthogonal matrix, the Q of the QR decomposition of a normal matrix drawn
     on the host, its columns' signs fixed by R's diagonal as PyTorch does; dims after the
-    first are flattened. PyTorch's ``nn.init.orthogonal_``."""
+    first are flattened. PyTorch's ``nn.init.orthogonal_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> w = vj.nn.init.orthogonal_(vj.empty(3, 5))
+        >>> vj.allclose(w @ w.T, vj.eye(3), atol=1e-6)
+        True
+    """
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
@@ -245,7 +350,15 @@ def orthogonal_(tensor: Variable, gain: float = 1.0, generator: Any = None) -> V
 def sparse_(tensor: Variable, sparsity: float, std: float = 0.01, generator: Any = None
             ) -> Variable:  # fmt: skip
     """A 2-D N(0, std**2) matrix with ``ceil(sparsity * rows)`` zeros in each column, at
-    random rows. PyTorch's ``nn.init.sparse_``."""
+    random rows. PyTorch's ``nn.init.sparse_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> _ = vj.manual_seed(0)
+        >>> w = vj.nn.init.sparse_(vj.empty(4, 3), sparsity=0.5)
+        >>> (w == 0).sum(0)  # ceil(0.5 * 4) zeros per column
+        tensor([2, 2, 2])
+    """
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape

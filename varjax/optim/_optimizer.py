@@ -157,6 +157,15 @@ class Optimizer:
     A subclass names its hyperparameters in ``defaults`` and implements ``_chain(h, s)``: the
     optax transformation for hyperparameter values ``h`` (arrays) and structure ``s`` (what
     ``_structure(group)`` returned for the group).
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.tensor([1.0, 2.0], requires_grad=True)
+        >>> opt = vj.optim.SGD([w], lr=0.5)  # an Optimizer subclass
+        >>> (w**2).sum().backward()
+        >>> opt.step(); opt.zero_grad()
+        >>> w, w.grad
+        (tensor([0., 0.], requires_grad=True), None)
     """
 
     # optax state field -> PyTorch's state_dict name

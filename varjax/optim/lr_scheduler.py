@@ -44,7 +44,20 @@ class LRScheduler:
     """Base class: ``step()`` advances ``last_epoch`` and sets each group's lr.
 
     A subclass gives the closed form ``lr_at(base_lr, group_index, epoch)`` or overrides
-    ``get_lr()`` (PyTorch's recursive form, reading the groups' current ``lr``)."""
+    ``get_lr()`` (PyTorch's recursive form, reading the groups' current ``lr``).
+
+    Example:
+        >>> import varjax as vj
+        >>> class Halving(vj.optim.lr_scheduler.LRScheduler):
+        ...     def get_lr(self):
+        ...         return [base * 0.5**self.last_epoch for base in self.base_lrs]
+        >>> opt = vj.optim.SGD([vj.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = Halving(opt)
+        >>> for _ in range(2):
+        ...     opt.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.25]
+    """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):

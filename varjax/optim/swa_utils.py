@@ -47,7 +47,15 @@ def _lerp_into(averaged: ParamList, current: ParamList, weight: float) -> None:
 
 def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable[[ParamList, ParamList, Any], None]:
     """The exponential moving average ``ema = decay * ema + (1 - decay) * p`` over lists of
-    tensors, in place (PyTorch's ``get_ema_multi_avg_fn``)."""
+    tensors, in place (PyTorch's ``get_ema_multi_avg_fn``).
+
+    Example:
+        >>> import varjax as vj
+        >>> ema = [vj.tensor([0.0])]
+        >>> vj.optim.swa_utils.get_ema_multi_avg_fn(0.5)(ema, [vj.tensor([2.0])], 1)
+        >>> ema
+        [tensor([1.])]
+    """
     if decay < 0.0 or decay > 1.0:
         raise ValueError(
             f"Invalid decay value {decay} provided. Please provide a value in [0,1] range."
@@ -61,7 +69,15 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable[[ParamList, ParamList
 
 def get_swa_multi_avg_fn() -> Callable[[ParamList, ParamList, Any], None]:
     """The running mean ``a += (p - a) / (n + 1)`` over lists of tensors, in place
-    (PyTorch's ``get_swa_multi_avg_fn``)."""
+    (PyTorch's ``get_swa_multi_avg_fn``).
+
+    Example:
+        >>> import varjax as vj
+        >>> avg = [vj.tensor([1.0])]  # the mean of 2 values so far
+        >>> vj.optim.swa_utils.get_swa_multi_avg_fn()(avg, [vj.tensor([4.0])], 2)
+        >>> avg
+        [tensor([2.])]
+    """
 
     def swa_update(averaged: ParamList, current: ParamList, num_averaged: Any) -> None:
         n = num_averaged.item() if isinstance(num_averaged, Variable) else num_averaged
@@ -71,7 +87,14 @@ def get_swa_multi_avg_fn() -> Callable[[ParamList, ParamList, Any], None]:
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable[[Variable, Variable, Any], Variable]:
-    """One tensor's EMA: returns ``decay * ema + (1 - decay) * p`` (``get_ema_avg_fn``)."""
+    """One tensor's EMA: returns ``decay * ema + (1 - decay) * p`` (``get_ema_avg_fn``).
+
+    Example:
+        >>> import varjax as vj
+        >>> ema = vj.optim.swa_utils.get_ema_avg_fn(0.5)
+        >>> ema(vj.tensor([0.0]), vj.tensor([2.0]), 1)
+        tensor([1.])
+    """
     if decay < 0.0 or decay > 1.0:
         raise ValueError(
             f"Invalid decay value {decay} provided. Please provide a value in [0,1] range."
@@ -84,7 +107,14 @@ def get_ema_avg_fn(decay: float = 0.999) -> Callable[[Variable, Variable, Any], 
 
 
 def get_swa_avg_fn() -> Callable[[Variable, Variable, Any], Variable]:
-    """One tensor's running mean: returns ``a + (p - a) / (n + 1)`` (``get_swa_avg_fn``)."""
+    """One tensor's running mean: returns ``a + (p - a) / (n + 1)`` (``get_swa_avg_fn``).
+
+    Example:
+        >>> import varjax as vj
+        >>> avg = vj.optim.swa_utils.get_swa_avg_fn()
+        >>> avg(vj.tensor([1.0]), vj.tensor([4.0]), 2)  # the mean of 2 values so far, and 4
+        tensor([2.])
+    """
 
     def swa_update(averaged: Variable, current: Variable, num_averaged: Any) -> Variable:
         return averaged + (current - averaged) / (num_averaged + 1)
@@ -168,7 +198,16 @@ class AveragedModel(nn.Module):
 def update_bn(loader: Iterable[Any], model: nn.Module, device: Any = None) -> None:
     """Recompute the BatchNorm running statistics of ``model`` with one pass over
     ``loader`` (cumulative averages, momentum ``None``), as PyTorch's ``update_bn``; a batch
-    that is a list or tuple contributes its first element."""
+    that is a list or tuple contributes its first element.
+
+    Example:
+        >>> import varjax as vj
+        >>> bn = vj.nn.BatchNorm1d(1)
+        >>> loader = [vj.tensor([[1.0], [3.0]]), vj.tensor([[5.0], [7.0]])]
+        >>> vj.optim.swa_utils.update_bn(loader, bn)
+        >>> bn.running_mean, bn.running_var
+        (tensor([4.]), tensor([2.]))
+    """
     momenta = {}
     for module in model.modules():
         # by name, as PyTorch's _BatchNorm family (BatchNorm1d/2d/3d, SyncBatchNorm, lazy

@@ -51,7 +51,19 @@ T = TypeVar("T")
 
 
 class Dataset(Generic[T]):
-    """A map-style dataset: subclass and define ``__getitem__`` (and ``__len__``)."""
+    """A map-style dataset: subclass and define ``__getitem__`` (and ``__len__``).
+
+    Example:
+        >>> from varjax.utils.data import Dataset
+        >>> class Squares(Dataset):
+        ...     def __len__(self):
+        ...         return 4
+        ...     def __getitem__(self, i):
+        ...         return i * i
+        >>> ds = Squares()
+        >>> len(ds), ds[3], len(ds + ds)
+        (4, 9, 8)
+    """
 
     def __getitem__(self, index: int) -> T:
         raise NotImplementedError("a Dataset subclass must define __getitem__")
@@ -61,14 +73,31 @@ class Dataset(Generic[T]):
 
 
 class IterableDataset(Dataset[T]):
-    """A stream of samples: subclass and define ``__iter__``."""
+    """A stream of samples: subclass and define ``__iter__``.
+
+    Example:
+        >>> from varjax.utils.data import DataLoader, IterableDataset
+        >>> class Count(IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(3))
+        >>> [b.tolist() for b in DataLoader(Count(), batch_size=2)]
+        [[0, 1], [2]]
+    """
 
     def __iter__(self) -> Iterator[T]:
         raise NotImplementedError("an IterableDataset subclass must define __iter__")
 
 
 class TensorDataset(Dataset):
-    """Samples are the ``i``-th rows of each tensor: ``TensorDataset(x, y)[i] == (x[i], y[i])``."""
+    """Samples are the ``i``-th rows of each tensor: ``TensorDataset(x, y)[i] == (x[i], y[i])``.
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.utils.data import TensorDataset
+        >>> ds = TensorDataset(vj.arange(6).reshape(3, 2), vj.tensor([0, 1, 0]))
+        >>> len(ds), ds[1]
+        (3, (tensor([2, 3]), tensor(1)))
+    """
 
     def __init__(self, *tensors: Variable) -> None:
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
@@ -84,7 +113,14 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset[T]):
-    """The samples of ``dataset`` at ``indices``."""
+    """The samples of ``dataset`` at ``indices``.
+
+    Example:
+        >>> from varjax.utils.data import Subset
+        >>> sub = Subset([10, 11, 12, 13], [3, 1])
+        >>> len(sub), sub[0], sub[1]
+        (2, 13, 11)
+    """
 
     def __init__(self, dataset: Dataset[T], indices: Sequence[int]) -> None:
         self.dataset, self.indices = dataset, list(indices)
@@ -99,7 +135,14 @@ class Subset(Dataset[T]):
 
 
 class ConcatDataset(Dataset[T]):
-    """Several datasets one after the other."""
+    """Several datasets one after the other.
+
+    Example:
+        >>> from varjax.utils.data import ConcatDataset
+        >>> ds = ConcatDataset([[1, 2], [3, 4, 5]])
+        >>> len(ds), ds[2], ds.cumulative_sizes
+        (5, 3, [2, 5])
+    """
 
     def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
@@ -127,7 +170,16 @@ def random_split(
     dataset: Dataset[T], lengths: Sequence[int | float], generator: _rng.Generator | None = None
 ) -> list[Subset[T]]:
     """Split ``dataset`` at random into non-overlapping Subsets of the given lengths, or of
-    the given fractions of its length (the remainder going round-robin, as PyTorch does)."""
+    the given fractions of its length (the remainder going round-robin, as PyTorch does).
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.utils.data import random_split
+        >>> g = vj.Generator().manual_seed(0)
+        >>> train, val = random_split(range(10), [0.7, 0.3], generator=g)
+        >>> len(train), len(val), sorted(train.indices + val.indices) == list(range(10))
+        (7, 3, True)
+    """
     n = len(dataset)  # type: ignore[arg-type]
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         counts = [math.floor(n * f) for f in lengths]
@@ -145,7 +197,16 @@ def random_split(
 
 
 class Sampler(Generic[T]):
-    """Yields the indices (or index batches) a DataLoader loads."""
+    """Yields the indices (or index batches) a DataLoader loads.
+
+    Example:
+        >>> from varjax.utils.data import Sampler
+        >>> class Evens(Sampler):
+        ...     def __iter__(self):
+        ...         return iter(range(0, 6, 2))
+        >>> list(Evens())
+        [0, 2, 4]
+    """
 
     def __init__(self, data_source: Any = None) -> None:
         pass
@@ -155,6 +216,15 @@ class Sampler(Generic[T]):
 
 
 class SequentialSampler(Sampler[int]):
+    """The indices ``0, 1, ..., len(data_source) - 1``, in order (PyTorch's
+    ``SequentialSampler``).
+
+    Example:
+        >>> from varjax.utils.data import SequentialSampler
+        >>> list(SequentialSampler(["a", "b", "c"]))
+        [0, 1, 2]
+    """
+
     def __init__(self, data_source: Any) -> None:
         self.data_source = data_source
 
@@ -166,7 +236,15 @@ class SequentialSampler(Sampler[int]):
 
 
 class RandomSampler(Sampler[int]):
-    """A random order of the indices (or ``num_samples`` draws with replacement)."""
+    """A random order of the indices (or ``num_samples`` draws with replacement).
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.utils.data import RandomSampler
+        >>> sampler = RandomSampler(range(5), generator=vj.Generator().manual_seed(0))
+        >>> len(sampler), sorted(sampler)
+        (5, [0, 1, 2, 3, 4])
+    """
 
     def __init__(
         self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
@@ -197,7 +275,15 @@ class RandomSampler(Sampler[int]):
 
 
 class SubsetRandomSampler(Sampler[int]):
-    """The given indices, in a random order."""
+    """The given indices, in a random order.
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.utils.data import SubsetRandomSampler
+        >>> sampler = SubsetRandomSampler([4, 7, 9], generator=vj.Generator().manual_seed(0))
+        >>> len(sampler), sorted(sampler)
+        (3, [4, 7, 9])
+    """
 
     def __init__(self, indices: Sequence[int], generator: _rng.Generator | None = None) -> None:
         self.indices, self.generator = indices, generator
@@ -211,7 +297,16 @@ class SubsetRandomSampler(Sampler[int]):
 
 
 class WeightedRandomSampler(Sampler[int]):
-    """``num_samples`` indices drawn with probabilities proportional to ``weights``."""
+    """``num_samples`` indices drawn with probabilities proportional to ``weights``.
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.utils.data import WeightedRandomSampler
+        >>> g = vj.Generator().manual_seed(0)
+        >>> sampler = WeightedRandomSampler([0.0, 1.0, 0.0, 2.0], 2, replacement=False, generator=g)
+        >>> len(sampler), sorted(sampler)  # the two indices of nonzero weight
+        (2, [1, 3])
+    """
 
     def __init__(
         self, weights: Sequence[float], num_samples: int, replacement: bool = True,
@@ -293,7 +388,15 @@ class DistributedSampler(Sampler[int]):
 
 
 class BatchSampler(Sampler[list[int]]):
-    """Groups the indices of ``sampler`` into lists of ``batch_size``."""
+    """Groups the indices of ``sampler`` into lists of ``batch_size``.
+
+    Example:
+        >>> from varjax.utils.data import BatchSampler, SequentialSampler
+        >>> list(BatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False))
+        [[0, 1], [2, 3], [4]]
+        >>> list(BatchSampler(range(5), batch_size=2, drop_last=True))
+        [[0, 1], [2, 3]]
+    """
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
@@ -354,7 +457,15 @@ def _host_collate(batch: list) -> Any:
 def default_collate(batch: list) -> Any:
     """Stack a list of samples into a batch, as PyTorch's ``default_collate``: Variables are
     stacked (on the device), NumPy arrays and numbers become one Variable per batch, dicts
-    and sequences are collated field by field (a tuple sample gives a list, as PyTorch)."""
+    and sequences are collated field by field (a tuple sample gives a list, as PyTorch).
+
+    Example:
+        >>> import varjax as vj
+        >>> from varjax.utils.data import default_collate
+        >>> default_collate([(vj.tensor([1.0, 2.0]), 0), (vj.tensor([3.0, 4.0]), 1)])
+        [tensor([[1., 2.],
+                [3., 4.]]), tensor([0, 1])]
+    """
     elem = batch[0]
     if isinstance(elem, Variable):
         return stack(list(batch))

@@ -28,7 +28,14 @@ class ParallelStyle:
 
     ``input_layouts``, ``output_layouts`` and ``use_local_output`` are accepted for
     PyTorch's plans; the activations' layouts follow from the weights' (there are no local
-    tensors here: a Variable always holds the whole value)."""
+    tensors here: a Variable always holds the whole value).
+
+    Example:
+        >>> from varjax.distributed.tensor.parallel import ColwiseParallel, ParallelStyle
+        >>> style = ColwiseParallel(use_local_output=False)
+        >>> isinstance(style, ParallelStyle), style.use_local_output
+        (True, False)
+    """
 
     _linear_dim: int  # the weight dimension split for a Linear (out, in)
     _embedding_dim: int  # ... and for an Embedding (num, dim)

@@ -247,7 +247,19 @@ def multi_head_attention_forward(
     PyTorch's ``F.multi_head_attention_forward``: project, split heads, attend, merge, project.
     Masks follow PyTorch's ``nn.MultiheadAttention``: a bool ``attn_mask`` or
     ``key_padding_mask`` is True where attention is *not* allowed; float ones are added.
-    Returns (output, attention weights averaged over heads, or per head, or None)."""
+    Returns (output, attention weights averaged over heads, or per head, or None).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> E, heads = 4, 2
+        >>> q, kv = vj.ones(3, 2, E), vj.ones(5, 2, E)  # (L, N, E), (S, N, E)
+        >>> out, w = F.multi_head_attention_forward(
+        ...     q, kv, kv, E, heads, vj.ones(3 * E, E), None, None, None, False, 0.0,
+        ...     vj.ones(E, E), None)
+        >>> out.shape, w.shape  # w: the weights averaged over heads, (N, L, S)
+        (varjax.Size([3, 2, 4]), varjax.Size([2, 3, 5]))
+    """
     if static_k is not None or static_v is not None:
         raise NotImplementedError("multi_head_attention_forward: static_k / static_v are not "
                                   "supported; pass key and value instead")  # fmt: skip

@@ -51,7 +51,14 @@ def relu(input: Any, inplace: bool = False) -> Variable:
 
 
 def silu(input: Any, inplace: bool = False) -> Variable:
-    """``x * sigmoid(x)`` (PyTorch's ``F.silu``); ``inplace`` writes the result into ``input``."""
+    """``x * sigmoid(x)`` (PyTorch's ``F.silu``); ``inplace`` writes the result into ``input``.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.silu(vj.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7311])
+    """
     out = _functions.silu(input)
     return input.copy_(out) if inplace else out
 tanh, sigmoid = _functions.tanh, _functions.sigmoid
@@ -74,7 +81,14 @@ def softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,
 def log_softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,
                 dtype: Any = None) -> Variable:  # fmt: skip
     """``log(softmax(x))`` along ``dim``, computed stably (PyTorch's ``F.log_softmax``; the
-    same implicit ``dim`` as ``softmax``)."""
+    same implicit ``dim`` as ``softmax``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.log_softmax(vj.tensor([0.0, 1.0, 2.0]), dim=0)
+        tensor([-2.4076, -1.4076, -0.4076])
+    """
     if dim is None:
         dim = softmax_dim("log_softmax", _var(input).ndim, _stacklevel)
     return _functions.log_softmax(input, dim, dtype)
@@ -94,18 +108,39 @@ def _apply(op: Op, *inputs: Any, params: tuple = ()) -> Variable:
 
 
 def gelu(input: Any, approximate: str = "none") -> Variable:
-    """GELU: exact (``approximate='none'``, PyTorch's default) or the tanh approximation."""
+    """GELU: exact (``approximate='none'``, PyTorch's default) or the tanh approximation.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.gelu(vj.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8413])
+    """
     return _var(input).gelu(approximate)
 
 
 def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Variable:
-    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.softplus(vj.tensor([0.0, 1.0]))
+        tensor([0.6931, 1.3133])
+    """
     return _var(input).softplus(beta, threshold)
 
 
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only);
-    ``inplace`` writes the result into ``input``."""
+    ``inplace`` writes the result into ``input``.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.dropout(vj.tensor([1.0, 2.0]), p=0.5, training=False)
+        tensor([1., 2.])
+    """
     x = _var(input)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -157,7 +192,15 @@ def _same_shape(name: str, a: Variable, b: Variable) -> None:
 
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
-    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features)."""
+    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> w = vj.tensor([[1.0, 1.0], [0.0, 1.0], [1.0, -1.0]])
+        >>> F.linear(vj.tensor([[1.0, 2.0]]), w, vj.tensor([0.5, 0.0, 0.0]))
+        tensor([[ 3.5000,  2.0000, -1.0000]])
+    """
     if bias is None:
         return _apply(P.linear, _var(input), _var(weight))
     return _apply(P.linear_bias, _var(input), _var(weight), _var(bias))
@@ -167,7 +210,14 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Variable:
 def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean", weight: Any = None) -> Variable:  # fmt: skip
     """Mean squared error; with ``weight`` (the input's shape), each error is weighted and
-    ``'mean'`` divides by the weights' sum (PyTorch's)."""
+    ``'mean'`` divides by the weights' sum (PyTorch's).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.mse_loss(vj.tensor([1.0, 2.0]), vj.tensor([0.0, 4.0]))
+        tensor(2.5000)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("mse_loss", x, y)
@@ -177,7 +227,14 @@ def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = No
 @_autocast.to_float32
 def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
             reduction: str = "mean", weight: Any = None) -> Variable:  # fmt: skip
-    """Mean absolute error; ``weight`` as in ``mse_loss``."""
+    """Mean absolute error; ``weight`` as in ``mse_loss``.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.l1_loss(vj.tensor([1.0, 2.0]), vj.tensor([0.0, 4.0]))
+        tensor(1.5000)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("l1_loss", x, y)
@@ -203,7 +260,14 @@ def _weighted(loss: Variable, weight: Any, x: Variable, reduction: str) -> Varia
 @_autocast.to_float32
 def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
                    reduction: str = "mean", beta: float = 1.0) -> Variable:  # fmt: skip
-    """Squared error below ``beta`` (halved, over ``beta``), absolute error above it."""
+    """Squared error below ``beta`` (halved, over ``beta``), absolute error above it.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.smooth_l1_loss(vj.tensor([0.5, 3.0]), vj.zeros(2), reduction='none')
+        tensor([0.1250, 2.5000])
+    """
     reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("smooth_l1_loss", x, y)
@@ -217,7 +281,14 @@ def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: An
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Any = None,
                          reduce: Any = None, reduction: str = "mean") -> Variable:  # fmt: skip
-    """BCE of probabilities; like PyTorch, each log is clamped at -100 so 0 and 1 stay finite."""
+    """BCE of probabilities; like PyTorch, each log is clamped at -100 so 0 and 1 stay finite.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.binary_cross_entropy(vj.tensor([0.5, 0.5]), vj.tensor([1.0, 0.0]))
+        tensor(0.6931)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     p, y = _var(input), _var(target)
     _same_shape("binary_cross_entropy", p, y)
@@ -234,7 +305,14 @@ def binary_cross_entropy_with_logits(
     input: Any, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None,
     reduction: str = "mean", pos_weight: Any = None,
 ) -> Variable:  # fmt: skip
-    """BCE of logits, computed stably: max(x, 0) - x*y + log(1 + exp(-|x|))."""
+    """BCE of logits, computed stably: max(x, 0) - x*y + log(1 + exp(-|x|)).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.binary_cross_entropy_with_logits(vj.zeros(2), vj.tensor([1.0, 0.0]))
+        tensor(0.6931)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     x, y = _var(input), _var(target)
     _same_shape("binary_cross_entropy_with_logits", x, y)
@@ -270,7 +348,14 @@ def nll_loss(
     ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
 ) -> Variable:  # fmt: skip
     """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``
-    of shape (N, C) or (N, C, d1, ...); the mean is weighted by ``weight[target]``."""
+    of shape (N, C) or (N, C, d1, ...); the mean is weighted by ``weight[target]``.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.nll_loss(vj.tensor([[-1.0, -2.0], [-3.0, -0.5]]), vj.tensor([0, 1]))
+        tensor(0.7500)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     logp, target = _var(input), _var(target)
     if is_floating(target.dtype):
@@ -341,7 +426,16 @@ def cross_entropy(
 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
-    """Class indices -> one-hot rows of length ``num_classes`` (inferred as max + 1 if -1)."""
+    """Class indices -> one-hot rows of length ``num_classes`` (inferred as max + 1 if -1).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.one_hot(vj.tensor([0, 2, 1]))
+        tensor([[1, 0, 0],
+                [0, 0, 1],
+                [0, 1, 0]])
+    """
     t = _var(tensor)
     if is_floating(t.dtype):
         raise RuntimeError("one_hot is only applicable to index tensor of an integer dtype")
@@ -358,7 +452,16 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
 
 def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Variable:
     """Pad with ``mode`` ``'constant'`` (``value``), ``'reflect'``, ``'replicate'`` or
-    ``'circular'``; ``pad`` lists (left, right) pairs from the last dim backwards."""
+    ``'circular'``; ``pad`` lists (left, right) pairs from the last dim backwards.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.pad(vj.tensor([[1.0, 2.0]]), (1, 2))
+        tensor([[0., 1., 2., 0., 0.]])
+        >>> F.pad(vj.tensor([[1.0, 2.0, 3.0]]), (2, 1), mode='reflect')
+        tensor([[3., 2., 1., 2., 3., 2.]])
+    """
     x = _var(input)
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise ValueError(
@@ -397,7 +500,16 @@ def embedding(
     ``padding_idx`` rows receive no gradient. ``max_norm`` first rescales, in place, each row
     ``input`` picks whose ``norm_type``-norm exceeds it to that norm. ``scale_grad_by_freq``
     divides each row's gradient by how often the batch picks it. ``sparse`` is accepted; the
-    gradient is dense (the same values as PyTorch's sparse one)."""
+    gradient is dense (the same values as PyTorch's sparse one).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> weight = vj.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+        >>> F.embedding(vj.tensor([[0, 2]]), weight)
+        tensor([[[0., 1.],
+                 [4., 5.]]])
+    """
     idx, w = _var(input), _var(weight)
     flat = idx.reshape(-1)
     if max_norm is not None:
@@ -429,7 +541,15 @@ def layer_norm(
     input: Any, normalized_shape: Sequence[int] | int, weight: Any = None, bias: Any = None,
     eps: float = 1e-5,
 ) -> Variable:  # fmt: skip
-    """Normalize over the last ``len(normalized_shape)`` dims, then scale and shift."""
+    """Normalize over the last ``len(normalized_shape)`` dims, then scale and shift.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.layer_norm(vj.tensor([[1.0, 3.0], [2.0, 6.0]]), (2,))
+        tensor([[-1.0000,  1.0000],
+                [-1.0000,  1.0000]])
+    """
     x = _var(input)
     shape = (
         (normalized_shape,)
@@ -545,7 +665,15 @@ def conv2d(
     input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
     dilation: Any = 1, groups: int = 1,
 ) -> Variable:  # fmt: skip
-    """2-D convolution (cross-correlation) of (N, C, H, W) by weight (O, C/groups, kH, kW)."""
+    """2-D convolution (cross-correlation) of (N, C, H, W) by weight (O, C/groups, kH, kW).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.conv2d(vj.ones(1, 1, 3, 3), vj.ones(1, 1, 2, 2))
+        tensor([[[[4., 4.],
+                  [4., 4.]]]])
+    """
     x, w = _var(input), _var(weight)
     if x.ndim != 4 or w.ndim != 4:
         raise RuntimeError(

@@ -108,14 +108,30 @@ def _conv(name, n, input, weight, bias, stride, padding, dilation, groups) -> Va
 def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Variable:  # fmt: skip
     """1-D convolution (cross-correlation) of (N, C, L) by weight (O, C/groups, k)
-    (PyTorch's ``F.conv1d``); ``padding`` may be ints, ``'same'`` or ``'valid'``."""
+    (PyTorch's ``F.conv1d``); ``padding`` may be ints, ``'same'`` or ``'valid'``.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.arange(5.0).reshape(1, 1, 5)
+        >>> F.conv1d(x, vj.ones(1, 1, 3))
+        tensor([[[3., 6., 9.]]])
+    """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Variable:  # fmt: skip
     """3-D convolution of (N, C, D, H, W) by weight (O, C/groups, kD, kH, kW)
-    (PyTorch's ``F.conv3d``)."""
+    (PyTorch's ``F.conv3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.arange(8.0).reshape(1, 1, 2, 2, 2)
+        >>> F.conv3d(x, vj.ones(1, 1, 2, 2, 2))
+        tensor([[[[[28.]]]]])
+    """
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -147,7 +163,14 @@ def conv_transpose1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                      padding: Any = 0, output_padding: Any = 0, groups: int = 1,
                      dilation: Any = 1) -> Variable:  # fmt: skip
     """Transposed 1-D convolution (the gradient of ``conv1d``) of (N, C, L) by weight
-    (C, O/groups, k) (PyTorch's ``F.conv_transpose1d``)."""
+    (C, O/groups, k) (PyTorch's ``F.conv_transpose1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.conv_transpose1d(vj.tensor([[[1.0, 2.0]]]), vj.ones(1, 1, 2))
+        tensor([[[1., 3., 2.]]])
+    """
     return _conv_t("conv_transpose1d", 1, input, weight, bias, stride, padding,
                    output_padding, groups, dilation)  # fmt: skip
 
@@ -156,7 +179,18 @@ def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                      padding: Any = 0, output_padding: Any = 0, groups: int = 1,
                      dilation: Any = 1) -> Variable:  # fmt: skip
     """Transposed 2-D convolution of (N, C, H, W) by weight (C, O/groups, kH, kW)
-    (PyTorch's ``F.conv_transpose2d``)."""
+    (PyTorch's ``F.conv_transpose2d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+        >>> F.conv_transpose2d(x, vj.ones(1, 1, 2, 2), stride=2)
+        tensor([[[[1., 1., 2., 2.],
+                  [1., 1., 2., 2.],
+                  [3., 3., 4., 4.],
+                  [3., 3., 4., 4.]]]])
+    """
     return _conv_t("conv_transpose2d", 2, input, weight, bias, stride, padding,
                    output_padding, groups, dilation)  # fmt: skip
 
@@ -165,7 +199,14 @@ def conv_transpose3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                      padding: Any = 0, output_padding: Any = 0, groups: int = 1,
                      dilation: Any = 1) -> Variable:  # fmt: skip
     """Transposed 3-D convolution of (N, C, D, H, W) by weight (C, O/groups, kD, kH, kW)
-    (PyTorch's ``F.conv_transpose3d``)."""
+    (PyTorch's ``F.conv_transpose3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.conv_transpose3d(vj.ones(1, 1, 1, 1, 2), vj.ones(1, 1, 1, 1, 2))
+        tensor([[[[[1., 2., 1.]]]]])
+    """
     return _conv_t("conv_transpose3d", 3, input, weight, bias, stride, padding,
                    output_padding, groups, dilation)  # fmt: skip
 
@@ -221,7 +262,14 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                dilation: Any = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Variable:  # fmt: skip
     """Max over windows of a (N, C, L) or (C, L) input (PyTorch's ``F.max_pool1d``); with
-    ``return_indices``, also where each maximum is (for ``max_unpool1d``)."""
+    ``return_indices``, also where each maximum is (for ``max_unpool1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.max_pool1d(vj.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), 2)
+        tensor([[[3., 5.]]])
+    """
     return _max(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -245,7 +293,14 @@ def max_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                dilation: Any = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Variable:  # fmt: skip
     """Max over (kD, kH, kW) windows of a (N, C, D, H, W) or (C, D, H, W) input
-    (PyTorch's ``F.max_pool3d``)."""
+    (PyTorch's ``F.max_pool3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.max_pool3d(vj.arange(8.0).reshape(1, 1, 2, 2, 2), 2)
+        tensor([[[[[7.]]]]])
+    """
     return _max(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -265,7 +320,14 @@ def _avg(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
 def avg_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                ceil_mode: bool = False, count_include_pad: bool = True) -> Variable:  # fmt: skip
     """Mean over windows of a (N, C, L) or (C, L) input (PyTorch's ``F.avg_pool1d``);
-    ``count_include_pad`` counts the zero padding in the divisor."""
+    ``count_include_pad`` counts the zero padding in the divisor.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.avg_pool1d(vj.tensor([[[1.0, 3.0, 2.0, 6.0]]]), 2)
+        tensor([[[2., 4.]]])
+    """
     return _avg(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
@@ -274,7 +336,15 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                divisor_override: int | None = None) -> Variable:  # fmt: skip
     """Mean over (kH, kW) windows of a (N, C, H, W) or (C, H, W) input (PyTorch's
     ``F.avg_pool2d``): ``count_include_pad`` counts the zero padding in the divisor, and
-    ``divisor_override`` divides every window's sum by itself instead."""
+    ``divisor_override`` divides every window's sum by itself instead.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.avg_pool2d(vj.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 2.5000,  4.5000],
+                  [10.5000, 12.5000]]]])
+    """
     return _avg(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                 divisor_override)  # fmt: skip
 
@@ -283,7 +353,14 @@ def avg_pool3d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Variable:  # fmt: skip
     """Mean over (kD, kH, kW) windows of a (N, C, D, H, W) or (C, D, H, W) input
-    (PyTorch's ``F.avg_pool3d``)."""
+    (PyTorch's ``F.avg_pool3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.avg_pool3d(vj.arange(8.0).reshape(1, 1, 2, 2, 2), 2)
+        tensor([[[[[3.5000]]]]])
+    """
     return _avg(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                 divisor_override)  # fmt: skip
 
@@ -326,7 +403,16 @@ def _max_unpool(n: int, input: Any, indices: Any, kernel_size: Any, stride: Any,
 def max_unpool1d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,
                  padding: Any = 0, output_size: Any = None) -> Variable:  # fmt: skip
     """The inverse of ``max_pool1d(return_indices=True)`` (PyTorch's ``F.max_unpool1d``):
-    each value at its index, zeros elsewhere."""
+    each value at its index, zeros elsewhere.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.tensor([[[1.0, 3.0, 4.0, 2.0]]])
+        >>> out, idx = F.max_pool1d(x, 2, return_indices=True)
+        >>> idx, F.max_unpool1d(out, idx, 2)
+        (tensor([[[1, 2]]]), tensor([[[0., 3., 4., 0.]]]))
+    """
     return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
 
 
@@ -348,7 +434,16 @@ def max_unpool2d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,
 
 def max_unpool3d(input: Any, indices: Any, kernel_size: Any, stride: Any = None,
                  padding: Any = 0, output_size: Any = None) -> Variable:  # fmt: skip
-    """The inverse of ``max_pool3d(return_indices=True)`` (PyTorch's ``F.max_unpool3d``)."""
+    """The inverse of ``max_pool3d(return_indices=True)`` (PyTorch's ``F.max_unpool3d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.arange(8.0).reshape(1, 1, 2, 2, 2)
+        >>> out, idx = F.max_pool3d(x, 2, return_indices=True)
+        >>> idx.flatten(), F.max_unpool3d(out, idx, 2).flatten()
+        (tensor([7]), tensor([0., 0., 0., 0., 0., 0., 0., 7.]))
+    """
     return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
 
 
@@ -371,25 +466,55 @@ def _adaptive(kind: str, n: int, input: Any, output_size: Any) -> Variable:
 
 def adaptive_avg_pool1d(input: Any, output_size: Any) -> Variable:
     """Mean over PyTorch's adaptive bins [floor(i*L/out), ceil((i+1)*L/out)) of the last dim
-    (PyTorch's ``F.adaptive_avg_pool1d``)."""
+    (PyTorch's ``F.adaptive_avg_pool1d``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.adaptive_avg_pool1d(vj.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0]]]), 2)
+        tensor([[[2., 4.]]])
+    """
     return _adaptive("avg", 1, input, output_size)
 
 
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Variable:
     """Mean over adaptive bins of the last two dims (PyTorch's ``F.adaptive_avg_pool2d``);
-    ``None`` in ``output_size`` keeps that dim's size."""
+    ``None`` in ``output_size`` keeps that dim's size.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.adaptive_avg_pool2d(vj.arange(16.0).reshape(1, 1, 4, 4), (1, None))
+        tensor([[[[6., 7., 8., 9.]]]])
+    """
     return _adaptive("avg", 2, input, output_size)
 
 
 def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Variable:
     """Max over adaptive bins of the last dim (PyTorch's ``F.adaptive_max_pool1d``); with
-    ``return_indices``, also where each maximum is."""
+    ``return_indices``, also where each maximum is.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.tensor([[[1.0, 4.0, 2.0, 3.0, 5.0]]])
+        >>> F.adaptive_max_pool1d(x, 2, return_indices=True)
+        (tensor([[[4., 5.]]]), tensor([[[1, 4]]]))
+    """
     return _adaptive_max(1, input, output_size, return_indices)
 
 
 def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Variable:
     """Max over adaptive bins of the last two dims (PyTorch's ``F.adaptive_max_pool2d``);
-    with ``return_indices``, also where each maximum is."""
+    with ``return_indices``, also where each maximum is.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.adaptive_max_pool2d(vj.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
     return _adaptive_max(2, input, output_size, return_indices)
 
 
@@ -472,14 +597,30 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
 
 def upsample(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
              align_corners: bool | None = None) -> Variable:  # fmt: skip
-    """PyTorch's deprecated ``F.upsample``: ``interpolate`` with the same arguments."""
+    """PyTorch's deprecated ``F.upsample``: ``interpolate`` with the same arguments.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.upsample(vj.tensor([[[1.0, 2.0]]]), scale_factor=2)
+        tensor([[[1., 1., 2., 2.]]])
+    """
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Variable:  # fmt: skip
     """Sample (N, C, H, W) at the (x, y) locations in [-1, 1] of ``grid`` (N, Ho, Wo, 2)
-    (PyTorch's ``F.grid_sample``); differentiable in the input and, for bilinear, the grid."""
+    (PyTorch's ``F.grid_sample``); differentiable in the input and, for bilinear, the grid.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.arange(4.0).reshape(1, 1, 2, 2)
+        >>> grid = vj.tensor([[[[-1.0, -1.0], [0.0, 0.0], [1.0, 1.0]]]])
+        >>> F.grid_sample(x, grid, align_corners=True)
+        tensor([[[[0.0000, 1.5000, 3.0000]]]])
+    """
     x, g = _var(input), _var(grid)
     if mode not in ("bilinear", "nearest"):
         raise NotImplementedError(f"grid_sample: mode {mode!r} is not supported; use "
@@ -498,7 +639,15 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
 
 
 def pixel_shuffle(input: Any, upscale_factor: int) -> Variable:
-    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) (PyTorch's ``F.pixel_shuffle``)."""
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) (PyTorch's ``F.pixel_shuffle``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.pixel_shuffle(vj.arange(4.0).reshape(1, 4, 1, 1), 2)
+        tensor([[[[0., 1.],
+                  [2., 3.]]]])
+    """
     x, r = _var(input), int(upscale_factor)
     if x.ndim < 3 or x.shape[-3] % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
@@ -514,7 +663,14 @@ def pixel_shuffle(input: Any, upscale_factor: int) -> Variable:
 
 def pixel_unshuffle(input: Any, downscale_factor: int) -> Variable:
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of ``pixel_shuffle``
-    (PyTorch's ``F.pixel_unshuffle``)."""
+    (PyTorch's ``F.pixel_unshuffle``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.pixel_unshuffle(vj.arange(4.0).reshape(1, 1, 2, 2), 2).shape
+        varjax.Size([1, 4, 1, 1])
+    """
     x, r = _var(input), int(downscale_factor)
     if x.ndim < 3 or x.shape[-1] % r or x.shape[-2] % r:
         raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by "
@@ -545,7 +701,17 @@ def _blocks(size: Sequence[int], params: tuple) -> list[int]:
 def unfold(input: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
            stride: Any = 1) -> Variable:  # fmt: skip
     """im2col: sliding (kH, kW) blocks of (N, C, H, W) as columns, (N, C*kH*kW, L)
-    (PyTorch's ``F.unfold``)."""
+    (PyTorch's ``F.unfold``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.unfold(vj.arange(9.0).reshape(1, 1, 3, 3), 2)
+        tensor([[[0., 1., 3., 4.],
+                 [1., 2., 4., 5.],
+                 [3., 4., 6., 7.],
+                 [4., 5., 7., 8.]]])
+    """
     x = _var(input)
     squeeze = x.ndim == 3
     if x.ndim not in (3, 4):
@@ -563,7 +729,16 @@ def unfold(input: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
 def fold(input: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
          stride: Any = 1) -> Variable:  # fmt: skip
     """col2im, the adjoint of ``unfold``: columns (N, C*kH*kW, L) summed back into
-    (N, C, *output_size), overlapping entries added (PyTorch's ``F.fold``)."""
+    (N, C, *output_size), overlapping entries added (PyTorch's ``F.fold``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.fold(vj.ones(1, 4, 4), output_size=3, kernel_size=2)
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
+    """
     x = _var(input)
     squeeze = x.ndim == 2
     if x.ndim not in (2, 3):

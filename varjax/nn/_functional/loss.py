@@ -55,7 +55,14 @@ def _broadcast_warning(name: str, x: Variable, y: Variable) -> None:
 def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0,
                weight: Any = None) -> Variable:  # fmt: skip
     """Squared error (halved) below ``delta``, ``delta * (|d| - delta / 2)`` above it
-    (PyTorch's ``F.huber_loss``); ``weight`` scales each element before the reduction."""
+    (PyTorch's ``F.huber_loss``); ``weight`` scales each element before the reduction.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.huber_loss(vj.tensor([0.5, 3.0]), vj.zeros(2), reduction="none")
+        tensor([0.1250, 2.5000])
+    """
     _check_reduction(reduction)
     x, y = _var(input), _var(target)
     _broadcast_warning("huber_loss", x, y)
@@ -84,7 +91,15 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
     """KL divergence of ``target`` from log-probabilities ``input``: pointwise
     ``target * (log(target) - input)`` (``exp(target) * (target - input)`` with
     ``log_target``) (PyTorch's ``F.kl_div``). ``'batchmean'`` divides the sum by the batch
-    size, which is the mathematical KL divergence; ``'mean'`` averages over every element."""
+    size, which is the mathematical KL divergence; ``'mean'`` averages over every element.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> q = vj.tensor([[0.25, 0.75]])
+        >>> F.kl_div(q.log(), vj.tensor([[0.5, 0.5]]), reduction="batchmean")
+        tensor(0.1438)
+    """
     legacy = size_average is not None or reduce is not None
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction, (*_REDUCTIONS, "batchmean"))
@@ -108,7 +123,14 @@ def poisson_nll_loss(
     eps: float = 1e-8, reduce: Any = None, reduction: str = "mean",
 ) -> Variable:  # fmt: skip
     """Poisson negative log-likelihood of ``target`` with rate ``exp(input)`` (``log_input``)
-    or ``input``; ``full`` adds Stirling's term for targets above 1 (``F.poisson_nll_loss``)."""
+    or ``input``; ``full`` adds Stirling's term for targets above 1 (``F.poisson_nll_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.poisson_nll_loss(vj.zeros(2), vj.tensor([1.0, 2.0]), reduction="none")
+        tensor([1., 1.])
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     x, t = _var(input), _var(target)
@@ -149,7 +171,14 @@ def gaussian_nll_loss(input: Any, target: Any, var: Any, full: bool = False, eps
                       reduction: str = "mean") -> Variable:  # fmt: skip
     """Gaussian negative log-likelihood ``0.5 * (log(var) + (input - target)**2 / var)``
     (PyTorch's ``F.gaussian_nll_loss``). Like PyTorch, ``var`` is clamped to ``eps`` for the
-    value only: the gradient passes through the clamp unchanged."""
+    value only: the gradient passes through the clamp unchanged.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.gaussian_nll_loss(vj.tensor([1.0, 3.0]), vj.ones(2), vj.ones(2), reduction="none")
+        tensor([0., 2.])
+    """
     x, t = _var(input), _var(target)
     v = _gaussian_var(x, var)
     if reduction not in _REDUCTIONS:
@@ -179,7 +208,15 @@ def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float =
                           size_average: Any = None, reduce: Any = None,
                           reduction: str = "mean") -> Variable:  # fmt: skip
     """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where
-    ``target == -1`` (PyTorch's ``F.cosine_embedding_loss``)."""
+    ``target == -1`` (PyTorch's ``F.cosine_embedding_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x = vj.tensor([[1.0, 0.0], [1.0, 0.0]])
+        >>> F.cosine_embedding_loss(x, x, vj.tensor([1, -1]), reduction="none")
+        tensor([0., 1.])
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     x1, x2, y = _var(input1), _var(input2), _var(target)
@@ -195,7 +232,15 @@ def cosine_embedding_loss(input1: Any, input2: Any, target: Any, margin: float =
 def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0.0,
                         size_average: Any = None, reduce: Any = None,
                         reduction: str = "mean") -> Variable:  # fmt: skip
-    """``max(0, -target * (input1 - input2) + margin)`` (``F.margin_ranking_loss``)."""
+    """``max(0, -target * (input1 - input2) + margin)`` (``F.margin_ranking_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> x1, x2 = vj.tensor([1.0, 2.0]), vj.tensor([2.0, 1.0])
+        >>> F.margin_ranking_loss(x1, x2, vj.tensor([1.0, 1.0]), reduction="none")
+        tensor([1., 0.])
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     x1, x2, y = _var(input1), _var(input2), _var(target)
@@ -217,7 +262,15 @@ def triplet_margin_loss(
     swap: bool = False, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
 ) -> Variable:  # fmt: skip
     """``max(0, d(a, p) - d(a, n) + margin)`` with ``d`` the pairwise p-norm distance;
-    ``swap`` uses ``min(d(a, n), d(p, n))`` (PyTorch's ``F.triplet_margin_loss``)."""
+    ``swap`` uses ``min(d(a, n), d(p, n))`` (PyTorch's ``F.triplet_margin_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> a = vj.tensor([[0.0, 0.0]])
+        >>> F.triplet_margin_loss(a, vj.tensor([[6.0, 8.0]]), vj.tensor([[3.0, 4.0]]), eps=0.0)
+        tensor(6.)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     if margin <= 0:
@@ -240,7 +293,14 @@ def multilabel_soft_margin_loss(input: Any, target: Any, weight: Any = None,
                                 size_average: Any = None, reduce: Any = None,
                                 reduction: str = "mean") -> Variable:  # fmt: skip
     """Per-class logistic loss averaged over the classes (last dim), then reduced over the
-    batch (PyTorch's ``F.multilabel_soft_margin_loss``)."""
+    batch (PyTorch's ``F.multilabel_soft_margin_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.multilabel_soft_margin_loss(vj.zeros(1, 2), vj.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     x, t = _var(input), _var(target)
@@ -272,7 +332,14 @@ def multi_margin_loss(
     size_average: Any = None, reduce: Any = None, reduction: str = "mean",
 ) -> Variable:  # fmt: skip
     """Multi-class hinge loss ``sum_{i != y} max(0, margin - x[y] + x[i])**p / C``, each
-    sample scaled by ``weight[y]`` (PyTorch's ``F.multi_margin_loss``)."""
+    sample scaled by ``weight[y]`` (PyTorch's ``F.multi_margin_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.multi_margin_loss(vj.tensor([[0.5, 1.0, 0.0]]), vj.tensor([1]))
+        tensor(0.1667)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     x, y = _var(input), _var(target)
@@ -291,7 +358,14 @@ def multi_margin_loss(
 
 def soft_margin_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
                      reduction: str = "mean") -> Variable:  # fmt: skip
-    """Two-class logistic loss ``log(1 + exp(-target * input))`` (``F.soft_margin_loss``)."""
+    """Two-class logistic loss ``log(1 + exp(-target * input))`` (``F.soft_margin_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.soft_margin_loss(vj.tensor([0.0, 0.0]), vj.tensor([1.0, -1.0]))
+        tensor(0.6931)
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     x, y = _var(input), _var(target)
@@ -301,7 +375,14 @@ def soft_margin_loss(input: Any, target: Any, size_average: Any = None, reduce: 
 def hinge_embedding_loss(input: Any, target: Any, margin: float = 1.0, size_average: Any = None,
                          reduce: Any = None, reduction: str = "mean") -> Variable:  # fmt: skip
     """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``
-    (PyTorch's ``F.hinge_embedding_loss``)."""
+    (PyTorch's ``F.hinge_embedding_loss``).
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.hinge_embedding_loss(vj.tensor([0.5, 0.25]), vj.tensor([1, -1]), reduction="none")
+        tensor([0.5000, 0.7500])
+    """
     reduction = _legacy(size_average, reduce, reduction)
     _check_reduction(reduction)
     x, y = _var(input), _var(target)
@@ -357,7 +438,15 @@ def ctc_loss(
     log-likelihood of each target sequence, summed over its alignments to ``log_probs``
     (T, N, C) (or (T, C) unbatched); ``targets`` padded (N, S) or concatenated (sum of
     ``target_lengths``). ``'mean'`` divides each loss by its target length, then averages.
-    ``zero_infinity`` zeroes the infinite losses (no alignment) and their gradients."""
+    ``zero_infinity`` zeroes the infinite losses (no alignment) and their gradients.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> log_probs = vj.full((2, 1, 2), 0.5).log()  # T=2 steps, N=1, C=2 classes
+        >>> F.ctc_loss(log_probs, vj.tensor([[1]]), [2], [1])
+        tensor(0.2877)
+    """
     _check_reduction(reduction)
     lp, tg = _var(log_probs), _var(targets)
     unbatched = lp.ndim == 2

@@ -88,6 +88,13 @@ def instance_norm(
     With ``use_input_stats`` the sample's own statistics are used and, if running stats are
     given, they are updated in place with the batch average of the per-instance mean and
     unbiased variance (PyTorch's rule); otherwise the running stats normalize.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.instance_norm(vj.tensor([[[1.0, 3.0], [0.0, 4.0]]]))
+        tensor([[[-1.0000,  1.0000],
+                 [-1.0000,  1.0000]]])
     """
     x = _var(input)
     if x.ndim < 3:
@@ -161,6 +168,14 @@ def local_response_norm(
     """Local response normalization across channels (PyTorch's ``F.local_response_norm``):
     ``x / (k + alpha * mean(x**2 over a window of size channels)) ** beta``, the window
     zero-padded by ``size // 2`` before and ``(size - 1) // 2`` after each channel.
+
+    Example:
+        >>> import varjax as vj
+        >>> import varjax.nn.functional as F
+        >>> F.local_response_norm(vj.tensor([[[1.0], [1.0], [1.0]]]), 2, alpha=2.0, beta=1.0)
+        tensor([[[0.5000],
+                 [0.3333],
+                 [0.3333]]])
     """
     x = _var(input)
     if x.ndim < 3:

@@ -29,7 +29,13 @@ def get_total_norm(
     error_if_nonfinite: bool = False, foreach: Any = None,
 ) -> Variable:  # fmt: skip
     """The ``norm_type``-norm of all ``tensors`` together (the norm of their norms; ``inf``:
-    the largest absolute value). PyTorch's ``nn.utils.get_total_norm``."""
+    the largest absolute value). PyTorch's ``nn.utils.get_total_norm``.
+
+    Example:
+        >>> import varjax as vj
+        >>> vj.nn.utils.get_total_norm([vj.tensor([3.0]), vj.tensor([4.0])])
+        tensor(5.)
+    """
     tensors = [t for t in _list(tensors) if t is not None]
     if not tensors:
         return Variable(0.0)
@@ -54,7 +60,17 @@ def clip_grads_with_norm_(
     foreach: Any = None,
 ) -> None:  # fmt: skip
     """Scale the gradients in place by ``min(1, max_norm / (total_norm + 1e-6))``.
-    PyTorch's ``nn.utils.clip_grads_with_norm_``."""
+    PyTorch's ``nn.utils.clip_grads_with_norm_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.ones(4, requires_grad=True)
+        >>> (w * 3).sum().backward()
+        >>> total = vj.nn.utils.get_total_norm([w.grad])
+        >>> vj.nn.utils.clip_grads_with_norm_([w], 3.0, total)
+        >>> w.grad
+        tensor([1.5000, 1.5000, 1.5000, 1.5000])
+    """
     grads = [p.grad for p in _list(parameters) if p.grad is not None]
     with no_grad():
         scale = (max_norm / (total_norm + 1e-6)).clamp(max=1.0)
@@ -91,7 +107,16 @@ def clip_grad_norm_(
 def clip_grad_value_(parameters: Iterable[Variable] | Variable, clip_value: float,
                      foreach: Any = None) -> None:  # fmt: skip
     """Clamp every gradient element to ``[-clip_value, clip_value]`` in place. PyTorch's
-    ``nn.utils.clip_grad_value_``."""
+    ``nn.utils.clip_grad_value_``.
+
+    Example:
+        >>> import varjax as vj
+        >>> w = vj.ones(3, requires_grad=True)
+        >>> (w * vj.tensor([-2.0, 0.5, 3.0])).sum().backward()
+        >>> vj.nn.utils.clip_grad_value_([w], 1.0)
+        >>> w.grad
+        tensor([-1.0000,  0.5000,  1.0000])
+    """
     clip_value = float(clip_value)
     with no_grad():
         for p in _list(parameters):
@@ -101,13 +126,28 @@ def clip_grad_value_(parameters: Iterable[Variable] | Variable, clip_value: floa
 
 def parameters_to_vector(parameters: Iterable[Variable]) -> Variable:
     """All parameters, flattened and joined (differentiable). PyTorch's
-    ``nn.utils.parameters_to_vector``."""
+    ``nn.utils.parameters_to_vector``.
+
+    Example:
+        >>> import varjax as vj
+        >>> lin = vj.nn.Linear(3, 2)  # 6 weights, 2 biases
+        >>> vj.nn.utils.parameters_to_vector(lin.parameters()).shape
+        varjax.Size([8])
+    """
     return _functions.cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec: Variable, parameters: Iterable[Variable]) -> None:
     """Copy consecutive pieces of ``vec`` into the parameters (in place). PyTorch's
-    ``nn.utils.vector_to_parameters``."""
+    ``nn.utils.vector_to_parameters``.
+
+    Example:
+        >>> import varjax as vj
+        >>> lin = vj.nn.Linear(2, 1)
+        >>> vj.nn.utils.vector_to_parameters(vj.tensor([1.0, 2.0, 3.0]), lin.parameters())
+        >>> lin.weight.tolist(), lin.bias.tolist()
+        ([[1.0, 2.0]], [3.0])
+    """
     if not isinstance(vec, Variable):
         raise TypeError(f"expected varjax.Variable, but got: {type(vec).__name__}")
     start = 0

@@ -110,7 +110,14 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo ``weight_norm``: ``<name>`` becomes a Parameter again, with the current value.
-    PyTorch's ``nn.utils.remove_weight_norm``."""
+    PyTorch's ``nn.utils.remove_weight_norm``.
+
+    Example:
+        >>> import varjax as vj
+        >>> m = vj.nn.utils.weight_norm(vj.nn.Linear(3, 2))
+        >>> sorted(vj.nn.utils.remove_weight_norm(m).state_dict())
+        ['bias', 'weight']
+    """
     found = _find(module, WeightNorm, name)
     if found is None:
         raise ValueError(f"weight_norm of '{name}' not found in {module}")
@@ -201,7 +208,14 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo ``spectral_norm``: ``<name>`` becomes a Parameter holding the normalised weight.
-    PyTorch's ``nn.utils.remove_spectral_norm``."""
+    PyTorch's ``nn.utils.remove_spectral_norm``.
+
+    Example:
+        >>> import varjax as vj
+        >>> m = vj.nn.utils.spectral_norm(vj.nn.Linear(3, 2))
+        >>> sorted(vj.nn.utils.remove_spectral_norm(m).state_dict())
+        ['bias', 'weight']
+    """
     found = _find(module, SpectralNorm, name)
     if found is None:
         raise ValueError(f"spectral_norm of '{name}' not found in {module}")
