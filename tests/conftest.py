@@ -1,4 +1,5 @@
-"""Shared fixtures: both execution modes, and a clean compile cache where counts matter."""
+"""Shared fixtures: both execution modes, and a clean compile cache where counts matter; and
+the quick subset (``pytest -m "not slow"``), which leaves out what is marked ``slow`` here."""
 
 from __future__ import annotations
 
@@ -20,6 +21,38 @@ vj.config.max_recompiles = None
 # (user code's default, 256) would evict and recompile them (tests/test_correctness_errors.py
 # tests the bound itself).
 vj.config.max_cached_programs = None
+
+
+# The quick subset (pytest -m "not slow", under a minute on two cores) runs the first case of
+# each test function in these files, which cover the engine, autograd, the op table, nn,
+# optim and varjax.jit, and the examples of the README and the docs pages. Every other case,
+# file and doctest is marked ``slow``: the full run (CI's) runs everything.
+QUICK_FILES = {
+    "test_variable", "test_autograd", "test_correctness", "test_correctness_errors",
+    "test_inplace", "test_hooks", "test_engine", "test_compile", "test_function",
+    "test_serialization", "test_ops", "test_ops_torch", "test_op_examples", "test_library",
+    "test_nn", "test_optim", "test_jit", "test_viz", "test_anomaly", "test_checkpoint",
+    "test_micrograd", "test_gradcheck", "test_mask_select", "test_architecture",
+    "test_nn_signatures", "test_docs", "test_docs_site", "test_project",
+}  # fmt: skip
+# tests of those files that take seconds
+SLOW_TESTS = {
+    "test_loop_without_backward_keeps_memory_bounded",
+    "test_training_steps_leave_no_cyclic_garbage",
+    "test_first_step_gradients_match_jax_grad",
+    "test_one_compile_per_structure_and_exact_counters",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seen = set()
+    for item in items:
+        function = getattr(item, "originalname", item.name)
+        key = (item.path, function)
+        quick = item.path.stem in QUICK_FILES or item.path.suffix == ".md"
+        if not quick or function in SLOW_TESTS or key in seen:
+            item.add_marker(pytest.mark.slow)
+        seen.add(key)
 
 
 @pytest.fixture(params=["lazy", "eager"])

@@ -26,7 +26,8 @@ ROOT = Path(vj.__file__).resolve().parent
 
 # Bottom to top: a module imports only from its own layer or the ones below (DESIGN.md).
 LAYERS = [
-    "_caches _config _grad_mode _source _dtypes _args _format _views _tracing _device _html",
+    "_caches _config _grad_mode _source _dtypes _args _format _views _tracing _device _html "
+    "_op_examples",
     "_ops",
     "_record random _autocast",
     "_program _placement",

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import QUICK_FILES
 
 import varjax as vj
 
@@ -46,3 +47,9 @@ def test_links_stay_inside_the_repository(page):
         resolved = (ROOT / path).resolve()
         assert resolved.is_relative_to(ROOT), f"{page} links outside the repository: {target}"
         assert resolved.exists(), f"{page} links to {target}, which does not exist"
+
+
+def test_the_quick_subset_names_real_files_and_a_registered_marker():
+    files = {p.stem for p in (ROOT / "tests").glob("test_*.py")}
+    assert QUICK_FILES <= files, QUICK_FILES - files
+    assert "slow:" in (ROOT / "pyproject.toml").read_text()  # pytest -m "not slow" knows it

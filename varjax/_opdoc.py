@@ -75,8 +75,11 @@ def _section(section: type) -> list[str]:
         op = row.op if row else value
         if not isinstance(op, _ops.Op) or op.name != name:
             continue  # an alias: listed with its op
-        cells = [f"`{name}`", op.doc, _api(op, row.names if row else [name]),
-                 op.grad_name or "-", op.note]  # fmt: skip
+        grad = op.grad_name or "-"
+        if op.overload is not None:  # PyTorch numbers its second overload's backward 1
+            grad = f"{grad}, {grad[:-1]}1"
+        cells = [f"`{name}`", op.doc, _api(op, row.names if row else [name]), grad,
+                 op.note]  # fmt: skip
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines + [""]
 

@@ -287,6 +287,8 @@ def _docstring(row: Row) -> str:
     name, op = row.op.name, row.op
     note = f" {op.note[:1].upper()}{op.note[1:]}." if op.note else ""
     grad = f" ``grad_fn``: ``{op.grad_name}``." if op.grad_name else " Not differentiable."
+    if op.overload is not None:  # PyTorch's second overload: its backward's number is 1
+        grad = f"{grad[:-1]}, ``{op.grad_name[:-1]}1`` {_OVERLOADS[op.overload]}."
     call = f"``varjax.{name}{row.signature.split(' ->')[0]}`` or ``x.{name}(...)``"
     return f"{op.doc}. {call}.{grad}{note}" + _example(name)
 
@@ -317,6 +319,9 @@ def _along_dims(node: Any) -> int:
 def _tensor_other(node: Any) -> int:
     """0 for ``fmod(x, 2.0)`` (a Python number), 1 for ``fmod(x, y)`` (a Tensor)."""
     return int(not isinstance(node.inputs[1], (int, float, complex)))
+
+
+_OVERLOADS = {_along_dims: "along ``dim``", _tensor_other: "when ``other`` is a Tensor"}
 
 
 # -- helpers for ops whose JAX spelling differs from PyTorch's --------------------------------
