@@ -109,3 +109,29 @@ def test_integer_inputs_promote_as_torch_does():
         got, want = getattr(vj, name)(vj.tensor(a)), getattr(torch, name)(torch.tensor(a))
         assert str(got.dtype).removeprefix("varjax.") == str(want.dtype).removeprefix("torch.")
         assert_close(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+# PyTorch numbers the backwards of a function's overloads: each program, with x requiring
+# grad and y not, on both libraries
+OVERLOADED = [
+    lambda lib, x, y: x.sum(), lambda lib, x, y: x.sum(0), lambda lib, x, y: x.mean((0, 1)),
+    lambda lib, x, y: x.prod(), lambda lib, x, y: x.prod(1),
+    lambda lib, x, y: lib.fmod(x, 2.0), lambda lib, x, y: lib.fmod(x, y),
+    lambda lib, x, y: x % 1.5, lambda lib, x, y: lib.remainder(x, y),
+    lambda lib, x, y: x**2, lambda lib, x, y: x**y, lambda lib, x, y: y**x,
+    lambda lib, x, y: 2.0**x, lambda lib, x, y: x.clamp(0.0, 1.0), lambda lib, x, y: x.clamp(y),
+    lambda lib, x, y: x.clamp(max=y), lambda lib, x, y: lib.lerp(x, y, 0.5),
+    lambda lib, x, y: lib.lerp(x, y, y), lambda lib, x, y: x.norm(),
+    lambda lib, x, y: x.norm(p=1, dim=0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("program", OVERLOADED)
+def test_grad_fn_names_number_pytorchs_overloads(program):
+    def run(lib):
+        x = lib.tensor(X.reshape(2, 3), requires_grad=True)
+        return program(lib, x, lib.tensor(Y.reshape(2, 3)))
+
+    got, expected = run(vj), run(torch)
+    assert got.grad_fn.name() == expected.grad_fn.name()
+    assert_close(got.detach(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -288,7 +288,7 @@ def _docstring(row: Row) -> str:
     note = f" {op.note[:1].upper()}{op.note[1:]}." if op.note else ""
     grad = f" ``grad_fn``: ``{op.grad_name}``." if op.grad_name else " Not differentiable."
     if op.overload is not None:  # PyTorch's second overload: its backward's number is 1
-        grad = f"{grad[:-1]}, ``{op.grad_name[:-1]}1`` {_OVERLOADS[op.overload]}."
+        grad = f"{grad[:-1]} ({OVERLOADS[op.overload].format(op.grad_name[:-1])})."
     call = f"``varjax.{name}{row.signature.split(' ->')[0]}`` or ``x.{name}(...)``"
     return f"{op.doc}. {call}.{grad}{note}" + _example(name)
 
@@ -311,6 +311,10 @@ def rows() -> list[Row]:
 # -- PyTorch's overloads, which number a backward's name -----------------------------------
 
 
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float, complex))  # a Python number among a node's inputs
+
+
 def _along_dims(node: Any) -> int:
     """0 for ``sum(x)``, 1 for ``sum(x, dim)`` (PyTorch's ``sum.dim_IntList``)."""
     return int(dict(node.params).get("axis") is not None)
@@ -318,10 +322,33 @@ def _along_dims(node: Any) -> int:
 
 def _tensor_other(node: Any) -> int:
     """0 for ``fmod(x, 2.0)`` (a Python number), 1 for ``fmod(x, y)`` (a Tensor)."""
-    return int(not isinstance(node.inputs[1], (int, float, complex)))
+    return int(not _number(node.inputs[1]))
 
 
-_OVERLOADS = {_along_dims: "along ``dim``", _tensor_other: "when ``other`` is a Tensor"}
+def _pow_overload(node: Any) -> int:
+    """0 for ``x ** 2``, 1 for ``x ** y``, 2 for ``2 ** x``."""
+    base, exponent = node.inputs
+    return 0 if _number(exponent) else 2 if _number(base) else 1
+
+
+def _number_bounds(node: Any) -> int:
+    """0 for ``clamp(x, lo, hi)`` with a Tensor bound, 1 for numbers only."""
+    return int(all(_number(b) for b in node.inputs[1:]))
+
+
+def _tensor_weight(node: Any) -> int:
+    """0 for ``lerp(a, b, 0.5)``, 1 for a Tensor weight."""
+    return int(not _number(node.inputs[2]))
+
+
+# what each overload number means, for the docs ({0}: the name without its number)
+OVERLOADS = {
+    _along_dims: "{0}1 along ``dim``",
+    _tensor_other: "{0}1 when ``other`` is a Tensor",
+    _pow_overload: "{0}1 for a Tensor exponent, {0}2 for a number base",
+    _number_bounds: "{0}0 for a Tensor bound",
+    _tensor_weight: "{0}1 for a Tensor weight",
+}
 
 
 # -- helpers for ops whose JAX spelling differs from PyTorch's --------------------------------
@@ -1459,10 +1486,12 @@ class Primitives(Table):
     div = _op(_div, "DivBackward0", torch="torch.div, true_divide, /, /=, div_",
               elementwise=True)  # fmt: skip
     pow = _op(_pow, "PowBackward0", "the gradient of 0 ** 0 is 0, as in PyTorch",  # noqa: A003
-              torch="torch.pow, **", elementwise=True, check=_pow_check)  # fmt: skip
-    clamp = _op(_clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_", elementwise=True)
+              torch="torch.pow, **", elementwise=True, check=_pow_check,
+              overload=_pow_overload)  # fmt: skip
+    clamp = _op(_clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_", elementwise=True,
+                overload=_number_bounds)  # fmt: skip
     where = _op(jnp.where, "WhereBackward0", torch="torch.where, masked_fill", elementwise=True)
-    lerp = _op(_lerp, "LerpBackward0", elementwise=True)
+    lerp = _op(_lerp, "LerpBackward0", elementwise=True, overload=_tensor_weight)
     round = _op(jnp.round, "RoundBackward0", _ZERO_GRAD + "; halves round to even")  # noqa: A003
     gelu = _op(jax.nn.gelu, "GeluBackward0", torch="F.gelu")  # approximate: exact by default
     softplus = _op(_softplus, "SoftplusBackward0", torch="F.softplus")
@@ -1475,7 +1504,7 @@ class Primitives(Table):
     argmin = _op(jnp.argmin, None, torch="torch.argmin, indices of min(dim)")
     var = _op(_var, "VarBackward0")
     std = _op(_std, "StdBackward0")
-    norm = _op(_norm, "NormBackward0")
+    norm = _op(_norm, "LinalgVectorNormBackward0")  # PyTorch's norm is linalg.vector_norm
     # shape
     reshape = _op(jnp.reshape, "ViewBackward0", "a view: in-place ops on it write into its input",
                   torch="reshape, view, flatten")  # fmt: skip
