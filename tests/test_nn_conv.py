@@ -338,7 +338,8 @@ def test_interpolate_linear_oracle():
     expected = np.interp(np.maximum(src, 0), np.arange(3), x)
     got = F.interpolate(vj.tensor(x).reshape(1, 1, 3), size=5, mode="linear")
     assert_close(got.reshape(-1), expected, rtol=1e-6)
-    near = F.upsample(vj.tensor(x).reshape(1, 1, 3), size=7)  # floor(j * 3 / 7)
+    with pytest.warns(UserWarning, match="upsample` is deprecated"):  # as PyTorch's
+        near = F.upsample(vj.tensor(x).reshape(1, 1, 3), size=7)  # floor(j * 3 / 7)
     assert_close(near.reshape(-1), x[np.floor(np.arange(7) * 3 / 7).astype(int)])
 
 

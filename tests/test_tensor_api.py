@@ -378,7 +378,10 @@ def test_dtype_limits_and_the_default_dtype():
     assert got[0][2] == 65504.0 and got[4] == [32, 2147483647, -2147483648]
     if torch is not None:
         _same(got, program(torch))
-    assert vj.get_default_dtype() == vj.float32
+    assert vj.get_default_dtype() is vj.float32  # the dtype object, as torch.float32
+    if torch is not None:
+        expected = repr(torch.get_default_dtype()).replace("torch", "varjax")
+        assert repr(vj.get_default_dtype()) == expected
     try:
         vj.set_default_dtype(vj.float16)
         assert vj.tensor([1.5]).dtype == vj.float16 and vj.ones(2).dtype == vj.float16

@@ -118,15 +118,15 @@ def default_float() -> np.dtype:
     return _DEFAULT_FLOAT[0]
 
 
-def get_default_dtype() -> np.dtype:
+def get_default_dtype() -> dtype:
     """The default floating dtype (float32 unless ``set_default_dtype`` changed it).
 
     Example:
         >>> import varjax as vj
-        >>> vj.get_default_dtype() == vj.float32
-        True
+        >>> vj.get_default_dtype()
+        varjax.float32
     """
-    return _DEFAULT_FLOAT[0]
+    return torch_dtype(_DEFAULT_FLOAT[0])
 
 
 def set_default_dtype(dtype: Any) -> None:

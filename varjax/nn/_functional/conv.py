@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -602,9 +603,14 @@ def upsample(input: Any, size: Any = None, scale_factor: Any = None, mode: str =
     Example:
         >>> import varjax as vj
         >>> import varjax.nn.functional as F
-        >>> F.upsample(vj.tensor([[[1.0, 2.0]]]), scale_factor=2)
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")  # deprecated, as in PyTorch
+        ...     F.upsample(vj.tensor([[[1.0, 2.0]]]), scale_factor=2)
         tensor([[[1., 1., 2., 2.]]])
     """
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", UserWarning, stacklevel=2)  # fmt: skip
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
