@@ -535,3 +535,19 @@ def test_index_results_are_int64_as_pytorchs(program):
     assert str(got.dtype) == "varjax.int64"
     if torch is not None:
         assert got.tolist() == program(torch).tolist()
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, x: x.max(0), lambda lib, x: x.min(1, keepdim=True), lambda lib, x: x.sort(1),
+        lambda lib, x: x.topk(2), lambda lib, x: x.kthvalue(2, 0), lambda lib, x: x.median(1),
+        lambda lib, x: x.mode(0), lambda lib, x: lib.cummax(x, 1), lambda lib, x: lib.cummin(x, 0),
+    ],
+)  # fmt: skip
+def test_values_and_indices_results_print_as_pytorchs(program):
+    got = program(vj, vj.tensor(X[:2, :3]))
+    assert got.values is got[0] and got.indices is got[1]
+    if torch is not None:
+        expected = repr(program(torch, torch.tensor(X[:2, :3])))
+        assert repr(got) == expected.replace("torch.", "varjax.")

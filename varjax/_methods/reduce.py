@@ -21,16 +21,24 @@ from ._base import Methods, function
 if TYPE_CHECKING:
     from .._variable import Variable
 
-MaxResult = namedtuple("max", ["values", "indices"])
-MinResult = namedtuple("min", ["values", "indices"])
-SortResult = namedtuple("sort", ["values", "indices"])
-TopkResult = namedtuple("topk", ["values", "indices"])
-KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
-MedianResult = namedtuple("median", ["values", "indices"])
 
-ModeResult = namedtuple("mode", ["values", "indices"])
-CummaxResult = namedtuple("cummax", ["values", "indices"])
-CumminResult = namedtuple("cummin", ["values", "indices"])
+
+def _result(name: str) -> type:
+    """PyTorch's ``torch.return_types.<name>``: a (values, indices) named tuple, shown as
+    PyTorch shows it."""
+
+    def show(self) -> str:
+        fields = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
+        return f"varjax.return_types.{name}(\n{fields})"
+
+    return type(name, (namedtuple(name, ["values", "indices"]),), {
+        "__slots__": (), "__repr__": show,
+    })  # fmt: skip
+
+
+MaxResult, MinResult, SortResult, TopkResult = map(_result, ("max", "min", "sort", "topk"))
+KthvalueResult, MedianResult, ModeResult = map(_result, ("kthvalue", "median", "mode"))
+CummaxResult, CumminResult = _result("cummax"), _result("cummin")
 
 
 def _float_only(name: str, x: Any) -> None:
