@@ -37,6 +37,21 @@ def test_rng_state_round_trips():
     assert vj.rand(3).tolist() == a
 
 
+def test_default_generator_is_the_global_state():
+    # torch.manual_seed returns torch.default_generator; draws through it are the global ones
+    assert vj.manual_seed(7) is vj.default_generator and vj.default_generator.initial_seed() == 7
+    plain = [vj.randn(3).tolist(), vj.randperm(6).tolist()]
+    vj.default_generator.manual_seed(7)
+    g = vj.default_generator
+    assert [vj.randn(3, generator=g).tolist(), vj.randperm(6, generator=g).tolist()] == plain
+    state = g.get_state()
+    assert state == vj.get_rng_state()
+    a = vj.rand(2).tolist()
+    g.set_state(state)
+    assert vj.rand(2).tolist() == a
+    assert g.seed() == vj.initial_seed()
+
+
 def test_multinomial_frequencies():
     g = vj.Generator().manual_seed(0)
     p = vj.tensor([0.1, 0.2, 0.7])

@@ -76,7 +76,14 @@ from ._lift import op
 from ._recompile import RecompileWarning
 from ._serialization import load, save
 from ._variable import Size, Variable, from_dlpack
-from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    set_rng_state,
+)
 
 try:
     __version__ = _metadata.version("varjax")
@@ -103,6 +110,7 @@ __all__ = [
     "CompileStats",
     "FloatTensor",
     "Generator",
+    "default_generator",
     "RecompileWarning",
     "Size",
     "Tensor",

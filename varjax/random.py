@@ -17,7 +17,10 @@ from . import _tracing
 from ._record import Node, leaf
 
 # the public names (PyTorch's torch.random); the others serve varjax's own modules
-__all__ = ["Generator", "get_rng_state", "initial_seed", "manual_seed", "set_rng_state"]
+__all__ = [
+    "Generator", "default_generator", "get_rng_state", "initial_seed", "manual_seed",
+    "set_rng_state",
+]  # fmt: skip
 
 _DEFAULT_SEED = 0
 
@@ -35,19 +38,22 @@ _state = _KeyState()
 _lock = threading.Lock()
 
 
-def manual_seed(seed: int) -> None:
+def manual_seed(seed: int) -> Generator:
     """Seed varjax's random draws (``randn``, ``rand``); the same seed gives the same draws.
+    Returns ``default_generator``, as PyTorch's returns ``torch.default_generator``.
 
     Example:
         >>> import varjax as vj
-        >>> vj.manual_seed(0); a = vj.randn(3)
-        >>> vj.manual_seed(0); b = vj.randn(3)
-        >>> a.tolist() == b.tolist()
+        >>> _ = vj.manual_seed(0); a = vj.randn(3)
+        >>> vj.manual_seed(0) is vj.default_generator
+        True
+        >>> a.tolist() == vj.randn(3).tolist()
         True
     """
     seed = int(seed)
     with _lock:
         _state.seed, _state.key, _state.counter = seed, None, 0
+    return default_generator
 
 
 def initial_seed() -> int:
@@ -216,3 +222,48 @@ def set_rng_state(state: tuple[int, int]) -> None:
         if seed != _state.seed:
             _state.key = None
         _state.seed, _state.counter = seed, int(state[1])
+
+
+class _GlobalGenerator(Generator):
+    """varjax's global random state seen as a ``Generator`` (``default_generator``): what
+    ``manual_seed`` seeds and what draws without ``generator=`` use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def manual_seed(self, seed: int) -> Generator:
+        return manual_seed(seed)
+
+    def _draw(self) -> tuple[Node, int | Node]:
+        return next_draw()
+
+    def initial_seed(self) -> int:
+        return initial_seed()
+
+    def seed(self) -> int:
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+        manual_seed(seed)
+        return seed
+
+    def get_state(self) -> tuple[int, int]:
+        return get_rng_state()
+
+    def set_state(self, state: tuple[int, int]) -> Generator:
+        set_rng_state(state)
+        return self
+
+    def _host_rng(self) -> np.random.Generator:
+        return host_rng()
+
+    def __repr__(self) -> str:
+        return "<varjax.default_generator>"
+
+
+default_generator: Generator = _GlobalGenerator()
+"""The global random state as a ``Generator`` (PyTorch's ``torch.default_generator``).
+
+Example:
+    >>> import varjax as vj
+    >>> vj.default_generator.manual_seed(3).initial_seed() == vj.initial_seed() == 3
+    True
+"""

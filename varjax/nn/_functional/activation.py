@@ -341,7 +341,7 @@ def gumbel_softmax(logits: Any, tau: float = 1.0, hard: bool = False, eps: float
     Example:
         >>> import varjax as vj
         >>> import varjax.nn.functional as F
-        >>> vj.manual_seed(0)
+        >>> _ = vj.manual_seed(0)
         >>> y = F.gumbel_softmax(vj.zeros(2, 3), hard=True)
         >>> y.shape, y.sum(-1)
         (varjax.Size([2, 3]), tensor([1., 1.]))
