@@ -68,14 +68,19 @@ def _compare(actual: Any, expected: Any, rtol, atol, equal_nan, check_dtype, msg
     n, total = int(bad.sum()), close.size
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(e64 != 0, diff / np.abs(e64), np.inf)
+    # the differences as PyTorch reports them: in the inputs' common dtype (float32's 1 / 3 is
+    # 0.3333333432674408), NumPy's float64 for integers
+    common = np.result_type(a.dtype, e.dtype)
+    if common.kind in "fc":
+        diff, rel = diff.astype(common.type(0).real.dtype), rel.astype(common.type(0).real.dtype)
     if diff.ndim == 0:
         raise AssertionError(
             f"Scalars are not close!{where}\n\nExpected {e64.item()} but got {a64.item()}.\n"
             f"Absolute difference: {diff.item()} (up to {at} allowed)\n"
             f"Relative difference: {rel.item()} (up to {rt} allowed)"
         )
-    worst_abs = _index(np.nanargmax(np.where(bad, diff, -1)), diff.shape)
-    worst_rel = _index(np.nanargmax(np.where(bad, rel, -1)), diff.shape)
+    worst_abs = _index(np.argmax(np.where(bad, diff, -1)), diff.shape)  # a NaN is the worst
+    worst_rel = _index(np.argmax(np.where(bad, rel, -1)), diff.shape)
     kind = "Tensor-likes"
     raise AssertionError(
         f"{kind} are not close!{where}\n\n"
