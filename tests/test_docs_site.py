@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("mkdocs")
-yaml = pytest.importorskip("yaml")
+yaml = pytest.importorskip("yaml")  # a test dependency: it reads mkdocs.yml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
