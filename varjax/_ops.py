@@ -290,11 +290,12 @@ def _docstring(row: Row) -> str:
     if op.overload is not None:  # PyTorch's second overload: its backward's number is 1
         grad = f"{grad[:-1]} ({OVERLOADS[op.overload].format(op.grad_name[:-1])})."
     call = f"``varjax.{name}{row.signature.split(' ->')[0]}`` or ``x.{name}(...)``"
-    return f"{op.doc}. {call}.{grad}{note}" + _example(name)
+    return f"{op.doc}. {call}.{grad}{note}" + example(name)
 
 
-def _example(name: str) -> str:
-    """The row's example section; its expected output is PyTorch's (tools/op_examples.py)."""
+def example(name: str) -> str:
+    """The example section of a row's or in-place method's docstring ("" if it has none); its
+    expected output is PyTorch's (tools/op_examples.py)."""
     body = ["", "", "Example:", "    >>> import varjax as vj"]
     for line, shown in EXAMPLES.get(name, ()):
         body.append(f"    >>> {line}")

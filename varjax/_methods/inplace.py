@@ -26,7 +26,7 @@ from .._config import config
 from .._dtypes import is_floating
 from .._forward import read
 from .._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
-from .._ops import P
+from .._ops import P, example
 from .._record import Node, detached, leaf, note_write, record, settle_chain
 from .._views import _version_cell, base_of, views_of
 from ._base import Methods
@@ -213,7 +213,9 @@ def _inplace(name: str, result: Any, overwrite: Any = None):
         return apply(self, compute(self, *args, **kwargs), name, overwrite)
 
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In-place ``{what}``: rebinds this Variable to the result; returns it."
+    method.__doc__ = (
+        f"In-place ``{what}``: rebinds this Variable to the result; returns it.{example(name)}"
+    )
     return method
 
 
@@ -234,7 +236,9 @@ def _reshaped(name: str, view: Callable) -> Callable:
         return self
 
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In-place form of ``{name[:-1]}``: this Variable takes the new shape."
+    method.__doc__ = (
+        f"In-place form of ``{name[:-1]}``: this Variable takes the new shape.{example(name)}"
+    )
     return method
 
 
@@ -359,7 +363,16 @@ class InplaceMethods(Methods):
 
     @property
     def data(self) -> Variable:
-        """The value without history, sharing this Variable's storage."""
+        """The value without history, sharing this Variable's storage.
+
+        Example:
+            >>> import varjax as vj
+            >>> w = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> w.data.mul_(10)  # an update autograd does not see
+            tensor([10., 20.])
+            >>> w
+            tensor([10., 20.], requires_grad=True)
+        """
         return alias(self, False)
 
     @data.setter
