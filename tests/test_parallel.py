@@ -22,7 +22,9 @@ from jax.sharding import PartitionSpec as P
 
 import varjax as vj
 from varjax.distributed import init_device_mesh
+from varjax.distributed import tensor as vj_tensor
 from varjax.distributed.fsdp import FSDPModule, fully_shard
+from varjax.distributed.tensor import parallel as vj_parallel
 from varjax.distributed.tensor.parallel import (
     ColwiseParallel,
     RowwiseParallel,
@@ -303,6 +305,20 @@ def test_fully_shard_mixes_in_fsdp_module():
     assert net(vj.ones(2, 3)).shape == (2, 2)
     with pytest.raises(ValueError, match="1-D .FSDP. or 2-D"):
         fully_shard(_mlp(), mesh=init_device_mesh("cpu", (1, 1, 1)))
+
+
+@pytest.mark.parametrize("style", ["ColwiseParallel", "RowwiseParallel"])
+@pytest.mark.parametrize("kwargs", [{}, {"output_layouts": "Replicate", "use_local_output": False}])
+def test_parallel_styles_keep_and_print_pytorchs_layouts(style, kwargs):
+    torch_parallel = pytest.importorskip("torch.distributed.tensor.parallel")
+    torch_tensor = pytest.importorskip("torch.distributed.tensor")
+
+    def made(parallel, tensor):
+        given = {k: getattr(tensor, v)() if k.endswith("layouts") else v
+                 for k, v in kwargs.items()}  # fmt: skip
+        return repr(getattr(parallel, style)(**given))
+
+    assert made(vj_parallel, vj_tensor) == made(torch_parallel, torch_tensor)
 
 
 def test_parallelize_module_styles_and_errors():

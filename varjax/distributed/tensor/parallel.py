@@ -16,6 +16,7 @@ from typing import Any
 
 from jax.sharding import NamedSharding, PartitionSpec
 
+from ..._placement import Replicate, Shard
 from ...nn._layers import Embedding, Linear
 from .._parallel import lay_out, mesh_or_default, on_mesh, parts, with_axes
 from ..device_mesh import DeviceMesh
@@ -40,14 +41,20 @@ class ParallelStyle:
     _linear_dim: int  # the weight dimension split for a Linear (out, in)
     _embedding_dim: int  # ... and for an Embedding (num, dim)
     _bias_split: bool
+    _layouts: tuple = (Replicate(), Replicate())  # the default input and output layouts
 
     def __init__(self, *, input_layouts: Any = None, output_layouts: Any = None,
                  use_local_output: bool = True) -> None:  # fmt: skip
-        self.input_layouts, self.output_layouts = input_layouts, output_layouts
+        # stored as PyTorch stores them: one placement per input and output
+        self.input_layouts = (input_layouts or self._layouts[0],)
+        self.output_layouts = (output_layouts or self._layouts[1],)
         self.use_local_output = use_local_output
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        return (
+            f"{type(self).__name__}(input_layouts={self.input_layouts}, output_layouts="
+            f"{self.output_layouts}, use_local_output={self.use_local_output})"
+        )
 
     def _apply(self, module: Any, mesh: DeviceMesh) -> None:
         if isinstance(module, Linear):
@@ -85,6 +92,7 @@ class ColwiseParallel(ParallelStyle):
     """
 
     _linear_dim, _embedding_dim, _bias_split = 0, 1, True
+    _layouts = (Replicate(), Shard(-1))
 
 
 class RowwiseParallel(ParallelStyle):
@@ -102,6 +110,7 @@ class RowwiseParallel(ParallelStyle):
     """
 
     _linear_dim, _embedding_dim, _bias_split = 1, 0, False
+    _layouts = (Shard(-1), Replicate())
 
 
 def _split(v: Any, mesh: DeviceMesh, dim: int, what: str) -> NamedSharding:
