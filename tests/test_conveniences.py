@@ -90,3 +90,22 @@ def test_set_printoptions_follows_pytorch():
     assert repr(vj.tensor([1.23456789])) == "tensor([1.2346])"
     with pytest.raises(ValueError, match="profile"):
         vj.set_printoptions(profile="nope")
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib: lib.nn.functional.hardswish(lib.tensor([-4.0, -1.0, 3.0, 4.0, 5.5],
+                                                            requires_grad=True)),
+        lambda lib: lib.tensor([1.12345, 2.0, 3.0, 4.0, 5.0, 6.0], dtype=lib.float64,
+                               requires_grad=True) * 2,
+        lambda lib: lib.arange(30.0).reshape(3, 10).to(lib.float16),
+        lambda lib: lib.tensor([1.5, 2.5], dtype=lib.float64),
+        lambda lib: lib.ones(2, 2, requires_grad=True),
+    ],
+)  # fmt: skip
+def test_suffixes_wrap_at_the_line_width_as_pytorchs(program):
+    got = repr(program(vj))
+    if torch is not None:
+        assert got == repr(program(torch)).replace("torch.", "varjax.")
+    assert max(len(line) for line in got.splitlines()) <= 80

@@ -120,4 +120,18 @@ def format_tensor(a: np.ndarray, suffixes: list[str]) -> str:
             suffixes = [f"size={tuple(a.shape)}"] + suffixes
     else:
         body = _body(a, _Formatter(shown.reshape(-1)), len(prefix), summarize)
-    return prefix + ", ".join([body] + suffixes) + ")"
+    return _with_suffixes(prefix + body, suffixes, len(prefix))
+
+
+def _with_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+    # PyTorch's layout: a suffix (dtype=, grad_fn=, ...) that would pass the line width goes
+    # on a line of its own (its measure of the last line, too, is PyTorch's)
+    out, last = [text], len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > _OPTIONS["linewidth"]:
+            out.append(",\n" + " " * indent + suffix)
+            last = indent + len(suffix)
+        else:
+            out.append(", " + suffix)
+            last += len(suffix) + 2
+    return "".join(out) + ")"
