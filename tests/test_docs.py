@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 
+import varjax as vj
 from varjax import _functions
 from varjax._opdoc import _API_MODULES, API, PAGE, STUB, render, render_api, render_stub
 from varjax._ops import OPS
@@ -56,3 +57,18 @@ def test_every_public_name_has_a_docstring_with_an_example():
             if ">>>" not in (doc or ""):
                 missing.append(f"{module_name}.{name}")
     assert not missing, f"no docstring example: {sorted(set(missing))}"
+
+
+def test_every_tensor_member_has_a_docstring_with_an_example():
+    missing = []
+    for name in dir(vj.Tensor):
+        if name.startswith("_"):
+            continue
+        member = inspect.getattr_static(vj.Tensor, name)
+        if isinstance(member, property):
+            member = member.fget
+        elif isinstance(member, (staticmethod, classmethod)):
+            member = member.__func__
+        if callable(member) and ">>>" not in (inspect.getdoc(member) or ""):
+            missing.append(name)
+    assert not missing, f"Tensor members without a docstring example: {missing}"

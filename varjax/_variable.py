@@ -418,6 +418,15 @@ class Variable(
 
     @property
     def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this Variable: set on a leaf (floating
+        dtypes only), inherited by what is computed from one.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> x.requires_grad, (x * 2).requires_grad, vj.tensor([1.0]).requires_grad
+            (True, True, False)
+        """
         return self._node.requires_grad
 
     @requires_grad.setter
@@ -437,20 +446,55 @@ class Variable(
         node.requires_grad = bool(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Variable:
+        """Set ``requires_grad`` in place (on a leaf) and return this Variable.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([1.0, 2.0]).requires_grad_()
+            tensor([1., 2.], requires_grad=True)
+        """
         self.requires_grad = requires_grad
         return self
 
     @property
     def is_leaf(self) -> bool:
+        """True for a Variable no recorded op made (a user's input or parameter), or one that
+        does not require grad; backward fills ``.grad`` of leaves only.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> x.is_leaf, (x * 2).is_leaf
+            (True, False)
+        """
         return self._node.is_leaf
 
     @property
     def grad_fn(self) -> GradFn | None:
+        """The backward of the op that made this Variable, named as PyTorch's
+        (``MulBackward0``, ...); ``None`` for a leaf.
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> (x * 2).grad_fn.name(), x.grad_fn is None
+            ('MulBackward0', True)
+        """
         node = self._node
         return None if node.is_leaf else GradFn(node)
 
     @property
     def grad(self) -> Variable | None:
+        """The gradient backward accumulated here (``None`` until one runs); on an
+        intermediate only after ``retain_grad()``. Assignable (same shape and dtype).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> (x * x).sum().backward()
+            >>> x.grad
+            tensor([2., 4.])
+        """
         if self._grad is None and not self._node.is_leaf and not self._node.retain:
             warnings.warn(
                 "The .grad attribute of a Variable that is not a leaf is being accessed. Its .grad "
@@ -498,6 +542,17 @@ class Variable(
             create_graph: record the backward itself for higher-order gradients (not yet
                 supported: raises NotImplementedError).
             inputs: accumulate only into these Variables' ``.grad`` (leaves or intermediates).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor(2.0, requires_grad=True)
+            >>> (x**3).backward()
+            >>> x.grad
+            tensor(12.)
+            >>> w = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> (w * w).backward(vj.tensor([1.0, 0.5]))  # a vector-Jacobian product
+            >>> w.grad
+            tensor([2., 2.])
         """
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Variable) else list(inputs)
@@ -559,7 +614,17 @@ class Variable(
                 old._rebind((old + _wrap(g))._node)
 
     def retain_grad(self) -> None:
-        """Have backward fill ``.grad`` of this intermediate too (no-op on a leaf)."""
+        """Have backward fill ``.grad`` of this intermediate too (no-op on a leaf).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, 2.0], requires_grad=True)
+            >>> y = x * 3
+            >>> y.retain_grad()
+            >>> y.sum().backward()
+            >>> y.grad
+            tensor([1., 1.])
+        """
         node = self._node
         if not node.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -569,42 +634,106 @@ class Variable(
 
     @property
     def retains_grad(self) -> bool:
-        """True for an intermediate whose ``.grad`` backward fills (see ``retain_grad``)."""
+        """True for an intermediate whose ``.grad`` backward fills (see ``retain_grad``).
+
+        Example:
+            >>> import varjax as vj
+            >>> y = vj.tensor([1.0], requires_grad=True) * 3
+            >>> y.retain_grad()
+            >>> y.retains_grad
+            True
+        """
         return not self._node.is_leaf and self._node.retain
 
     # -- metadata -------------------------------------------------------------------------------
 
     @property
     def shape(self) -> Size:
+        """The size of each dimension, a ``varjax.Size`` (a tuple).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2, 3).shape
+            varjax.Size([2, 3])
+        """
         return Size(self._node.shape)
 
     def size(self, dim: int | None = None) -> Size | int:
+        """``shape``, or the size of dimension ``dim`` (negative counts from the end).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.zeros(2, 3)
+            >>> x.size(), x.size(-1)
+            (varjax.Size([2, 3]), 3)
+        """
         if dim is None:
             return self.shape
         return self._node.shape[dim1(dim, self.ndim)]
 
     @property
     def dtype(self) -> dtype:
-        """The element type (``varjax.float32``, ...; a NumPy dtype for NumPy and JAX)."""
+        """The element type (``varjax.float32``, ...; a NumPy dtype for NumPy and JAX).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2).dtype, vj.tensor([1, 2]).dtype
+            (varjax.float32, varjax.int64)
+        """
         return torch_dtype(self._node.dtype)
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions (``dim()``).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2, 3).ndim
+            2
+        """
         return len(self._node.shape)
 
     def dim(self) -> int:
+        """The number of dimensions (``ndim``).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2, 3).dim()
+            2
+        """
         return self.ndim
 
     def numel(self) -> int:
+        """The number of elements.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2, 3).numel()
+            6
+        """
         return self.shape.numel()
 
     def nelement(self) -> int:
-        """``numel()``, PyTorch's older name."""
+        """``numel()``, PyTorch's older name.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.zeros(2, 3).nelement()
+            6
+        """
         return self.numel()
 
     # -- reading values (each runs the pending segment) -------------------------------------------
 
     def item(self) -> bool | int | float:
+        """The value of a one-element Variable as a Python number (computing it first if it
+        is pending).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([2.5]).item()
+            2.5
+        """
         return self._item("`.item()`")
 
     def _item(self, what: str) -> bool | int | float:
@@ -617,6 +746,14 @@ class Variable(
         return self._host(what).reshape(()).item()
 
     def numpy(self) -> np.ndarray:
+        """The value as a NumPy array (``detach()`` first if it requires grad, as in
+        PyTorch).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([1.0, 2.0]).numpy()
+            array([1., 2.], dtype=float32)
+        """
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. "
@@ -625,6 +762,13 @@ class Variable(
         return self._host("`.numpy()`")
 
     def tolist(self) -> Any:
+        """The value as (nested) Python lists of Python numbers.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([[1, 2], [3, 4]]).tolist()
+            [[1, 2], [3, 4]]
+        """
         return self._host("`.tolist()`").tolist()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

@@ -165,7 +165,14 @@ class ElementwiseMethods(Methods):
 
     def where(self, condition: Any, other: Any) -> Variable:
         """``self`` where ``condition`` holds, else ``other`` (``varjax.where(condition, self,
-        other)``)."""
+        other)``).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.tensor([1.0, -2.0, 3.0])
+            >>> x.where(x > 0, 0.0)
+            tensor([1., 0., 3.])
+        """
         return where(self._lift(condition), self, other)
 
     @function
@@ -194,13 +201,25 @@ class ElementwiseMethods(Methods):
         return self._apply(P.round, self, params=params)
 
     def gelu(self, approximate: str = "none") -> Variable:
-        """GELU: exact (``approximate='none'``, PyTorch's default) or the tanh approximation."""
+        """GELU: exact (``approximate='none'``, PyTorch's default) or the tanh approximation.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([-1.0, 0.0, 1.0]).gelu()  # nn.functional.gelu's values
+            tensor([-0.1587,  0.0000,  0.8413])
+        """
         if approximate not in ("none", "tanh"):
             raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
         return self._apply(P.gelu, self, params=(("approximate", approximate == "tanh"),))
 
     def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Variable:
-        """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+        """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (as PyTorch).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([-1.0, 0.0, 1.0]).softplus()  # nn.functional.softplus's values
+            tensor([0.3133, 0.6931, 1.3133])
+        """
         params = (("beta", builtins.float(beta)), ("threshold", builtins.float(threshold)))
         return self._apply(P.softplus, self, params=params)
 

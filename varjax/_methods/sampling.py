@@ -105,23 +105,59 @@ class SamplingMethods(Methods):
     # -- in-place fills
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Variable:
-        """Fill with uniform samples in ``[from_, to)``."""
+        """Fill with uniform samples in ``[from_, to)``.
+
+        Example:
+            >>> import varjax as vj
+            >>> _ = vj.manual_seed(0)
+            >>> x = vj.empty(1000).uniform_(-1, 1)
+            >>> bool(x.min() >= -1), bool(x.max() < 1)
+            (True, True)
+        """
         return self.copy_(self._sampled(P.uniform, generator=generator) * (to - from_) + from_)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Variable:
-        """Fill with normal samples."""
+        """Fill with normal samples.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.empty(3).normal_(mean=5.0, std=0.0)
+            tensor([5., 5., 5.])
+        """
         return self.copy_(self._sampled(P.normal, generator=generator) * std + mean)
 
     def bernoulli_(self, p: float = 0.5, *, generator: Any = None) -> Variable:
-        """Fill with 1 (probability ``p``) or 0."""
+        """Fill with 1 (probability ``p``) or 0.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.empty(4).bernoulli_(1.0)
+            tensor([1., 1., 1., 1.])
+        """
         return self.copy_(self.detach().bernoulli(p, generator=generator))
 
     def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Variable:
-        """Fill with exponential samples of rate ``lambd``."""
+        """Fill with exponential samples of rate ``lambd``.
+
+        Example:
+            >>> import varjax as vj
+            >>> _ = vj.manual_seed(0)
+            >>> bool((vj.empty(1000).exponential_(2.0) > 0).all())
+            True
+        """
         return self.copy_(self._sampled(P.exponential, generator=generator) / lambd)
 
     def random_(self, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Variable:
-        """Fill with integers drawn uniformly from ``[from_, to)``."""
+        """Fill with integers drawn uniformly from ``[from_, to)``.
+
+        Example:
+            >>> import varjax as vj
+            >>> _ = vj.manual_seed(0)
+            >>> sorted(set(vj.zeros(1000, dtype=vj.int64).random_(0, 3).tolist()))
+            [0, 1, 2]
+            >>> sorted(set(vj.zeros(1000).random_(5).tolist()))  # one bound: [0, to)
+            [0.0, 1.0, 2.0, 3.0, 4.0]
+        """
         if to is None:
             from_, to = 0, from_ if from_ else (2**24 if is_floating(self.dtype) else 2**31 - 1)
         key, counter = _rng.next_draw(generator)

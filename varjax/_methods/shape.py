@@ -59,11 +59,25 @@ class ShapeMethods(Methods):
         return self._reshaped(shape_arg(shape), must_view=False)
 
     def view(self, *shape: int) -> Variable:
-        """``reshape`` that must be a view: an error where PyTorch's ``view`` is one."""
+        """``reshape`` that must be a view: an error where PyTorch's ``view`` is one.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.arange(6).view(2, 3)
+            tensor([[0, 1, 2],
+                    [3, 4, 5]])
+        """
         return self._reshaped(shape_arg(shape), must_view=True)
 
     def is_contiguous(self) -> bool:
-        """True if the values are laid out row-major in memory (PyTorch's strides)."""
+        """True if the values are laid out row-major in memory (PyTorch's strides).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.arange(6).view(2, 3)
+            >>> x.is_contiguous(), x.t().is_contiguous()
+            (True, False)
+        """
         return is_contiguous(tuple(self.shape), strides_of(self))
 
     @function
@@ -118,7 +132,15 @@ class ShapeMethods(Methods):
         return link(self, out, lambda b: b.unsqueeze(d), _back_to_shape, st[:d] + (new,) + st[d:])
 
     def expand(self, *sizes: int) -> Variable:
-        """Broadcast to ``sizes`` (-1 keeps a dim; new dims may be added in front)."""
+        """Broadcast to ``sizes`` (-1 keeps a dim; new dims may be added in front).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([1, 2]).expand(3, -1)
+            tensor([[1, 2],
+                    [1, 2],
+                    [1, 2]])
+        """
         sizes = shape_arg(sizes)
         lead = len(sizes) - self.ndim
         if lead < 0:
@@ -154,11 +176,25 @@ class ShapeMethods(Methods):
         return link(self, out, lambda b: b.expand(*shape), inv, strides)
 
     def expand_as(self, other: Any) -> Variable:
-        """Broadcast to ``other``'s shape."""
+        """Broadcast to ``other``'s shape.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([[1], [2]]).expand_as(vj.zeros(2, 3))
+            tensor([[1, 1, 1],
+                    [2, 2, 2]])
+        """
         return self.expand(tuple(self._lift(other).shape))
 
     def repeat(self, *sizes: int) -> Variable:
-        """Tile the input ``sizes[i]`` times along each dim (like ``numpy.tile``)."""
+        """Tile the input ``sizes[i]`` times along each dim (like ``numpy.tile``).
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.tensor([1, 2]).repeat(2, 2)
+            tensor([[1, 2, 1, 2],
+                    [1, 2, 1, 2]])
+        """
         sizes = shape_arg(sizes)
         if len(sizes) < self.ndim:
             raise RuntimeError(
@@ -232,7 +268,15 @@ class ShapeMethods(Methods):
 
     @property
     def T(self) -> Variable:  # noqa: N802 - PyTorch's name
-        """All dims reversed."""
+        """All dims reversed.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.arange(6).view(2, 3).T
+            tensor([[0, 3],
+                    [1, 4],
+                    [2, 5]])
+        """
         return self.permute(*reversed(range(self.ndim)))
 
     @function
@@ -324,7 +368,14 @@ class ShapeMethods(Methods):
         return self._apply(P.clone, self)
 
     def contiguous(self) -> Variable:
-        """The input itself if it is contiguous, else a contiguous copy (as PyTorch)."""
+        """The input itself if it is contiguous, else a contiguous copy (as PyTorch).
+
+        Example:
+            >>> import varjax as vj
+            >>> x = vj.arange(6).view(2, 3).t()
+            >>> x.is_contiguous(), x.contiguous().is_contiguous()
+            (False, True)
+        """
         return self if self.is_contiguous() else self.clone()
 
     # -- more of PyTorch's shape functions, written with the ones above
@@ -420,11 +471,25 @@ class ShapeMethods(Methods):
         return self.expand(*shape_arg((size,)))
 
     def view_as(self, other: Any) -> Variable:
-        """``view`` with ``other``'s shape."""
+        """``view`` with ``other``'s shape.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.arange(6).view_as(vj.zeros(3, 2))
+            tensor([[0, 1],
+                    [2, 3],
+                    [4, 5]])
+        """
         return self.view(*self._lift(other).shape)
 
     def reshape_as(self, other: Any) -> Variable:
-        """``reshape`` to ``other``'s shape."""
+        """``reshape`` to ``other``'s shape.
+
+        Example:
+            >>> import varjax as vj
+            >>> vj.arange(6).view(2, 3).t().reshape_as(vj.zeros(6))  # a copy: no view can do this
+            tensor([0, 3, 1, 4, 2, 5])
+        """
         return self.reshape(*self._lift(other).shape)
 
     @function
