@@ -176,6 +176,8 @@ LIBRARY_CASES = [
          [((4, 2), (3, 2))]),  # fmt: skip
     Case("index_copy", lambda x, s: x.index_copy(1, vj.tensor([2, 0]), s),
          lambda x, s: x.at[:, jnp.array([2, 0])].set(s), [((2, 3), (2, 2))]),  # fmt: skip
+    Case("index_fill", lambda x, v: x.index_fill(1, vj.tensor([2, 0]), v.sum()),
+         lambda x, v: x.at[:, jnp.array([2, 0])].set(v.sum()), [((2, 3), (2,))]),  # fmt: skip
     Case("tril", lambda a: a.tril(), jnp.tril, [((3, 3),), ((2, 3, 4),)]),
     Case("triu", lambda a: a.triu(1), lambda a: jnp.triu(a, 1), [((3, 3),), ((2, 3, 4),)]),
     Case("diagonal", lambda a: a.diagonal(), lambda a: jnp.diagonal(a), [((3, 3),), ((2, 3, 4),)]),
@@ -239,6 +241,11 @@ LIBRARY_CASES = [
     Case(
         "clamp", lambda a, lo: a.clamp(min=lo), lambda a, lo: jnp.maximum(a, lo), [((2, 3), (3,))]
     ),
+    Case("clamp_min", lambda a: a.clamp_min(0.0), lambda a: jnp.maximum(a, 0.0), UNARY_SHAPES,
+         "away"),  # fmt: skip
+    Case("clamp_max", lambda a, hi: a.clamp_max(hi), jnp.minimum, [((2, 3), (3,))], fd=False),
+    Case("masked_fill", lambda a, v: a.masked_fill(a > 0.5, v[0]),
+         lambda a, v: jnp.where(a > 0.5, v[0], a), [((2, 3), (1,))], "away"),  # fmt: skip
     Case(
         "where",
         lambda a, b: vj.where(a > 0, a, b),
@@ -399,7 +406,7 @@ LIBRARY_CASES = [
         [((2, 3), (2, 2))],
     ),
     Case(
-        "where",
+        "masked_fill",
         lambda a: a.masked_fill(a > 0.5, -1.0),
         lambda a: jnp.where(a > 0.5, -1.0, a),
         [((2, 3),)],

@@ -122,7 +122,12 @@ OVERLOADED = [
     lambda lib, x, y: 2.0**x, lambda lib, x, y: x.clamp(0.0, 1.0), lambda lib, x, y: x.clamp(y),
     lambda lib, x, y: x.clamp(max=y), lambda lib, x, y: lib.lerp(x, y, 0.5),
     lambda lib, x, y: lib.lerp(x, y, y), lambda lib, x, y: x.norm(),
-    lambda lib, x, y: x.norm(p=1, dim=0),
+    lambda lib, x, y: x.norm(p=1, dim=0), lambda lib, x, y: x.clamp_min(0.0),
+    lambda lib, x, y: x.clamp_min(y), lambda lib, x, y: lib.clamp_max(x, 0.5),
+    lambda lib, x, y: x.clamp_max(y), lambda lib, x, y: x.masked_fill(y > 0, 2.0),
+    lambda lib, x, y: x.masked_fill(y > 0, y[0, 0]),
+    lambda lib, x, y: x.index_fill(1, lib.tensor([0, 2]), -1.0),
+    lambda lib, x, y: x.index_fill(0, lib.tensor([1]), y[1, 1]),
 ]  # fmt: skip
 
 
@@ -135,3 +140,33 @@ def test_grad_fn_names_number_pytorchs_overloads(program):
     got, expected = run(vj), run(torch)
     assert got.grad_fn.name() == expected.grad_fn.name()
     assert_close(got.detach(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib: lib.zeros(3).masked_fill(lib.ones(3), 1.0),  # a float mask
+        lambda lib: lib.zeros(3).masked_fill(lib.ones(3) > 0, lib.ones(3)),  # a 1-d value
+        lambda lib: lib.zeros(3).index_fill(0, lib.tensor([0]), lib.ones(2)),
+    ],
+)
+def test_fill_value_errors_match_torch(program):
+    with pytest.raises(Exception) as expected:
+        program(torch)
+    with pytest.raises(type(expected.value)) as got:
+        program(vj)
+    assert str(got.value).startswith(str(expected.value).split(", but")[0])
+
+
+def test_fills_keep_the_input_dtype_as_torch_does():
+    def run(lib):
+        x, mask = lib.tensor([1, 2, 3]), lib.tensor([True, False, True])
+        return [
+            x.masked_fill(mask, 0.5), x.masked_fill(mask, lib.tensor(2.5)),
+            x.index_fill(0, lib.tensor([1]), 7.9), lib.zeros(2).masked_fill(mask[:2], 3),
+            lib.zeros(2).masked_fill(mask[:2], lib.tensor(1.5, dtype=lib.float64)),
+        ]  # fmt: skip
+
+    for got, expected in zip(run(vj), run(torch)):
+        assert str(got.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())

@@ -326,6 +326,16 @@ def _tensor_other(node: Any) -> int:
     return int(not _number(node.inputs[1]))
 
 
+def _tensor_bound(node: Any) -> int:
+    """0 for ``clamp_min(x, 0.0)``, 1 for ``clamp_min(x, y)``."""
+    return int(not _number(node.inputs[1]))
+
+
+def _tensor_value(node: Any) -> int:
+    """0 for ``masked_fill(mask, 0.0)`` (and ``index_fill``), 1 for a 0-d Tensor value."""
+    return int(not _number(node.inputs[-1]))
+
+
 def _pow_overload(node: Any) -> int:
     """0 for ``x ** 2``, 1 for ``x ** y``, 2 for ``2 ** x``."""
     base, exponent = node.inputs
@@ -346,6 +356,8 @@ def _tensor_weight(node: Any) -> int:
 OVERLOADS = {
     _along_dims: "{0}1 along ``dim``",
     _tensor_other: "{0}1 when ``other`` is a Tensor",
+    _tensor_bound: "{0}1 for a Tensor bound",
+    _tensor_value: "{0}1 for a Tensor value",
     _pow_overload: "{0}1 for a Tensor exponent, {0}2 for a number base",
     _number_bounds: "{0}0 for a Tensor bound",
     _tensor_weight: "{0}1 for a Tensor weight",
@@ -579,6 +591,10 @@ def _softplus(x, *, beta, threshold):
     return jnp.where(bx > threshold, x, jnp.logaddexp(bx, 0.0) / beta)
 
 
+def _masked_fill(x, mask, value):
+    return jnp.where(mask, jnp.asarray(value, x.dtype), x)  # x's dtype, as PyTorch's
+
+
 def _clamp(x, *bounds, has_min, has_max):
     # PyTorch's gradient: 1 inside [min, max] including its ends (jnp.clip splits it at
     # ties), to a bound where it is taken, and 0 at NaN (NaN stays NaN)
@@ -773,7 +789,7 @@ def _rows(fn):
     def op(x, index, src, *, axis):
         front = jnp.moveaxis(x, axis, 0)
         src = jnp.moveaxis(src, axis, 0) if jnp.ndim(src) == x.ndim else src
-        return jnp.moveaxis(fn(front.at[index], src.astype(x.dtype)), 0, axis)
+        return jnp.moveaxis(fn(front.at[index], jnp.asarray(src, x.dtype)), 0, axis)
 
     return op
 
@@ -1491,7 +1507,15 @@ class Primitives(Table):
               overload=_pow_overload)  # fmt: skip
     clamp = _op(_clamp, "ClampBackward1", torch="torch.clamp, clip, clamp_", elementwise=True,
                 overload=_number_bounds)  # fmt: skip
-    where = _op(jnp.where, "WhereBackward0", torch="torch.where, masked_fill", elementwise=True)
+    clamp_min = _op(lambda x, lo: _clamp(x, lo, has_min=True, has_max=False), "ClampMinBackward0",
+                    torch="torch.clamp_min, clamp_min_", elementwise=True,
+                    overload=_tensor_bound)  # fmt: skip
+    clamp_max = _op(lambda x, hi: _clamp(x, hi, has_min=False, has_max=True), "ClampMaxBackward0",
+                    torch="torch.clamp_max, clamp_max_", elementwise=True,
+                    overload=_tensor_bound)  # fmt: skip
+    where = _op(jnp.where, "WhereBackward0", elementwise=True)
+    masked_fill = _op(_masked_fill, "MaskedFillBackward0", torch="masked_fill, masked_fill_",
+                      elementwise=True, overload=_tensor_value)  # fmt: skip
     lerp = _op(_lerp, "LerpBackward0", elementwise=True, overload=_tensor_weight)
     round = _op(jnp.round, "RoundBackward0", _ZERO_GRAD + "; halves round to even")  # noqa: A003
     gelu = _op(jax.nn.gelu, "GeluBackward0", torch="F.gelu")  # approximate: exact by default
@@ -1561,7 +1585,9 @@ class Primitives(Table):
     index_add = _op(_rows(lambda at, src: at.add(src)), "IndexAddBackward0",
                     "repeated indices add up", torch="index_add, index_add_")  # fmt: skip
     index_copy = _op(_rows(lambda at, src: at.set(src)), "IndexCopyBackward0",
-                     torch="index_copy, index_copy_, index_fill, index_fill_")  # fmt: skip
+                     torch="index_copy, index_copy_")  # fmt: skip
+    index_fill = _op(_rows(lambda at, value: at.set(value)), "IndexFillBackward0",
+                     torch="index_fill, index_fill_", overload=_tensor_value)  # fmt: skip
     # linear algebra
     matmul = _op(jnp.matmul, "MmBackward0", torch="torch.matmul, @, mm, bmm, dot")
     linear = _op(lambda x, w: jnp.matmul(x, w.T), "MmBackward0", torch="F.linear without bias")

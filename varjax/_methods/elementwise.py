@@ -125,7 +125,7 @@ class ElementwiseMethods(Methods):
             >>> vj.clamp_min(vj.tensor([-2.0, 0.5, 3.0]), 0.0)
             tensor([0.0000, 0.5000, 3.0000])
         """
-        return self.clamp(min=min)
+        return self._apply(P.clamp_min, self, min)
 
     @function
     def clamp_max(self, max: Any) -> Variable:  # noqa: A002
@@ -136,7 +136,7 @@ class ElementwiseMethods(Methods):
             >>> vj.clamp_max(vj.tensor([-2.0, 0.5, 3.0]), 1.0)
             tensor([-2.0000,  0.5000,  1.0000])
         """
-        return self.clamp(max=max)
+        return self._apply(P.clamp_max, self, max)
 
     @function
     def addcmul(self, tensor1: Any, tensor2: Any, *, value: float = 1) -> Variable:

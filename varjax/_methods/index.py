@@ -34,6 +34,16 @@ if TYPE_CHECKING:
     from .._variable import Variable
 
 
+def _scalar_value(name: str, value: Any) -> None:
+    """A fill value is a number or a 0-d Tensor (PyTorch's error otherwise)."""
+    ndim = getattr(value, "ndim", 0)
+    if ndim:
+        raise RuntimeError(
+            f"{name} only supports a 0-dimensional value tensor, but got tensor with {ndim} "
+            f"dimension(s)."
+        )
+
+
 def index_values(x: Any) -> np.ndarray | None:
     """Concrete values of an index (its shape, or its bounds, must be known at record time);
     None inside ``varjax.jit``, where values are traced (bounds then go unchecked, as in JAX)."""
@@ -614,6 +624,8 @@ class IndexMethods(Methods):
                     f"{list(self.shape)} with {idx.numel()} indices along dim {d} (expected "
                     f"{list(want)})"
                 )
+        if isinstance(source, (int, float)):  # a Python number stays one (index_fill's overload)
+            src = source
         return self._apply(op, self, idx.reshape(-1), src, params=(("axis", d),))
 
     @function
@@ -659,10 +671,8 @@ class IndexMethods(Methods):
             tensor([[-1.,  2., -1.],
                     [-1.,  5., -1.]])
         """
-        v = self._lift(value)
-        if v.ndim:
-            raise IndexError("index_fill_(): Expected a 0-d value tensor")
-        return self._slices(P.index_copy, "index_fill", dim, index, v.to(self.dtype))
+        _scalar_value("index_fill_", value)
+        return self._slices(P.index_fill, "index_fill", dim, index, value)
 
     @function
     def masked_fill(self, mask: Any, value: Any) -> Variable:
@@ -674,7 +684,14 @@ class IndexMethods(Methods):
             >>> x.masked_fill(x > 1.5, 0.0)
             tensor([1., 0., 0.])
         """
-        return where(self._lift(mask), value, self)
+        mask = self._lift(mask)
+        if mask.dtype != np.bool_:
+            raise RuntimeError(
+                f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                f"{mask.dtype}; compare first, e.g. x.masked_fill(x > 0, 0.0)"
+            )
+        _scalar_value("masked_fill_", value)
+        return self._apply(P.masked_fill, self, mask, value)
 
     # -- results whose shape depends on values: read on the host (as PyTorch syncs), so
     # they are errors inside varjax.jit, like boolean-mask indexing
