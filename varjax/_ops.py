@@ -321,21 +321,6 @@ def _along_dims(node: Any) -> int:
     return int(dict(node.params).get("axis") is not None)
 
 
-def _tensor_other(node: Any) -> int:
-    """0 for ``fmod(x, 2.0)`` (a Python number), 1 for ``fmod(x, y)`` (a Tensor)."""
-    return int(not _number(node.inputs[1]))
-
-
-def _tensor_bound(node: Any) -> int:
-    """0 for ``clamp_min(x, 0.0)``, 1 for ``clamp_min(x, y)``."""
-    return int(not _number(node.inputs[1]))
-
-
-def _tensor_value(node: Any) -> int:
-    """0 for ``masked_fill(mask, 0.0)`` (and ``index_fill``), 1 for a 0-d Tensor value."""
-    return int(not _number(node.inputs[-1]))
-
-
 def _pow_overload(node: Any) -> int:
     """0 for ``x ** 2``, 1 for ``x ** y``, 2 for ``2 ** x``."""
     base, exponent = node.inputs
@@ -347,21 +332,29 @@ def _number_bounds(node: Any) -> int:
     return int(all(_number(b) for b in node.inputs[1:]))
 
 
-def _tensor_weight(node: Any) -> int:
-    """0 for ``lerp(a, b, 0.5)``, 1 for a Tensor weight."""
-    return int(not _number(node.inputs[2]))
-
-
 # what each overload number means, for the docs ({0}: the name without its number)
 OVERLOADS = {
     _along_dims: "{0}1 along ``dim``",
-    _tensor_other: "{0}1 when ``other`` is a Tensor",
-    _tensor_bound: "{0}1 for a Tensor bound",
-    _tensor_value: "{0}1 for a Tensor value",
     _pow_overload: "{0}1 for a Tensor exponent, {0}2 for a number base",
     _number_bounds: "{0}0 for a Tensor bound",
-    _tensor_weight: "{0}1 for a Tensor weight",
 }
+
+
+def _tensor_at(i: int, shown: str) -> Callable[[Any], int]:
+    """The overload that is 0 where input ``i`` is a Python number, 1 where it is a Tensor
+    (``fmod(x, 2.0)`` / ``fmod(x, y)``: PyTorch's ``.Scalar`` and ``.Tensor`` overloads)."""
+
+    def overload(node: Any) -> int:
+        return int(not _number(node.inputs[i]))
+
+    OVERLOADS[overload] = shown
+    return overload
+
+
+_tensor_other = _tensor_at(1, "{0}1 when ``other`` is a Tensor")  # fmod, remainder
+_tensor_bound = _tensor_at(1, "{0}1 for a Tensor bound")  # clamp_min, clamp_max
+_tensor_value = _tensor_at(2, "{0}1 for a Tensor value")  # masked_fill, index_fill
+_tensor_weight = _tensor_at(2, "{0}1 for a Tensor weight")  # lerp
 
 
 # -- helpers for ops whose JAX spelling differs from PyTorch's --------------------------------
