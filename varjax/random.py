@@ -150,7 +150,8 @@ class Generator:
 
     def seed(self) -> int:
         """Seed from the operating system's entropy; returns the new seed."""
-        return self.manual_seed(int(np.random.SeedSequence().generate_state(1, np.uint64)[0]))._seed
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+        return self.manual_seed(seed).initial_seed()
 
     def get_state(self) -> tuple[int, int]:
         return self._seed, self._counter
@@ -228,9 +229,6 @@ class _GlobalGenerator(Generator):
     """varjax's global random state seen as a ``Generator`` (``default_generator``): what
     ``manual_seed`` seeds and what draws without ``generator=`` use."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def manual_seed(self, seed: int) -> Generator:
         return manual_seed(seed)
 
@@ -239,11 +237,6 @@ class _GlobalGenerator(Generator):
 
     def initial_seed(self) -> int:
         return initial_seed()
-
-    def seed(self) -> int:
-        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
-        manual_seed(seed)
-        return seed
 
     def get_state(self) -> tuple[int, int]:
         return get_rng_state()
