@@ -76,8 +76,8 @@ def _section(section: type) -> list[str]:
         if not isinstance(op, _ops.Op) or op.name != name:
             continue  # an alias: listed with its op
         grad = op.grad_name or "-"
-        if op.overload is not None:  # PyTorch's overloads number their backwards
-            grad = f"{grad} ({_ops.OVERLOADS[op.overload].format(grad[:-1]).replace('``', '')})"
+        if op.overloads():  # PyTorch's overloads number their backwards
+            grad = f"{grad} ({op.overloads().replace('``', '')})"
         cells = [f"`{name}`", op.doc, _api(op, row.names if row else [name]), grad,
                  op.note]  # fmt: skip
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")

@@ -76,6 +76,13 @@ class Op:
             return self.grad_name
         return f"{self.grad_name[:-1]}{self.overload(node)}"
 
+    def overloads(self) -> str:
+        """What the backward's other numbers mean, for the docs ("SumBackward1 along
+        ``dim``"); "" for an op without overloads."""
+        if self.overload is None or self.grad_name is None:
+            return ""
+        return OVERLOADS[self.overload].format(self.grad_name[:-1])
+
     def __set_name__(self, owner: type, name: str) -> None:
         if self.name is None:
             self.name = name
@@ -287,8 +294,8 @@ def _docstring(row: Row) -> str:
     name, op = row.op.name, row.op
     note = f" {op.note[:1].upper()}{op.note[1:]}." if op.note else ""
     grad = f" ``grad_fn``: ``{op.grad_name}``." if op.grad_name else " Not differentiable."
-    if op.overload is not None:  # PyTorch's second overload: its backward's number is 1
-        grad = f"{grad[:-1]} ({OVERLOADS[op.overload].format(op.grad_name[:-1])})."
+    if op.overloads():
+        grad = f"{grad[:-1]} ({op.overloads()})."
     call = f"``varjax.{name}{row.signature.split(' ->')[0]}`` or ``x.{name}(...)``"
     return f"{op.doc}. {call}.{grad}{note}" + example(name)
 
